@@ -1,0 +1,146 @@
+package bpf_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/bpf"
+	"github.com/ebpfnet/ebpfnet/maps"
+)
+
+// tc verdicts (include/uapi/linux/pkt_cls.h).
+const (
+	tcActOK       = 0
+	tcActShot     = 2
+	tcActRedirect = 7
+)
+
+func TestFromContainer(t *testing.T) {
+	f := newFixture(t)
+	prog := f.dp.Programs().FromContainer
+	outside := netip.MustParseAddr("192.0.2.10")
+
+	cases := []struct {
+		name    string
+		ifindex int
+		in      []byte
+		verdict uint32
+		want    []byte      // expected packet out; nil = unchanged input
+		metric  maps.Metric // counter that must move by one packet
+	}{
+		{
+			name: "arp for gateway answered with router MAC", ifindex: f.lxc1,
+			in:      arpRequest(t, c1MAC, c1IP, netip.MustParseAddr("10.42.1.1")),
+			verdict: tcActRedirect,
+			want:    arpReply(t, routerMAC, c1MAC, netip.MustParseAddr("10.42.1.1"), c1IP),
+			metric:  bpf.DatapathMetricMETRIC_ARP_REPLY,
+		},
+		{
+			name: "arp for remote endpoint answered", ifindex: f.lxc1,
+			in:      arpRequest(t, c1MAC, c1IP, netip.MustParseAddr("10.42.2.5")),
+			verdict: tcActRedirect,
+			want:    arpReply(t, routerMAC, c1MAC, netip.MustParseAddr("10.42.2.5"), c1IP),
+			metric:  bpf.DatapathMetricMETRIC_ARP_REPLY,
+		},
+		{
+			name: "arp outside cluster goes to host", ifindex: f.lxc1,
+			in:      arpRequest(t, c1MAC, c1IP, outside),
+			verdict: tcActOK, metric: bpf.DatapathMetricMETRIC_TO_HOST,
+		},
+		{
+			name: "duplicate address probe not answered", ifindex: f.lxc1,
+			in:      arpRequest(t, c1MAC, netip.IPv4Unspecified(), c2IP),
+			verdict: tcActOK, metric: bpf.DatapathMetricMETRIC_TO_HOST,
+		},
+		{
+			name: "local endpoint: router MACs, TTL-1, redirect to peer", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c1IP, c2IP, 64),
+			verdict: tcActRedirect,
+			want:    icmpEcho(t, routerMAC, c2MAC, c1IP, c2IP, 63),
+			metric:  bpf.DatapathMetricMETRIC_FWD_LOCAL,
+		},
+		{
+			name: "outside cluster goes to host untouched", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c1IP, outside, 64),
+			verdict: tcActOK, metric: bpf.DatapathMetricMETRIC_TO_HOST,
+		},
+		{
+			name: "unknown IP in local CIDR dropped", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c1IP, netip.MustParseAddr("10.42.1.99"), 64),
+			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_UNKNOWN_ENDPOINT,
+		},
+		{
+			name: "cluster IP without route dropped", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c1IP, netip.MustParseAddr("10.42.200.1"), 64),
+			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_NO_ROUTE,
+		},
+		{
+			name: "spoofed source dropped", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c2IP, netip.MustParseAddr("10.42.2.5"), 64),
+			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_SPOOFED_SOURCE,
+		},
+		{
+			name: "TTL 1 dropped", ifindex: f.lxc1,
+			in:      icmpEcho(t, c1MAC, routerMAC, c1IP, c2IP, 1),
+			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_TTL_EXCEEDED,
+		},
+		{
+			name: "IPv4 header length below 20 bytes dropped", ifindex: f.lxc1,
+			in:      withByte(icmpEcho(t, c1MAC, routerMAC, c1IP, c2IP, 64), 14, 0x44),
+			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_INVALID,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.counters(t)
+			verdict, out := f.run(t, prog, tc.ifindex, tc.in)
+			require.Equal(t, tc.verdict, verdict, "verdict")
+			want := tc.want
+			if want == nil {
+				want = tc.in
+			}
+			if verdict != tcActShot {
+				require.Equal(t, want, out, "packet out")
+			}
+			after := f.counters(t)
+			require.Equal(t, before[tc.metric].Packets+1, after[tc.metric].Packets, "counter %s", maps.MetricName(tc.metric))
+		})
+	}
+}
+
+// TestFromContainerEncap checks the VXLAN packet built for a remote endpoint byte by byte.
+func TestFromContainerEncap(t *testing.T) {
+	f := newFixture(t)
+	remote := netip.MustParseAddr("10.42.2.5")
+	in := icmpEcho(t, c1MAC, routerMAC, c1IP, remote, 64)
+	before := f.counters(t)
+
+	verdict, out := f.run(t, f.dp.Programs().FromContainer, f.lxc1, in)
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	require.Len(t, out, len(in)+50, "VXLAN adds 50 bytes")
+
+	// The UDP source port is a flow hash (RFC 7348 section 5): check its range, then build the
+	// expected frame around it.
+	sport := binary.BigEndian.Uint16(out[34:36])
+	require.GreaterOrEqual(t, sport, uint16(32768))
+	require.LessOrEqual(t, sport, uint16(60999))
+	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
+	inner := icmpEcho(t, routerMAC, peerVTEPMAC, c1IP, remote, 63)
+	want := vxlanFrame(t, f.underlayMAC, peerMAC, underlayIP, peerIP, sport, testVNI, inner)
+	require.Equal(t, want, out)
+
+	// gopacket agrees it is a well-formed VXLAN frame with valid checksums.
+	p := gopacket.NewPacket(out, layers.LayerTypeEthernet, gopacket.Default)
+	require.Nil(t, p.ErrorLayer())
+	vx, ok := p.Layer(layers.LayerTypeVXLAN).(*layers.VXLAN)
+	require.True(t, ok)
+	require.Equal(t, uint32(testVNI), vx.VNI)
+
+	after := f.counters(t)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets+1, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
+}

@@ -1,0 +1,162 @@
+package bpf_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/ebpfnet/ebpfnet/loader"
+	"github.com/ebpfnet/ebpfnet/maps"
+)
+
+// Fixture addresses: this host is 172.31.0.1 on "ul0", its peer VTEP 172.31.0.2; containers
+// c1 (10.42.1.2) and c2 (10.42.1.3) sit behind host-side veths lxc1 and lxc2.
+var (
+	underlayIP = netip.MustParseAddr("172.31.0.1")
+	peerIP     = netip.MustParseAddr("172.31.0.2")
+	peerMAC    = net.HardwareAddr{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x02}
+	routerMAC  = net.HardwareAddr{0x0e, 0x00, 172, 31, 0, 1}
+	c1IP       = netip.MustParseAddr("10.42.1.2")
+	c1MAC      = net.HardwareAddr{0x02, 0, 0, 0, 0x01, 0x02}
+	c2IP       = netip.MustParseAddr("10.42.1.3")
+	c2MAC      = net.HardwareAddr{0x02, 0, 0, 0, 0x01, 0x03}
+	cluster    = netip.MustParsePrefix("10.42.0.0/16")
+	localCIDR  = netip.MustParsePrefix("10.42.1.0/24")
+	remoteCIDR = netip.MustParsePrefix("10.42.2.0/24")
+)
+
+const testVNI = 1042
+
+// fixture is a loaded datapath plus a private netns holding the devices its programs see.
+type fixture struct {
+	dp             *loader.Datapath
+	m              maps.Set
+	ns             netns.NsHandle
+	ul, lxc1, lxc2 int // ifindexes in ns
+	underlayMAC    net.HardwareAddr
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (BPF_PROG_TEST_RUN, netns)")
+	}
+}
+
+// newFixture loads the datapath with maps pinned in a per-test bpffs dir and builds the
+// devices in a fresh anonymous netns; both are removed at cleanup.
+func newFixture(t *testing.T) *fixture {
+	requireRoot(t)
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	pinDir := filepath.Join(loader.DefaultBPFFS, "ebpfnet-ut-"+hex.EncodeToString(suffix))
+	dp, err := loader.Load(pinDir, loader.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = dp.Close(); _ = loader.Remove(pinDir) })
+
+	f := &fixture{dp: dp, m: dp.Maps(), ns: newNetns(t)}
+	h, err := netlink.NewHandleAt(f.ns)
+	require.NoError(t, err)
+	defer h.Close()
+	f.ul = addVeth(t, h, "ul0", nil)
+	f.lxc1 = addVeth(t, h, "lxc1", routerMAC)
+	f.lxc2 = addVeth(t, h, "lxc2", routerMAC)
+	ul, err := h.LinkByIndex(f.ul)
+	require.NoError(t, err)
+	f.underlayMAC = ul.Attrs().HardwareAddr
+	require.NoError(t, h.AddrAdd(ul, &netlink.Addr{IPNet: &net.IPNet{IP: underlayIP.AsSlice(), Mask: net.CIDRMask(24, 32)}}))
+	// bpf_fib_lookup answers only for devices with IPv4 forwarding on (the agent sets it).
+	f.inNetns(t, func() {
+		require.NoError(t, os.WriteFile("/proc/sys/net/ipv4/conf/ul0/forwarding", []byte("1"), 0o644))
+	})
+	require.NoError(t, h.NeighAdd(&netlink.Neigh{LinkIndex: f.ul, State: netlink.NUD_PERMANENT, IP: peerIP.AsSlice(), HardwareAddr: peerMAC}))
+
+	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC}))
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256}))
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257}))
+	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: localCIDR}))
+	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: remoteCIDR, TunnelEndpoint: peerIP, Identity: 3}))
+	return f
+}
+
+// newNetns creates an anonymous netns without leaving the calling thread in it.
+func newNetns(t *testing.T) netns.NsHandle {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	require.NoError(t, err)
+	defer orig.Close()
+	ns, err := netns.New()
+	require.NoError(t, err)
+	require.NoError(t, netns.Set(orig))
+	t.Cleanup(func() { _ = ns.Close() })
+	return ns
+}
+
+// addVeth adds an up veth pair name/name+"p" and returns name's ifindex.
+func addVeth(t *testing.T, h *netlink.Handle, name string, mac net.HardwareAddr) int {
+	la := netlink.NewLinkAttrs()
+	la.Name = name
+	la.HardwareAddr = mac
+	require.NoError(t, h.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: name + "p"}))
+	for _, n := range []string{name, name + "p"} {
+		l, err := h.LinkByName(n)
+		require.NoError(t, err)
+		require.NoError(t, h.LinkSetUp(l))
+	}
+	l, err := h.LinkByName(name)
+	require.NoError(t, err)
+	return l.Attrs().Index
+}
+
+// skbCtx is the head of struct __sk_buff up to ifindex (offset 40); BPF_PROG_TEST_RUN takes
+// the packet's device from it. Other fields must stay zero.
+type skbCtx struct {
+	_       [10]uint32
+	Ifindex uint32
+}
+
+// run executes prog once on pkt as if received on ifindex, inside the fixture's netns (helpers
+// such as bpf_fib_lookup resolve there). Returns the verdict and the packet after the program.
+func (f *fixture) run(t *testing.T, prog *ebpf.Program, ifindex int, pkt []byte) (uint32, []byte) {
+	t.Helper()
+	var (
+		ret  uint32
+		err  error
+		opts = &ebpf.RunOptions{Data: pkt, DataOut: make([]byte, len(pkt)+256), Context: skbCtx{Ifindex: uint32(ifindex)}}
+	)
+	f.inNetns(t, func() { ret, err = prog.Run(opts) })
+	require.NoError(t, err)
+	return ret, opts.DataOut
+}
+
+// inNetns runs fn on a locked OS thread switched into the fixture's netns, then switches back.
+func (f *fixture) inNetns(t *testing.T, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	require.NoError(t, err)
+	defer orig.Close()
+	require.NoError(t, netns.Set(f.ns))
+	defer func() { require.NoError(t, netns.Set(orig)) }()
+	fn()
+}
+
+// counters reads the metric counters.
+func (f *fixture) counters(t *testing.T) map[maps.Metric]maps.Counter {
+	t.Helper()
+	c, err := f.m.Metrics.Read()
+	require.NoError(t, err)
+	return c
+}

@@ -1,0 +1,38 @@
+/* Shared includes, constants and packet-access helpers for every ebpfnet program. */
+#pragma once
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+/* AF_INET from <sys/socket.h>, which the BPF target cannot include. */
+#define EBPFNET_AF_INET 2
+
+/* VXLAN UDP destination port assigned by IANA (RFC 7348 section 5). */
+#define VXLAN_PORT 4789
+
+/* Bytes VXLAN adds in front of the inner Ethernet header: outer IPv4 + UDP + VXLAN. */
+#define VXLAN_OUTER_LEN (sizeof(struct iphdr) + sizeof(struct udphdr) + sizeof(struct vxlanhdr))
+
+/* Bytes inserted after the outer MAC header on encapsulation: outer L3/L4 + inner Ethernet. */
+#define VXLAN_ENCAP_LEN (VXLAN_OUTER_LEN + ETH_HLEN)
+
+/* BPF_F_ADJ_ROOM_DECAP_L3_IPV4 from include/uapi/linux/bpf.h (Linux 6.3+); Debian 12's
+ * linux-libc-dev predates it. */
+#define EBPFNET_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
+
+/* VXLAN header (RFC 7348 section 5): flags (I bit 0x08), 24 reserved bits, VNI << 8. */
+struct vxlanhdr {
+	__be32 flags;
+	__be32 vni;
+};
+
+#define VXLAN_FLAG_VNI bpf_htonl(0x08000000)
+
+/* True when [ptr, ptr+len) lies inside the linear packet data. */
+#define PKT_HAS(ptr, len, end) ((void *)(ptr) + (len) <= (void *)(end))

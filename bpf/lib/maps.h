@@ -1,0 +1,93 @@
+/* Map layouts shared by the Go agent (via bpf2go -type) and the programs.
+ * Every field is documented with its byte order; all maps are pinned by name. */
+#pragma once
+
+#include "common.h"
+
+/* Key of the endpoints map: a local container's IPv4 address, network byte order. */
+struct endpoint_key {
+	__be32 ip;
+};
+
+/* A container attached to this host (cf. Cilium's cilium_lxc endpoint_info). */
+struct endpoint_info {
+	__u32 ifindex;  /* host-side veth ifindex, host byte order */
+	__u32 identity; /* security identity of the endpoint's label set */
+	__u8 mac[6];    /* MAC of the container's eth0 */
+	__u16 flags;    /* ENDPOINT_F_* bits */
+};
+
+/* Endpoint flag: the entry was written by the agent (set on every valid entry; zeroed
+ * memory never looks like an endpoint). */
+#define ENDPOINT_F_VALID 0x1
+
+/* Key of the ipcache LPM trie (cf. Cilium's cilium_ipcache): prefix length in bits, then the
+ * IPv4 prefix in network byte order. */
+struct ipcache_key {
+	__u32 prefixlen;
+	__be32 ip;
+};
+
+/* Where a remote prefix lives. */
+struct ipcache_info {
+	__be32 tunnel_endpoint; /* peer host underlay IPv4 (network order); 0 = this host */
+	__u32 identity;         /* identity of the prefix, or a reserved identity */
+	__u32 flags;            /* reserved, 0 */
+};
+
+/* This host's datapath parameters, one entry at key 0. */
+struct node_params {
+	__be32 underlay_ip;  /* this host's underlay IPv4, outer source of VXLAN packets */
+	__u32 vni;           /* VXLAN network identifier (24 bits), host byte order */
+	__be32 cluster_ip;   /* cluster CIDR network address */
+	__be32 cluster_mask; /* cluster CIDR netmask */
+	__u32 underlay_ifindex; /* underlay device, egress of encapsulated packets */
+	__u8 router_mac[6];  /* MAC the host side answers with (ARP) and writes as source */
+	__u16 pad;
+};
+
+/* Per-CPU counters, keyed by enum metric (see metrics.h). */
+struct metric_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct endpoint_key);
+	__type(value, struct endpoint_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipcache_key);
+	__type(value, struct ipcache_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ipcache SEC(".maps");
+
+/* Named node_config, not config: "config" collides with a vmlinux.h typedef. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct node_params);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_config SEC(".maps");
+
+/* The single node_config entry (never NULL for an array map in practice). */
+static __always_inline const struct node_params *node_cfg(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&node_config, &zero);
+}
+
+/* True when ip (network order) is inside the cluster CIDR. */
+static __always_inline int in_cluster(const struct node_params *cfg, __be32 ip)
+{
+	return (ip & cfg->cluster_mask) == cfg->cluster_ip;
+}

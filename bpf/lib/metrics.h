@@ -1,0 +1,49 @@
+/* Per-CPU packet/byte counters by verdict and drop reason. */
+#pragma once
+
+#include "maps.h"
+
+/* Counter index: forwarding verdicts, then drop reasons. Append only: the Go side and
+ * operators' dashboards rely on the numbers. */
+enum metric {
+	METRIC_FWD_LOCAL = 0,           /* delivered to a container on this host */
+	METRIC_FWD_ENCAP = 1,           /* VXLAN-encapsulated towards a peer host */
+	METRIC_FWD_DECAP = 2,           /* decapsulated and delivered to a local container */
+	METRIC_ARP_REPLY = 3,           /* ARP request answered in BPF */
+	METRIC_TO_HOST = 4,             /* passed to the host stack (outside the cluster CIDR) */
+	METRIC_DROP_UNKNOWN_ENDPOINT = 5, /* destination inside a known CIDR but no endpoint */
+	METRIC_DROP_NO_ROUTE = 6,       /* cluster destination with no ipcache entry / no underlay route */
+	METRIC_DROP_SPOOFED_SOURCE = 7, /* source IP not owned by the sending endpoint */
+	METRIC_DROP_INVALID = 8,        /* truncated or malformed headers */
+	METRIC_DROP_TTL_EXCEEDED = 9,   /* TTL would reach zero */
+	METRIC_DROP_BAD_VNI = 10,       /* VXLAN packet with a foreign VNI */
+	METRIC_DROP_FRAG_NEEDED = 11,   /* encapsulated packet exceeds the underlay MTU */
+	METRIC_DROP_ENCAP_FAILED = 12,  /* bpf_skb_adjust_room or header write failed */
+	METRIC_MAX = 13,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, METRIC_MAX);
+	__type(key, enum metric);
+	__type(value, struct metric_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} metrics SEC(".maps");
+
+/* Count one packet of len bytes under m. */
+static __always_inline void metric_add(enum metric m, __u32 len)
+{
+	struct metric_value *v = bpf_map_lookup_elem(&metrics, &m);
+
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	}
+}
+
+/* Count a drop under reason m and return the tc verdict that drops. */
+static __always_inline int drop(struct __sk_buff *skb, enum metric m)
+{
+	metric_add(m, skb->len);
+	return TC_ACT_SHOT;
+}

@@ -1,0 +1,160 @@
+/* VXLAN (RFC 7348) encapsulation and decapsulation written in BPF: outer headers are built here
+ * and the packet is redirected to the underlay device, no kernel VXLAN device involved. The
+ * wire format is that of the kernel VXLAN driver, so plain VXLAN hosts interoperate. */
+#pragma once
+
+#include "metrics.h"
+#include "eth.h"
+#include "ipv4.h"
+
+/* Everything in front of the inner IPv4 header after encapsulation. */
+struct vxlan_encap_hdr {
+	struct ethhdr outer_eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	struct vxlanhdr vx;
+	struct ethhdr inner_eth;
+} __attribute__((packed));
+
+/* Source-port range for flow entropy: the kernel's default ip_local_port_range. */
+#define VXLAN_SPORT_MIN 32768
+#define VXLAN_SPORT_MAX 60999
+
+#define ADJ_ROOM_ENCAP_FLAGS                                                                  \
+	(BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP | \
+	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN))
+
+/* Spread flows over source ports like udp_flow_src_port() (RFC 7348 section 5). */
+static __always_inline __be16 vxlan_sport(struct __sk_buff *skb)
+{
+	__u32 hash = bpf_get_hash_recalc(skb);
+
+	return bpf_htons((__u16)((((__u64)hash * (VXLAN_SPORT_MAX - VXLAN_SPORT_MIN)) >> 32) +
+				 VXLAN_SPORT_MIN));
+}
+
+/* Clamp a length to a 16-bit header field; GSO segmentation rewrites it per segment. */
+static __always_inline __be16 len16(__u32 len)
+{
+	return bpf_htons(len > 0xffff ? 0xffff : len);
+}
+
+/* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and redirect it
+ * to the underlay. The outer next hop comes from bpf_fib_lookup, which needs IPv4 forwarding
+ * enabled on the underlay device; tot_len is 0 for GSO packets, whose segments are checked
+ * against the MTU after segmentation. */
+static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
+				       __be32 remote)
+{
+	struct bpf_fib_lookup fib = {
+		.family = EBPFNET_AF_INET,
+		.l4_protocol = IPPROTO_UDP,
+		.dport = bpf_htons(VXLAN_PORT),
+		.tot_len = skb->gso_size ? 0 : skb->len - ETH_HLEN + VXLAN_ENCAP_LEN,
+		.ifindex = cfg->underlay_ifindex,
+		.ipv4_src = cfg->underlay_ip,
+		.ipv4_dst = remote,
+	};
+	struct vxlan_encap_hdr h = {};
+	struct iphdr ip = {};
+	int rc;
+
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return drop(skb, METRIC_DROP_FRAG_NEEDED);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return drop(skb, METRIC_DROP_NO_ROUTE);
+
+	h.udp.source = vxlan_sport(skb);
+	if (bpf_skb_adjust_room(skb, VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, ADJ_ROOM_ENCAP_FLAGS))
+		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+
+	__builtin_memcpy(h.outer_eth.h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(h.outer_eth.h_dest, fib.dmac, ETH_ALEN);
+	h.outer_eth.h_proto = bpf_htons(ETH_P_IP);
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.ttl = 64;
+	ip.frag_off = bpf_htons(0x4000); /* DF: the MTU is checked here, never fragment */
+	ip.protocol = IPPROTO_UDP;
+	ip.tot_len = len16(skb->len - ETH_HLEN);
+	ip.saddr = cfg->underlay_ip;
+	ip.daddr = remote;
+	ip.check = ipv4_csum(&ip);
+	h.ip = ip;
+	h.udp.dest = bpf_htons(VXLAN_PORT);
+	h.udp.len = len16(skb->len - ETH_HLEN - sizeof(struct iphdr));
+	h.udp.check = 0; /* allowed for VXLAN over IPv4 (RFC 7348 section 5) */
+	h.vx.flags = VXLAN_FLAG_VNI;
+	h.vx.vni = bpf_htonl(cfg->vni << 8);
+	vtep_mac(h.inner_eth.h_dest, remote);
+	__builtin_memcpy(h.inner_eth.h_source, cfg->router_mac, ETH_ALEN);
+	h.inner_eth.h_proto = bpf_htons(ETH_P_IP);
+	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0))
+		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+
+	metric_add(METRIC_FWD_ENCAP, skb->len);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* Unresolved next hop: let the kernel's neighbour code resolve and fill L2. */
+		struct bpf_redir_neigh nh = {
+			.nh_family = EBPFNET_AF_INET,
+			.ipv4_nh = fib.ipv4_dst,
+		};
+
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	}
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Headers of a VXLAN packet addressed to this host, as parsed from the underlay. */
+struct vxlan_rx {
+	struct iphdr *inner_ip;
+	__u32 vni;
+};
+
+/* Parse skb as VXLAN to this host. Returns 1 when it is (and fills rx), 0 when the packet is
+ * not ours to decapsulate (the host stack gets it), or a negative drop reason. */
+static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_params *cfg,
+				       struct vxlan_rx *rx)
+{
+	void *data, *end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct vxlanhdr *vx;
+	struct ethhdr *inner_eth;
+	struct iphdr *inner_ip;
+
+	/* Pull unconditionally: a conditional pull made clang emit code the verifier rejects. */
+	bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if (!PKT_HAS(ip, sizeof(*ip), end) || eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	if (ip->daddr != cfg->underlay_ip || ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
+	    (ip->frag_off & bpf_htons(0x3fff)))
+		return 0;
+	udp = (void *)(ip + 1);
+	if (!PKT_HAS(udp, sizeof(*udp), end) || udp->dest != bpf_htons(VXLAN_PORT))
+		return 0;
+	vx = (void *)(udp + 1);
+	inner_eth = (void *)(vx + 1);
+	inner_ip = (void *)(inner_eth + 1);
+	if (!PKT_HAS(inner_ip, sizeof(*inner_ip), end) || !(vx->flags & VXLAN_FLAG_VNI))
+		return -METRIC_DROP_INVALID;
+	if (inner_eth->h_proto != bpf_htons(ETH_P_IP) || inner_ip->ihl < 5)
+		return -METRIC_DROP_INVALID;
+	rx->inner_ip = inner_ip;
+	rx->vni = bpf_ntohl(vx->vni) >> 8;
+	return 1;
+}
+
+/* Strip outer IPv4/UDP/VXLAN and the inner Ethernet header, keeping the outer MAC header slot
+ * for the caller to rewrite. GSO size stays that of the inner flow. */
+static __always_inline int vxlan_decap(struct __sk_buff *skb)
+{
+	return bpf_skb_adjust_room(skb, -(__s32)VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
+				   BPF_F_ADJ_ROOM_FIXED_GSO | EBPFNET_ADJ_ROOM_DECAP_L3_IPV4);
+}

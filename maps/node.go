@@ -1,0 +1,70 @@
+package maps
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/ebpfnet/ebpfnet/bpf"
+)
+
+// Node is this host's datapath configuration, the single entry of the "node_config" array
+// (bpf/lib/maps.h struct node_params).
+type Node struct {
+	UnderlayIP      netip.Addr       // this host's underlay IPv4: outer source of VXLAN packets
+	UnderlayIfIndex int              // underlay device; encapsulated packets leave through it
+	VNI             uint32           // VXLAN network identifier, 24 bits (RFC 7348)
+	Cluster         netip.Prefix     // cluster CIDR (e.g. 10.42.0.0/16): ARP answered, routed in BPF
+	RouterMAC       net.HardwareAddr // 6 bytes: answer to ARP, source MAC of delivered packets
+}
+
+// NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
+type NodeConfig struct{ m *ebpf.Map }
+
+// NewNodeConfig wraps the node_config map.
+func NewNodeConfig(m *ebpf.Map) *NodeConfig { return &NodeConfig{m: m} }
+
+// Set writes n. Errors: non-IPv4 addresses, VNI over 24 bits, MAC not 6 bytes.
+func (c *NodeConfig) Set(n Node) error {
+	if err := requireIPv4("underlay IP", n.UnderlayIP); err != nil {
+		return err
+	}
+	if err := requireIPv4("cluster CIDR", n.Cluster.Addr()); err != nil {
+		return err
+	}
+	if n.VNI >= 1<<24 {
+		return fmt.Errorf("VNI %d does not fit in 24 bits", n.VNI)
+	}
+	if len(n.RouterMAC) != 6 {
+		return fmt.Errorf("router MAC %q is not 6 bytes", n.RouterMAC)
+	}
+	mask := net.CIDRMask(n.Cluster.Bits(), 32)
+	v := bpf.DatapathNodeParams{
+		UnderlayIp:      be32(n.UnderlayIP),
+		Vni:             n.VNI,
+		ClusterIp:       be32(n.Cluster.Masked().Addr()),
+		ClusterMask:     be32(netip.AddrFrom4([4]byte(mask))),
+		UnderlayIfindex: uint32(n.UnderlayIfIndex),
+	}
+	copy(v.RouterMac[:], n.RouterMAC)
+	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
+}
+
+// Get reads the current configuration (all zero before the agent's first Set).
+func (c *NodeConfig) Get() (Node, error) {
+	var v bpf.DatapathNodeParams
+	if err := c.m.Lookup(uint32(0), &v); err != nil {
+		return Node{}, mapErr(c.m, "get", err)
+	}
+	mask := addrFromBE32(v.ClusterMask).As4()
+	bits, _ := net.IPMask(mask[:]).Size()
+	return Node{
+		UnderlayIP:      addrFromBE32(v.UnderlayIp),
+		UnderlayIfIndex: int(v.UnderlayIfindex),
+		VNI:             v.Vni,
+		Cluster:         netip.PrefixFrom(addrFromBE32(v.ClusterIp), bits),
+		RouterMAC:       net.HardwareAddr(append([]byte(nil), v.RouterMac[:]...)),
+	}, nil
+}

@@ -1,0 +1,21 @@
+package maps
+
+import "github.com/ebpfnet/ebpfnet/bpf"
+
+// Set groups the views of one datapath's maps.
+type Set struct {
+	Endpoints *Endpoints
+	IPCache   *IPCache
+	Node      *NodeConfig
+	Metrics   *Metrics
+}
+
+// NewSet wraps the loaded (or pinned) maps of one datapath.
+func NewSet(m *bpf.DatapathMaps) Set {
+	return Set{
+		Endpoints: NewEndpoints(m.Endpoints),
+		IPCache:   NewIPCache(m.Ipcache),
+		Node:      NewNodeConfig(m.NodeConfig),
+		Metrics:   NewMetrics(m.Metrics),
+	}
+}
