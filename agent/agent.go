@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/loader"
+	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// Version is the agent's version, set at build time with -ldflags "-X ...agent.Version=...".
+var Version = "dev"
+
+// Agent is a running node agent. Create it with New, serve with Run, release with Close.
+type Agent struct {
+	cfg    Config
+	node   api.Node
+	log    *slog.Logger
+	hostNS netns.NsHandle // the agent's own netns: host sides of endpoints live here
+
+	mu        sync.Mutex // serializes every change of state, maps and links
+	store     store.Store
+	statePath string
+	dp        *loader.Datapath
+	maps      maps.Set
+	unlock    func() error
+	ln        net.Listener
+}
+
+// New validates cfg, takes the state and pin-directory locks (a second agent on the same
+// paths fails here with store.ErrLocked or loader.ErrPinDirBusy), loads the datapath (reusing
+// pinned maps), programs the node configuration, attaches the overlay program, reconciles maps
+// with the stored state and binds the API socket (mode 0600).
+func New(cfg Config) (a *Agent, err error) {
+	cfg = cfg.withDefaults()
+	node, underlayIdx, err := resolveNode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a = &Agent{cfg: cfg, node: node, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.hostNS, err = netns.Get(); err != nil {
+		return nil, fmt.Errorf("get own netns: %w", err)
+	}
+	st, err := store.OpenLocal(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	a.store, a.statePath = st, st.Path()
+	if err := loader.EnsurePinDir(cfg.PinDir); err != nil {
+		return nil, err
+	}
+	if a.unlock, err = loader.LockPinDir(cfg.PinDir); err != nil {
+		return nil, err
+	}
+	if a.dp, err = loader.Load(cfg.PinDir, loader.Options{LegacyTC: cfg.LegacyTC}); err != nil {
+		return nil, err
+	}
+	a.maps = a.dp.Maps()
+	if err := a.maps.Node.Set(maps.Node{
+		UnderlayIP: node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: node.VNI,
+		Cluster: node.Cluster, RouterMAC: RouterMAC(node.UnderlayIP),
+	}); err != nil {
+		return nil, err
+	}
+	if err := enableForwarding(cfg.UnderlayDev); err != nil {
+		return nil, err
+	}
+	if err := a.dp.AttachOverlay(cfg.UnderlayDev, underlayIdx); err != nil {
+		return nil, err
+	}
+	if err := a.reconcile(); err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	if a.ln, err = listenUnix(cfg.Socket); err != nil {
+		return nil, err
+	}
+	a.log.Info("agent ready", "underlay", node.UnderlayDev, "underlayIP", node.UnderlayIP,
+		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", node.PodCIDR, "mtu", node.MTU,
+		"pinDir", cfg.PinDir, "socket", cfg.Socket)
+	return a, nil
+}
+
+// listenUnix binds the API socket, replacing a stale socket file left by a dead agent but
+// refusing one that still answers.
+func listenUnix(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket dir: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("socket %s: another ebpfnet agent is serving it", path)
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// Run serves the API until ctx is done.
+func (a *Agent) Run(ctx context.Context) error {
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve API: %w", err)
+	}
+	return nil
+}
+
+// Close releases the agent's file descriptors, locks and socket. Pinned maps and links stay:
+// the datapath keeps forwarding until the next agent takes over.
+func (a *Agent) Close() error {
+	var errs []error
+	if a.ln != nil {
+		errs = append(errs, ignoreClosed(a.ln.Close()))
+		_ = os.Remove(a.cfg.Socket)
+	}
+	if a.dp != nil {
+		errs = append(errs, a.dp.Close())
+	}
+	if a.unlock != nil {
+		errs = append(errs, a.unlock())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	if a.hostNS.IsOpen() {
+		errs = append(errs, a.hostNS.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

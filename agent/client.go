@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ebpfnet/ebpfnet/api"
+)
+
+// Client talks to an agent's API over its unix socket.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// ErrAgentUnreachable is returned (wrapped) when nothing answers on the socket.
+var ErrAgentUnreachable = errors.New("cannot reach the ebpfnet agent")
+
+// NewClient returns a client for the agent listening on socket.
+func NewClient(socket string) *Client {
+	return &Client{socket: socket, http: &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}},
+	}}
+}
+
+// do sends a request with an optional JSON body and decodes a JSON answer into out (if non-nil).
+// Agent-side errors come back as *Error with the agent's message and status.
+func (c *Client) do(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://ebpfnet"+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s (is `ebpfnet agent` running?): %v", ErrAgentUnreachable, c.socket, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e api.Error
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == "" {
+			return &Error{Status: resp.StatusCode, Msg: resp.Status}
+		}
+		return &Error{Status: resp.StatusCode, Msg: e.Error}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status returns the agent's status.
+func (c *Client) Status() (st api.Status, err error) {
+	return st, c.do(http.MethodGet, "/v1/status", nil, &st)
+}
+
+// AddEndpoint attaches a container; see Agent.AddEndpoint.
+func (c *Client) AddEndpoint(req api.EndpointRequest) (ep api.Endpoint, err error) {
+	return ep, c.do(http.MethodPost, "/v1/endpoints", req, &ep)
+}
+
+// DeleteEndpoint detaches the named container.
+func (c *Client) DeleteEndpoint(name string) error {
+	return c.do(http.MethodDelete, "/v1/endpoints/"+url.PathEscape(name), nil, nil)
+}
+
+// Endpoints lists endpoints.
+func (c *Client) Endpoints() (eps []api.Endpoint, err error) {
+	return eps, c.do(http.MethodGet, "/v1/endpoints", nil, &eps)
+}
+
+// AddPeer routes a pod CIDR to a peer host.
+func (c *Client) AddPeer(req api.PeerRequest) (p api.Peer, err error) {
+	return p, c.do(http.MethodPost, "/v1/peers", req, &p)
+}
+
+// DeletePeer removes the route of a pod CIDR.
+func (c *Client) DeletePeer(cidr string) error {
+	return c.do(http.MethodDelete, "/v1/peers?cidr="+url.QueryEscape(cidr), nil, nil)
+}
+
+// Peers lists peers.
+func (c *Client) Peers() (ps []api.Peer, err error) {
+	return ps, c.do(http.MethodGet, "/v1/peers", nil, &ps)
+}

@@ -1,0 +1,128 @@
+// Package agent is the ebpfnet node agent: it loads and attaches the datapath, keeps the BPF
+// maps in sync with its desired state (the store), plumbs endpoint veths, and serves the local
+// API that the CLI uses. It orchestrates loader/, maps/, endpoint/ and store/.
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/loader"
+)
+
+// Defaults, following Rancher's managed network where it had one.
+const (
+	DefaultCluster  = "10.42.0.0/16" // Rancher's subnet
+	DefaultVNI      = 1042           // Rancher's VXLAN backend VNI
+	DefaultStateDir = "/var/lib/ebpfnet"
+	DefaultSocket   = "/run/ebpfnet/agent.sock"
+	// VXLANOverhead is what VXLAN over IPv4 adds to a frame: outer IPv4 20 + UDP 8 + VXLAN 8 +
+	// inner Ethernet 14 (RFC 7348; Flannel, Cilium and Docker subtract the same).
+	VXLANOverhead = 50
+)
+
+// Config is the agent's start-up configuration (flags of `ebpfnet agent`).
+type Config struct {
+	UnderlayDev string       // device carrying VXLAN to peers (required)
+	UnderlayIP  netip.Addr   // outer source IPv4; zero = first IPv4 address of UnderlayDev
+	Cluster     netip.Prefix // cluster CIDR; zero = DefaultCluster
+	PodCIDR     netip.Prefix // this node's share of Cluster; zero = none (any cluster IP)
+	VNI         uint32       // 24-bit VXLAN network identifier; 0 = DefaultVNI
+	MTU         int          // container MTU in bytes; 0 = underlay MTU - VXLANOverhead
+	PinDir      string       // bpffs directory; "" = loader.DefaultPinDir
+	StateDir    string       // state directory; "" = DefaultStateDir
+	Socket      string       // API socket path; "" = DefaultSocket
+	LegacyTC    bool         // attach with tc clsact instead of tcx
+	Logger      *slog.Logger // nil = slog.Default()
+}
+
+// withDefaults fills zero fields.
+func (c Config) withDefaults() Config {
+	if !c.Cluster.IsValid() {
+		c.Cluster = netip.MustParsePrefix(DefaultCluster)
+	}
+	if c.VNI == 0 {
+		c.VNI = DefaultVNI
+	}
+	if c.PinDir == "" {
+		c.PinDir = loader.DefaultPinDir
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.Socket == "" {
+		c.Socket = DefaultSocket
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// RouterMAC is the MAC a host answers ARP with and its VTEP MAC: 0e:00 followed by the
+// underlay IPv4 bytes (Rancher's rancher/vxlan convention, so static kernel VXLAN peers can
+// address us).
+func RouterMAC(underlay netip.Addr) net.HardwareAddr {
+	b := underlay.As4()
+	return net.HardwareAddr{0x0e, 0x00, b[0], b[1], b[2], b[3]}
+}
+
+// resolveNode validates c and derives the node's datapath parameters from the underlay device.
+func resolveNode(c Config) (api.Node, int, error) {
+	if c.UnderlayDev == "" {
+		return api.Node{}, 0, fmt.Errorf("no underlay device: pass --underlay-dev")
+	}
+	if !c.Cluster.Addr().Is4() || c.Cluster != c.Cluster.Masked() {
+		return api.Node{}, 0, fmt.Errorf("cluster CIDR %s: want an IPv4 network address", c.Cluster)
+	}
+	if c.VNI >= 1<<24 {
+		return api.Node{}, 0, fmt.Errorf("VNI %d does not fit in 24 bits", c.VNI)
+	}
+	if c.PodCIDR.IsValid() && (!c.PodCIDR.Addr().Is4() || c.PodCIDR != c.PodCIDR.Masked() ||
+		c.PodCIDR.Bits() < c.Cluster.Bits() || !c.Cluster.Contains(c.PodCIDR.Addr()) || c.PodCIDR.Bits() > 30) {
+		return api.Node{}, 0, fmt.Errorf("pod CIDR %s: want an IPv4 network of /30 or larger inside the cluster CIDR %s", c.PodCIDR, c.Cluster)
+	}
+	link, err := netlink.LinkByName(c.UnderlayDev)
+	if err != nil {
+		return api.Node{}, 0, fmt.Errorf("underlay device %q: %w", c.UnderlayDev, err)
+	}
+	ip := c.UnderlayIP
+	if !ip.IsValid() {
+		addrs, err := netlink.AddrList(link, unix.AF_INET)
+		if err != nil || len(addrs) == 0 {
+			return api.Node{}, 0, fmt.Errorf("underlay device %q has no IPv4 address: pass --underlay-ip", c.UnderlayDev)
+		}
+		ip, _ = netip.AddrFromSlice(addrs[0].IP.To4())
+	}
+	if !ip.Is4() {
+		return api.Node{}, 0, fmt.Errorf("underlay IP %s is not IPv4", ip)
+	}
+	mtu := c.MTU
+	if mtu == 0 {
+		mtu = link.Attrs().MTU - VXLANOverhead
+	}
+	if mtu < 576 || mtu > link.Attrs().MTU-VXLANOverhead {
+		return api.Node{}, 0, fmt.Errorf("container MTU %d: want 576..%d (underlay MTU %d - %d for VXLAN)",
+			mtu, link.Attrs().MTU-VXLANOverhead, link.Attrs().MTU, VXLANOverhead)
+	}
+	gwNet := c.Cluster
+	if c.PodCIDR.IsValid() {
+		gwNet = c.PodCIDR
+	}
+	return api.Node{
+		UnderlayDev: c.UnderlayDev,
+		UnderlayIP:  ip,
+		RouterMAC:   RouterMAC(ip).String(),
+		VNI:         c.VNI,
+		Cluster:     c.Cluster,
+		PodCIDR:     c.PodCIDR,
+		Gateway:     gwNet.Addr().Next(),
+		MTU:         mtu,
+	}, link.Attrs().Index, nil
+}

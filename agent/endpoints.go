@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/endpoint"
+	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// AddEndpoint validates req, plumbs the veth into the container, attaches from_container,
+// writes the endpoints map and stores the endpoint. On any error nothing is left behind.
+func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ep, mac, err := a.parseEndpoint(req)
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	if ep.Identity, err = a.store.Identity(labelsKey(ep.Labels)); err != nil {
+		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
+	}
+	ep.HostIfName = endpoint.HostIfName(ep.Name)
+	res, err := endpoint.Create(a.hostNS, endpoint.Config{
+		NetnsPath:    ep.Netns,
+		HostIfName:   ep.HostIfName,
+		Addr:         netip.PrefixFrom(ep.IP, a.node.Cluster.Bits()),
+		Gateway:      a.node.Gateway,
+		MTU:          a.node.MTU,
+		HostMAC:      RouterMAC(a.node.UnderlayIP),
+		ContainerMAC: mac,
+	})
+	if err != nil {
+		return api.Endpoint{}, badRequest("endpoint %s: %v", ep.Name, err)
+	}
+	ep.IfIndex, ep.MAC = res.HostIfIndex, res.ContainerMAC.String()
+	if err := a.program(ep, res.ContainerMAC); err != nil {
+		a.unprogram(ep)
+		return api.Endpoint{}, err
+	}
+	if err := a.store.PutEndpoint(ep); err != nil {
+		a.unprogram(ep)
+		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
+	}
+	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity)
+	return ep, nil
+}
+
+// parseEndpoint checks req against the node and the existing endpoints.
+func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, error) {
+	name, err := parseName(req.Name)
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	ip, err := parseIPv4("IP", req.IP)
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	if err := a.checkEndpointIP(ip); err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	mac, err := parseMAC(req.MAC)
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	labels, err := parseLabels(req.Labels)
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	if req.Netns == "" {
+		return api.Endpoint{}, nil, badRequest("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
+	}
+	if _, err := os.Stat(req.Netns); err != nil {
+		return api.Endpoint{}, nil, badRequest("netns %q: %v", req.Netns, errors.Unwrap(err))
+	}
+	existing, err := a.store.Endpoints()
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
+	for _, e := range existing {
+		switch {
+		case e.Name == name:
+			return api.Endpoint{}, nil, conflict("endpoint %s already exists (IP %s)", name, e.IP)
+		case e.IP == ip:
+			return api.Endpoint{}, nil, conflict("IP %s is already used by endpoint %s", ip, e.Name)
+		case e.Netns == req.Netns:
+			return api.Endpoint{}, nil, conflict("netns %s already holds endpoint %s", req.Netns, e.Name)
+		}
+	}
+	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels}, mac, nil
+}
+
+// checkEndpointIP requires ip inside the node's address range and not one of its reserved
+// addresses (network, gateway, broadcast).
+func (a *Agent) checkEndpointIP(ip netip.Addr) error {
+	if !a.node.Cluster.Contains(ip) {
+		return badRequest("IP %s is outside the cluster CIDR %s", ip, a.node.Cluster)
+	}
+	pool := a.node.Cluster
+	if a.node.PodCIDR.IsValid() {
+		pool = a.node.PodCIDR
+		if !pool.Contains(ip) {
+			return badRequest("IP %s is outside this node's pod CIDR %s", ip, pool)
+		}
+	}
+	if ip == pool.Addr() || ip == a.node.Gateway || ip == lastAddr(pool) {
+		return badRequest("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, a.node.Gateway)
+	}
+	return nil
+}
+
+// program attaches the program to the endpoint's veth and writes its map entry.
+func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
+	if err := a.dp.AttachContainer(ep.HostIfName, ep.IfIndex); err != nil {
+		return err
+	}
+	err := a.maps.Endpoints.Put(maps.Endpoint{IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity})
+	if errors.Is(err, maps.ErrFull) {
+		return insufficientStorage("cannot add endpoint %s: %v", ep.Name, err)
+	}
+	return err
+}
+
+// unprogram undoes program and the veth, logging what fails (best effort, used on rollback and
+// delete).
+func (a *Agent) unprogram(ep api.Endpoint) {
+	if err := a.maps.Endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
+		a.log.Warn("delete endpoint map entry", "name", ep.Name, "err", err)
+	}
+	if err := a.dp.DetachContainer(ep.HostIfName, ep.IfIndex); err != nil {
+		a.log.Warn("detach program", "name", ep.Name, "err", err)
+	}
+	if err := endpoint.Delete(a.hostNS, ep.HostIfName); err != nil {
+		a.log.Warn("delete veth", "name", ep.Name, "err", err)
+	}
+}
+
+// DeleteEndpoint removes the named endpoint: map entry first (its traffic stops), then the
+// program, the veth and the stored record.
+func (a *Agent) DeleteEndpoint(name string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ep, err := a.findEndpoint(name)
+	if err != nil {
+		return err
+	}
+	a.unprogram(ep)
+	if err := a.store.DeleteEndpoint(name); err != nil {
+		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
+	}
+	a.log.Info("endpoint deleted", "name", name, "ip", ep.IP)
+	return nil
+}
+
+func (a *Agent) findEndpoint(name string) (api.Endpoint, error) {
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	for _, e := range eps {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return api.Endpoint{}, notFound("endpoint %s: %v", name, store.ErrNotFound)
+}
+
+// Endpoints lists the stored endpoints with their current host-side ifindex (0 when the veth
+// is gone, e.g. the container's netns was deleted).
+func (a *Agent) Endpoints() ([]api.Endpoint, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return nil, err
+	}
+	for i := range eps {
+		eps[i].IfIndex, _ = endpoint.Lookup(a.hostNS, eps[i].HostIfName)
+	}
+	return eps, nil
+}

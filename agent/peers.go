@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// IdentityCluster is the reserved identity of cluster addresses whose endpoint identity is not
+// known on this host (a peer's whole pod CIDR).
+const IdentityCluster = 3
+
+// AddPeer routes a pod CIDR to a peer host. Refuses malformed input, CIDRs outside the cluster,
+// this node's own pod CIDR or underlay IP, and any overlap with an existing peer.
+func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cidr, err := parseCIDR("peer CIDR", req.CIDR)
+	if err != nil {
+		return api.Peer{}, err
+	}
+	host, err := parseIPv4("peer host IP", req.HostIP)
+	if err != nil {
+		return api.Peer{}, err
+	}
+	switch {
+	case !a.node.Cluster.Contains(cidr.Addr()) || cidr.Bits() < a.node.Cluster.Bits():
+		return api.Peer{}, badRequest("peer CIDR %s is outside the cluster CIDR %s", cidr, a.node.Cluster)
+	case a.node.PodCIDR.IsValid() && a.node.PodCIDR.Overlaps(cidr):
+		return api.Peer{}, conflict("peer CIDR %s overlaps this node's pod CIDR %s", cidr, a.node.PodCIDR)
+	case host == a.node.UnderlayIP:
+		return api.Peer{}, badRequest("peer host IP %s is this node's own underlay IP", host)
+	}
+	peers, err := a.store.Peers()
+	if err != nil {
+		return api.Peer{}, err
+	}
+	for _, p := range peers {
+		if p.CIDR.Overlaps(cidr) {
+			return api.Peer{}, conflict("peer CIDR %s overlaps existing peer %s (via %s)", cidr, p.CIDR, p.HostIP)
+		}
+	}
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return api.Peer{}, err
+	}
+	for _, e := range eps {
+		if cidr.Contains(e.IP) {
+			return api.Peer{}, conflict("peer CIDR %s contains local endpoint %s (%s)", cidr, e.Name, e.IP)
+		}
+	}
+	p := api.Peer{CIDR: cidr, HostIP: host}
+	err = a.maps.IPCache.Put(maps.Route{Prefix: cidr, TunnelEndpoint: host, Identity: IdentityCluster})
+	if errors.Is(err, maps.ErrFull) {
+		return api.Peer{}, insufficientStorage("cannot add peer %s: %v", cidr, err)
+	}
+	if err != nil {
+		return api.Peer{}, err
+	}
+	if err := a.store.PutPeer(p); err != nil {
+		_ = a.maps.IPCache.Delete(cidr)
+		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
+	}
+	a.log.Info("peer added", "cidr", cidr, "host", host)
+	return p, nil
+}
+
+// DeletePeer removes the peer route for the exact CIDR.
+func (a *Agent) DeletePeer(cidrText string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cidr, err := parseCIDR("peer CIDR", cidrText)
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeletePeer(cidr); errors.Is(err, store.ErrNotFound) {
+		return notFound("peer %s: %v", cidr, store.ErrNotFound)
+	} else if err != nil {
+		return err
+	}
+	if err := a.maps.IPCache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
+		return err
+	}
+	a.log.Info("peer deleted", "cidr", cidr)
+	return nil
+}
+
+// Peers lists the stored peers.
+func (a *Agent) Peers() ([]api.Peer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.store.Peers()
+}

@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/ebpfnet/ebpfnet/endpoint"
+	"github.com/ebpfnet/ebpfnet/maps"
+)
+
+// reconcile makes the maps and links match the store by mark and sweep: desired entries are
+// (re)written in place and only entries nobody wants are deleted, so established traffic is
+// never interrupted by a restart (no flush). Endpoints whose veth is gone are left out of the
+// map until they are deleted or re-added.
+func (a *Agent) reconcile() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.reconcileEndpoints(); err != nil {
+		return err
+	}
+	return a.reconcileIPCache()
+}
+
+func (a *Agent) reconcileEndpoints() error {
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return err
+	}
+	want := make(map[netip.Addr]bool, len(eps))
+	for _, ep := range eps {
+		idx, err := endpoint.Lookup(a.hostNS, ep.HostIfName)
+		if errors.Is(err, endpoint.ErrNotFound) {
+			a.log.Warn("endpoint veth is gone; not forwarding to it", "name", ep.Name, "veth", ep.HostIfName)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		mac, err := net.ParseMAC(ep.MAC)
+		if err != nil {
+			return err
+		}
+		ep.IfIndex = idx
+		if err := a.program(ep, mac); err != nil {
+			return err
+		}
+		want[ep.IP] = true
+	}
+	have, err := a.maps.Endpoints.All()
+	if err != nil {
+		return err
+	}
+	for _, e := range have {
+		if !want[e.IP] {
+			if err := a.maps.Endpoints.Delete(e.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Agent) reconcileIPCache() error {
+	peers, err := a.store.Peers()
+	if err != nil {
+		return err
+	}
+	want := make(map[netip.Prefix]maps.Route, len(peers)+1)
+	if a.node.PodCIDR.IsValid() {
+		// Our own pod CIDR: an address there without an endpoint is dropped, not tunnelled.
+		want[a.node.PodCIDR] = maps.Route{Prefix: a.node.PodCIDR}
+	}
+	for _, p := range peers {
+		want[p.CIDR] = maps.Route{Prefix: p.CIDR, TunnelEndpoint: p.HostIP, Identity: IdentityCluster}
+	}
+	have, err := a.maps.IPCache.All()
+	if err != nil {
+		return err
+	}
+	for _, r := range have {
+		if _, ok := want[r.Prefix]; !ok {
+			if err := a.maps.IPCache.Delete(r.Prefix); err != nil && !errors.Is(err, maps.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	for _, r := range want {
+		if err := a.maps.IPCache.Put(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

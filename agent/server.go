@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/ebpfnet/ebpfnet/api"
+)
+
+// handler is the local API (JSON over the unix socket):
+//
+//	GET /v1/status
+//	GET /v1/endpoints      POST /v1/endpoints (api.EndpointRequest)   DELETE /v1/endpoints/{name}
+//	GET /v1/peers          POST /v1/peers (api.PeerRequest)           DELETE /v1/peers?cidr=CIDR
+//
+// Errors answer with api.Error and the status of Error.
+func (a *Agent) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.Status()
+		reply(w, http.StatusOK, st, err)
+	})
+	mux.HandleFunc("GET /v1/endpoints", func(w http.ResponseWriter, r *http.Request) {
+		eps, err := a.Endpoints()
+		reply(w, http.StatusOK, eps, err)
+	})
+	mux.HandleFunc("POST /v1/endpoints", func(w http.ResponseWriter, r *http.Request) {
+		var req api.EndpointRequest
+		if decode(w, r, &req) {
+			ep, err := a.AddEndpoint(req)
+			reply(w, http.StatusCreated, ep, err)
+		}
+	})
+	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(r.PathValue("name")))
+	})
+	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		ps, err := a.Peers()
+		reply(w, http.StatusOK, ps, err)
+	})
+	mux.HandleFunc("POST /v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		var req api.PeerRequest
+		if decode(w, r, &req) {
+			p, err := a.AddPeer(req)
+			reply(w, http.StatusCreated, p, err)
+		}
+	})
+	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
+	})
+	return mux
+}
+
+// decode reads a JSON request body; on failure it answers 400 and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.Error{Error: "malformed request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// reply writes err as api.Error with its status, else v with status ok.
+func reply(w http.ResponseWriter, ok int, v any, err error) {
+	if err != nil {
+		writeJSON(w, statusOf(err), api.Error{Error: err.Error()})
+		return
+	}
+	if ok == http.StatusNoContent {
+		w.WriteHeader(ok)
+		return
+	}
+	writeJSON(w, ok, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,33 @@
+package agent
+
+import (
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/maps"
+)
+
+// Status reports the node configuration, object counts and datapath counters.
+func (a *Agent) Status() (api.Status, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return api.Status{}, err
+	}
+	peers, err := a.store.Peers()
+	if err != nil {
+		return api.Status{}, err
+	}
+	counters, err := a.maps.Metrics.Read()
+	if err != nil {
+		return api.Status{}, err
+	}
+	st := api.Status{
+		Version: Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
+		Endpoints: len(eps), Peers: len(peers),
+	}
+	for _, m := range maps.AllMetrics() {
+		c := counters[m]
+		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})
+	}
+	return st, nil
+}

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"net"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func parseName(s string) (string, error) {
+	if !nameRE.MatchString(s) {
+		return "", badRequest("invalid endpoint name %q: want 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit", s)
+	}
+	return s, nil
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address; what names the field in errors.
+func parseIPv4(what, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, badRequest("invalid %s %q: want an IPv4 address such as 10.42.1.2", what, s)
+	}
+	return a, nil
+}
+
+// parseCIDR parses an IPv4 network in CIDR notation that has no host bits set.
+func parseCIDR(what, s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil || !p.Addr().Is4() {
+		return netip.Prefix{}, badRequest("invalid %s %q: want an IPv4 CIDR such as 10.42.2.0/24", what, s)
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, badRequest("invalid %s %q: host bits set (did you mean %s?)", what, s, p.Masked())
+	}
+	return p, nil
+}
+
+// parseMAC parses a unicast 48-bit MAC; empty means "let the kernel choose".
+func parseMAC(s string) (net.HardwareAddr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return nil, badRequest("invalid MAC %q: want six hex bytes such as 02:42:0a:2a:01:02", s)
+	}
+	if mac[0]&1 != 0 {
+		return nil, badRequest("invalid MAC %q: multicast bit set, an endpoint needs a unicast MAC", s)
+	}
+	return mac, nil
+}
+
+// parseLabels parses "key=value" labels; keys are unique.
+func parseLabels(in []string) (map[string]string, error) {
+	out := make(map[string]string, len(in))
+	for _, l := range in {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return nil, badRequest("invalid label %q: want key=value", l)
+		}
+		if old, dup := out[k]; dup && old != v {
+			return nil, badRequest("label %q given twice with different values", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// labelsKey is the canonical form of a label set: sorted "k=v" joined by commas.
+func labelsKey(labels map[string]string) string {
+	kv := make([]string, 0, len(labels))
+	for k, v := range labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// lastAddr is the broadcast address of an IPv4 prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	hostBits := 32 - p.Bits()
+	for i := 3; i >= 0 && hostBits > 0; i-- {
+		n := min(hostBits, 8)
+		a[i] |= byte(1<<n - 1)
+		hostBits -= n
+	}
+	return netip.AddrFrom4(a)
+}

@@ -1,0 +1,34 @@
+// Package store keeps the agent's desired state: endpoints, peers and label identities. The
+// Store interface has the embedded single-host implementation here (bbolt); a distributed one
+// (etcd) plugs in behind the same interface.
+package store
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/ebpfnet/ebpfnet/api"
+)
+
+// ErrNotFound is returned (wrapped) for a name or CIDR the store does not hold.
+var ErrNotFound = errors.New("not found")
+
+// FirstIdentity is the first identity given to a label set; lower numbers are reserved
+// (Cilium's numbering: 1 host, 2 world, 3 cluster-wide unknown).
+const FirstIdentity = 256
+
+// Store is the agent's persistent desired state. Implementations are safe for concurrent use.
+type Store interface {
+	Endpoints() ([]api.Endpoint, error)
+	// PutEndpoint creates or replaces the endpoint named ep.Name.
+	PutEndpoint(ep api.Endpoint) error
+	DeleteEndpoint(name string) error
+	Peers() ([]api.Peer, error)
+	// PutPeer creates or replaces the peer for p.CIDR.
+	PutPeer(p api.Peer) error
+	DeletePeer(cidr netip.Prefix) error
+	// Identity returns the identity of a canonical label-set key, allocating the next free one
+	// (from FirstIdentity) on first use. Stable across restarts.
+	Identity(labelsKey string) (uint32, error)
+	Close() error
+}
