@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/loader"
+)
+
+func newAgentCmd(g *globals) *cobra.Command {
+	var (
+		cfg                       agent.Config
+		underlayIP, cluster, pods string
+	)
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the node agent: load the datapath, keep maps in sync, serve the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.UnderlayIP, err = optAddr("--underlay-ip", underlayIP); err != nil {
+				return err
+			}
+			if cfg.Cluster, err = netip.ParsePrefix(cluster); err != nil {
+				return fmt.Errorf("invalid --cluster-cidr %q: %v", cluster, err)
+			}
+			if pods != "" {
+				if cfg.PodCIDR, err = netip.ParsePrefix(pods); err != nil {
+					return fmt.Errorf("invalid --pod-cidr %q: %v", pods, err)
+				}
+			}
+			cfg.Socket = g.socket
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			a, err := agent.New(cfg)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return a.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.UnderlayDev, "underlay-dev", "", "device that carries VXLAN to peer hosts (required)")
+	f.StringVar(&underlayIP, "underlay-ip", "", "outer source IPv4 (default: first IPv4 of --underlay-dev)")
+	f.StringVar(&cluster, "cluster-cidr", agent.DefaultCluster, "cluster CIDR shared by all hosts")
+	f.StringVar(&pods, "pod-cidr", "", "this host's pod CIDR inside the cluster CIDR (default: none)")
+	f.Uint32Var(&cfg.VNI, "vni", agent.DefaultVNI, "VXLAN network identifier (24 bits)")
+	f.IntVar(&cfg.MTU, "mtu", 0, "container MTU (default: underlay MTU - 50)")
+	f.StringVar(&cfg.PinDir, "pin-dir", loader.DefaultPinDir, "bpffs directory for pinned maps and links")
+	f.StringVar(&cfg.StateDir, "state-dir", agent.DefaultStateDir, "directory of the agent's state file")
+	f.BoolVar(&cfg.LegacyTC, "legacy-tc", false, "attach with tc clsact filters instead of tcx")
+	_ = cmd.MarkFlagRequired("underlay-dev")
+	return cmd
+}
+
+func optAddr(flag, s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("invalid %s %q: %v", flag, s, err)
+	}
+	return a, nil
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ebpfnet/ebpfnet/api"
+)
+
+func newPeerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "peer", Short: "Route pod CIDRs of other hosts through VXLAN"}
+	var host string
+	add := &cobra.Command{
+		Use:     "add CIDR --host IP",
+		Short:   "Route the pod CIDR to the peer host whose underlay IPv4 is IP",
+		Example: "  ebpfnet peer add 10.42.2.0/24 --host 192.168.50.2",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := g.client().AddPeer(api.PeerRequest{CIDR: args[0], HostIP: host})
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), g, p, func(w io.Writer) { peerTable(w, []api.Peer{p}) })
+		},
+	}
+	add.Flags().StringVar(&host, "host", "", "peer host underlay IPv4 (its VTEP)")
+	_ = add.MarkFlagRequired("host")
+	del := &cobra.Command{
+		Use: "del CIDR", Aliases: []string{"delete", "rm"}, Short: "Remove the route of a pod CIDR",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.client().DeletePeer(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "peer %s deleted\n", args[0])
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Aliases: []string{"ls"}, Short: "List peers", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ps, err := g.client().Peers()
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), g, ps, func(w io.Writer) { peerTable(w, ps) })
+		},
+	}
+	cmd.AddCommand(add, del, list)
+	return cmd
+}
+
+func peerTable(w io.Writer, ps []api.Peer) {
+	row(w, "CIDR", "HOST")
+	for _, p := range ps {
+		row(w, p.CIDR, p.HostIP)
+	}
+}

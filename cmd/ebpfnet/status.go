@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ebpfnet/ebpfnet/agent"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "status", Short: "Show the node, its datapath and its counters", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := g.client().Status()
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), g, st, func(w io.Writer) {
+				n := st.Node
+				row(w, "agent", st.Version)
+				row(w, "underlay", fmt.Sprintf("%s %s (VTEP MAC %s)", n.UnderlayDev, n.UnderlayIP, n.RouterMAC))
+				row(w, "vni", n.VNI)
+				row(w, "cluster CIDR", n.Cluster)
+				if n.PodCIDR.IsValid() {
+					row(w, "pod CIDR", n.PodCIDR)
+				}
+				row(w, "gateway", n.Gateway)
+				row(w, "container MTU", n.MTU)
+				row(w, "pin dir", st.PinDir)
+				row(w, "state", st.StatePath)
+				row(w, "endpoints", st.Endpoints)
+				row(w, "peers", st.Peers)
+				for _, c := range st.Counters {
+					row(w, c.Name, fmt.Sprintf("%d packets, %d bytes", c.Packets, c.Bytes))
+				}
+			})
+		},
+	}
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := map[string]string{"version": agent.Version}
+			return render(cmd.OutOrStdout(), g, v, func(w io.Writer) { row(w, "ebpfnet", agent.Version) })
+		},
+	}
+}

@@ -1,0 +1,74 @@
+// Package e2e runs ebpfnet end to end: real agents in network namespaces acting as hosts,
+// containers in their own namespaces, and real packets (ping, TCP, UDP) between them.
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// binary is the ebpfnet binary built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("e2e: skipped, needs root")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "ebpfnet-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ebpfnet")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build ebpfnet: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// newCluster builds hosts h1..hN with running agents and full peer mesh, plus perHost
+// containers per host named c1, c2, ... (host i's container k has 10.42.i.(k+1)). Everything is
+// removed at cleanup, also on failure.
+func newCluster(t *testing.T, hosts, perHost int) *testbed.Cluster {
+	t.Helper()
+	bed, err := testbed.New(testbed.UniquePrefix("e"))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, bed.Close()) })
+	c, err := testbed.NewCluster(bed, binary, hosts)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, h := range c.Hosts {
+				if h.Agent != nil {
+					t.Logf("agent %s log:\n%s", h.Name, h.Agent.Log())
+				}
+			}
+		}
+		require.NoError(t, c.Close())
+	})
+	for _, h := range c.Hosts {
+		require.NoError(t, c.StartAgent(h))
+	}
+	require.NoError(t, c.MeshPeers())
+	n := 0
+	for i, h := range c.Hosts {
+		for k := 1; k <= perHost; k++ {
+			n++
+			ip := netip.AddrFrom4([4]byte{10, 42, byte(i + 1), byte(k + 1)})
+			_, err := c.AddContainer(h, fmt.Sprintf("c%d", n), ip)
+			require.NoError(t, err)
+		}
+	}
+	return c
+}

@@ -1,0 +1,197 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// BPFFSRoot is where clusters pin their hosts' maps, one directory per host.
+const BPFFSRoot = "/sys/fs/bpf"
+
+// Host is one namespaced ebpfnet host: netns "<prefix>-<Name>", underlay "ul0".
+type Host struct {
+	Name       string       // short netns name, e.g. "h1"
+	UnderlayIP netip.Addr   // address on ul0
+	PodCIDR    netip.Prefix // this host's share of the cluster CIDR
+	PinDir     string       // per-host bpffs directory
+	StateDir   string       // per-host state directory
+	Socket     string       // per-host agent API socket
+	Agent      *Proc        // running agent, nil when stopped
+}
+
+// Container is an endpoint in its own netns "<prefix>-<Name>".
+type Container struct {
+	Name string     // short netns name and endpoint name, e.g. "c1"
+	Host *Host      // host it is attached to
+	IP   netip.Addr // its address
+}
+
+// Cluster is N ebpfnet hosts on one underlay subnet (172.31.0.0/24; a direct veth for two
+// hosts, a bridge in netns "sw" for more), each running `ebpfnet agent` with its own pin dir,
+// state dir and socket. Host i (1-based) owns pod CIDR 10.42.i.0/24.
+type Cluster struct {
+	Bed        *Bed
+	Binary     string // ebpfnet binary
+	Hosts      []*Host
+	Containers []*Container
+}
+
+// UnderlayMTU is the MTU of the underlay links; containers get UnderlayMTU - 50.
+const UnderlayMTU = 1500
+
+// NewCluster builds the hosts and underlay of an n-host cluster in bed (agents not started).
+func NewCluster(bed *Bed, binary string, n int) (*Cluster, error) {
+	if n < 1 || n > 200 {
+		return nil, fmt.Errorf("cluster of %d hosts: want 1..200", n)
+	}
+	c := &Cluster{Bed: bed, Binary: binary}
+	for i := 1; i <= n; i++ {
+		h := &Host{
+			Name:       fmt.Sprintf("h%d", i),
+			UnderlayIP: netip.AddrFrom4([4]byte{172, 31, 0, byte(i)}),
+			PodCIDR:    netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 42, byte(i), 0}), 24),
+			PinDir:     filepath.Join(BPFFSRoot, fmt.Sprintf("%s-h%d", bed.Prefix(), i)),
+			StateDir:   filepath.Join(bed.TempDir(), fmt.Sprintf("h%d-state", i)),
+			Socket:     filepath.Join(bed.TempDir(), fmt.Sprintf("h%d.sock", i)),
+		}
+		if _, err := bed.Netns(h.Name); err != nil {
+			return nil, err
+		}
+		c.Hosts = append(c.Hosts, h)
+	}
+	return c, c.wireUnderlay()
+}
+
+func (c *Cluster) wireUnderlay() error {
+	addr := func(h *Host) netip.Prefix { return netip.PrefixFrom(h.UnderlayIP, 24) }
+	switch len(c.Hosts) {
+	case 1:
+		return nil
+	case 2:
+		return c.Bed.Link(c.Hosts[0].Name, "ul0", addr(c.Hosts[0]), c.Hosts[1].Name, "ul0", addr(c.Hosts[1]), UnderlayMTU)
+	}
+	if _, err := c.Bed.Netns("sw"); err != nil {
+		return err
+	}
+	if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "add", "br0", "up", "type", "bridge"); err != nil {
+		return err
+	}
+	for i, h := range c.Hosts {
+		port := fmt.Sprintf("p%d", i+1)
+		if err := c.Bed.Link(h.Name, "ul0", addr(h), "sw", port, netip.Prefix{}, UnderlayMTU); err != nil {
+			return err
+		}
+		if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "set", port, "master", "br0"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Host returns the host with short name name, or nil.
+func (c *Cluster) Host(name string) *Host {
+	for _, h := range c.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// StartAgent starts h's agent inside h's netns and waits until its API answers.
+func (c *Cluster) StartAgent(h *Host, extra ...string) error {
+	argv := append([]string{c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0",
+		"--pod-cidr", h.PodCIDR.String(), "--pin-dir", h.PinDir, "--state-dir", h.StateDir}, extra...)
+	p, err := c.Bed.Start(h.Name, argv...)
+	if err != nil {
+		return err
+	}
+	h.Agent = p
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := c.CLI(h, "status"); err == nil {
+			return nil
+		}
+		if p.Exited() {
+			return fmt.Errorf("agent on %s exited: %s", h.Name, p.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("agent on %s did not answer within 20s: %s", h.Name, p.Log())
+}
+
+// KillAgent ends h's agent with SIGKILL, as a crash would; pins stay.
+func (c *Cluster) KillAgent(h *Host) error {
+	if h.Agent == nil {
+		return nil
+	}
+	err := h.Agent.Kill()
+	h.Agent = nil
+	return err
+}
+
+// CLI runs `ebpfnet --socket <h's socket> args...` and returns its combined output; the error
+// (exit status) carries the output too.
+func (c *Cluster) CLI(h *Host, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.Binary, append([]string{"--socket", h.Socket}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ebpfnet %s on %s: %w: %s", strings.Join(args, " "), h.Name, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// MeshPeers tells every host the pod CIDR and underlay IP of every other host (peer add).
+func (c *Cluster) MeshPeers() error {
+	for _, h := range c.Hosts {
+		for _, o := range c.Hosts {
+			if o == h {
+				continue
+			}
+			if _, err := c.CLI(h, "peer", "add", o.PodCIDR.String(), "--host", o.UnderlayIP.String()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AddContainer creates netns name and attaches it to h as endpoint name with address ip.
+func (c *Cluster) AddContainer(h *Host, name string, ip netip.Addr, labels ...string) (*Container, error) {
+	path, err := c.Bed.Netns(name)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"endpoint", "add", name, "--netns", path, "--ip", ip.String()}
+	for _, l := range labels {
+		args = append(args, "--label", l)
+	}
+	if _, err := c.CLI(h, args...); err != nil {
+		return nil, err
+	}
+	ct := &Container{Name: name, Host: h, IP: ip}
+	c.Containers = append(c.Containers, ct)
+	return ct, nil
+}
+
+// Close stops the agents and removes every host's pins (which detaches their programs). The
+// bed's Close removes namespaces and processes.
+func (c *Cluster) Close() error {
+	var errs []error
+	for _, h := range c.Hosts {
+		if h.Agent != nil {
+			errs = append(errs, h.Agent.Stop())
+			h.Agent = nil
+		}
+		errs = append(errs, os.RemoveAll(h.PinDir))
+	}
+	return errors.Join(errs...)
+}
