@@ -19,14 +19,14 @@ type PingStats struct {
 // "3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2043ms".
 var pingSummaryRE = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packets )?received`)
 
-// Ping runs `ping -n -q -c count -i interval -W 1 ip` in namespace ns and
+// Ping runs `ping -n -q -c count -i interval -W 1 [extra...] ip` in namespace ns and
 // parses the summary line. interval <= 0 means 1s; it is passed to ping in
 // seconds (sub-second values need root, which the bed needs anyway). If ctx
 // has no deadline, count*interval+10s applies. 100% loss is not an error
 // (Received is 0); the error is non-nil only if ping could not run or its
 // output has no summary (e.g. "Network is unreachable"), and includes the
 // output.
-func (b *Bed) Ping(ctx context.Context, ns string, ip netip.Addr, count int, interval time.Duration) (PingStats, error) {
+func (b *Bed) Ping(ctx context.Context, ns string, ip netip.Addr, count int, interval time.Duration, extra ...string) (PingStats, error) {
 	if count < 1 || !ip.IsValid() {
 		return PingStats{}, fmt.Errorf("ping %s from %q: need count >= 1 and a valid address (count %d)", ip, ns, count)
 	}
@@ -39,7 +39,8 @@ func (b *Bed) Ping(ctx context.Context, ns string, ip netip.Addr, count int, int
 		defer cancel()
 	}
 	iv := strconv.FormatFloat(interval.Seconds(), 'f', -1, 64)
-	out, runErr := b.Run(ctx, ns, "ping", "-n", "-q", "-c", strconv.Itoa(count), "-i", iv, "-W", "1", ip.String())
+	argv := append([]string{"ping", "-n", "-q", "-c", strconv.Itoa(count), "-i", iv, "-W", "1"}, extra...)
+	out, runErr := b.Run(ctx, ns, append(argv, ip.String())...)
 	st, err := parsePing(out)
 	if err != nil {
 		if runErr != nil {

@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// status reads h's agent status through the CLI.
+func status(t *testing.T, c *testbed.Cluster, h *testbed.Host) api.Status {
+	t.Helper()
+	out, err := c.CLI(h, "status", "-o", "json")
+	require.NoError(t, err)
+	var st api.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	return st
+}
+
+// counter returns the packet count of the named datapath counter on h.
+func counter(t *testing.T, c *testbed.Cluster, h *testbed.Host, name string) uint64 {
+	t.Helper()
+	for _, ctr := range status(t, c, h).Counters {
+		if ctr.Name == name {
+			return ctr.Packets
+		}
+	}
+	t.Fatalf("no counter %q", name)
+	return 0
+}
+
+// dumpMap returns bpftool's BTF-formatted JSON dump of h's pinned map name, as operators see it.
+func dumpMap(t *testing.T, h *testbed.Host, name string) string {
+	t.Helper()
+	out, err := exec.Command("bpftool", "map", "dump", "pinned", filepath.Join(h.PinDir, name), "-j").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
+}
+
+// mapEntries returns the entries of bpftool's JSON dump of h's pinned map name.
+func mapEntries(t *testing.T, h *testbed.Host, name string) []map[string]any {
+	t.Helper()
+	var entries []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(dumpMap(t, h, name)), &entries))
+	return entries
+}
