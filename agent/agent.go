@@ -43,58 +43,61 @@ type Agent struct {
 // paths fails here with store.ErrLocked or loader.ErrPinDirBusy), loads the datapath (reusing
 // pinned maps), programs the node configuration, attaches the overlay program, reconciles maps
 // with the stored state and binds the API socket (mode 0600).
-func New(cfg Config) (a *Agent, err error) {
+func New(cfg Config) (*Agent, error) {
 	cfg = cfg.withDefaults()
 	node, underlayIdx, err := resolveNode(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a = &Agent{cfg: cfg, node: node, log: cfg.Logger}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	if a.hostNS, err = netns.Get(); err != nil {
-		return nil, fmt.Errorf("get own netns: %w", err)
-	}
-	st, err := store.OpenLocal(cfg.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	a.store, a.statePath = st, st.Path()
-	if err := loader.EnsurePinDir(cfg.PinDir); err != nil {
-		return nil, err
-	}
-	if a.unlock, err = loader.LockPinDir(cfg.PinDir); err != nil {
-		return nil, err
-	}
-	if a.dp, err = loader.Load(cfg.PinDir, loader.Options{LegacyTC: cfg.LegacyTC}); err != nil {
-		return nil, err
-	}
-	a.maps = a.dp.Maps()
-	if err := a.maps.Node.Set(maps.Node{
-		UnderlayIP: node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: node.VNI,
-		Cluster: node.Cluster, RouterMAC: RouterMAC(node.UnderlayIP),
-	}); err != nil {
-		return nil, err
-	}
-	if err := enableForwarding(cfg.UnderlayDev); err != nil {
-		return nil, err
-	}
-	if err := a.dp.AttachOverlay(cfg.UnderlayDev, underlayIdx); err != nil {
-		return nil, err
-	}
-	if err := a.reconcile(); err != nil {
-		return nil, fmt.Errorf("reconcile: %w", err)
-	}
-	if a.ln, err = listenUnix(cfg.Socket); err != nil {
+	a := &Agent{cfg: cfg, node: node, log: cfg.Logger}
+	if err := a.start(underlayIdx); err != nil {
+		a.Close()
 		return nil, err
 	}
 	a.log.Info("agent ready", "underlay", node.UnderlayDev, "underlayIP", node.UnderlayIP,
 		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", node.PodCIDR, "mtu", node.MTU,
 		"pinDir", cfg.PinDir, "socket", cfg.Socket)
 	return a, nil
+}
+
+// start acquires the agent's resources in order; Close releases whatever was acquired.
+func (a *Agent) start(underlayIdx int) error {
+	var err error
+	if a.hostNS, err = netns.Get(); err != nil {
+		return fmt.Errorf("get own netns: %w", err)
+	}
+	st, err := store.OpenLocal(a.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	a.store, a.statePath = st, st.Path()
+	if err := loader.EnsurePinDir(a.cfg.PinDir); err != nil {
+		return err
+	}
+	if a.unlock, err = loader.LockPinDir(a.cfg.PinDir); err != nil {
+		return err
+	}
+	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC}); err != nil {
+		return err
+	}
+	a.maps = a.dp.Maps()
+	if err := a.maps.Node.Set(maps.Node{
+		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
+		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP),
+	}); err != nil {
+		return err
+	}
+	if err := enableForwarding(a.cfg.UnderlayDev); err != nil {
+		return err
+	}
+	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {
+		return err
+	}
+	if err := a.reconcile(); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	a.ln, err = listenUnix(a.cfg.Socket)
+	return err
 }
 
 // listenUnix binds the API socket, replacing a stale socket file left by a dead agent but

@@ -34,7 +34,7 @@ type Container struct {
 }
 
 // Cluster is N ebpfnet hosts on one underlay subnet (172.31.0.0/24; a direct veth for two
-// hosts, a bridge in netns "sw" for more), each running `ebpfnet agent` with its own pin dir,
+// hosts, a bridge in netns "sw" otherwise), each running `ebpfnet agent` with its own pin dir,
 // state dir and socket. Host i (1-based) owns pod CIDR 10.42.i.0/24.
 type Cluster struct {
 	Bed        *Bed
@@ -71,10 +71,7 @@ func NewCluster(bed *Bed, binary string, n int) (*Cluster, error) {
 
 func (c *Cluster) wireUnderlay() error {
 	addr := func(h *Host) netip.Prefix { return netip.PrefixFrom(h.UnderlayIP, 24) }
-	switch len(c.Hosts) {
-	case 1:
-		return nil
-	case 2:
+	if len(c.Hosts) == 2 {
 		return c.Bed.Link(c.Hosts[0].Name, "ul0", addr(c.Hosts[0]), c.Hosts[1].Name, "ul0", addr(c.Hosts[1]), UnderlayMTU)
 	}
 	if _, err := c.Bed.Netns("sw"); err != nil {

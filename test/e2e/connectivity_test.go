@@ -28,4 +28,45 @@ func TestAllPairs(t *testing.T) {
 			t.Logf("%s(%s) -> %s(%s): ping 3/3, TCP %.2f Gbit/s", from.Name, from.Host.Name, to.Name, to.Host.Name, tr.Gbps)
 		}
 	}
+	for _, h := range c.Hosts {
+		require.Positive(t, counter(t, c, h, "forward_local"), h.Name)
+		require.Positive(t, counter(t, c, h, "forward_encap"), h.Name)
+		require.Positive(t, counter(t, c, h, "forward_decap"), h.Name)
+		require.Positive(t, counter(t, c, h, "arp_reply"), h.Name)
+	}
+}
+
+// TestMapsDumpWithFieldNames: operators read the pinned maps with bpftool, which prints
+// field names from BTF instead of hex.
+func TestMapsDumpWithFieldNames(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, 1)
+	h1 := c.Hosts[0]
+	for name, fields := range map[string][]string{
+		"endpoints":   {`"ip":`, `"ifindex":`, `"identity":`, `"mac":`, `"flags":`},
+		"ipcache":     {`"prefixlen":`, `"tunnel_endpoint":`, `"identity":`},
+		"node_config": {`"underlay_ip":`, `"vni":1042`, `"router_mac":`, `"cluster_mask":`},
+		"metrics":     {`"METRIC_FWD_LOCAL"`, `"packets":`, `"bytes":`},
+	} {
+		dump := dumpMap(t, h1, name)
+		for _, f := range fields {
+			require.Contains(t, dump, f, "bpftool dump of %s", name)
+		}
+	}
+}
+
+// TestLegacyTCAttach: the clsact fallback for kernels without tcx forwards the same traffic.
+func TestLegacyTCAttach(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, 2, "--legacy-tc")
+	ctx := context.Background()
+	for _, pair := range [][2]int{{0, 1}, {0, 2}, {3, 1}} {
+		from, to := c.Containers[pair[0]], c.Containers[pair[1]]
+		ping, err := c.Bed.Ping(ctx, from.Name, to.IP, 3, 200*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 3, ping.Received, "%s -> %s", from.Name, to.Name)
+	}
+	out, err := c.Bed.Run(ctx, c.Hosts[0].Name, "tc", "filter", "show", "dev", "ul0", "ingress")
+	require.NoError(t, err)
+	require.Contains(t, out, "ebpfnet", "tc filter attached")
 }

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // newCluster builds hosts h1..hN with running agents and full peer mesh, plus perHost
 // containers per host named c1, c2, ... (host i's container k has 10.42.i.(k+1)). Everything is
 // removed at cleanup, also on failure.
-func newCluster(t *testing.T, hosts, perHost int) *testbed.Cluster {
+func newCluster(t *testing.T, hosts, perHost int, agentArgs ...string) *testbed.Cluster {
 	t.Helper()
 	bed, err := testbed.New(testbed.UniquePrefix("e"))
 	require.NoError(t, err)
@@ -58,7 +58,7 @@ func newCluster(t *testing.T, hosts, perHost int) *testbed.Cluster {
 		require.NoError(t, c.Close())
 	})
 	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h))
+		require.NoError(t, c.StartAgent(h, agentArgs...))
 	}
 	require.NoError(t, c.MeshPeers())
 	n := 0
