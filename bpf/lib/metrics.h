@@ -22,10 +22,11 @@ enum metric {
 	METRIC_MAX = 13,
 };
 
+/* Keyed by enum metric as __u32: the kernel accepts only an integer BTF key for arrays. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, METRIC_MAX);
-	__type(key, enum metric);
+	__type(key, __u32);
 	__type(value, struct metric_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } metrics SEC(".maps");
@@ -33,7 +34,8 @@ struct {
 /* Count one packet of len bytes under m. */
 static __always_inline void metric_add(enum metric m, __u32 len)
 {
-	struct metric_value *v = bpf_map_lookup_elem(&metrics, &m);
+	__u32 key = m;
+	struct metric_value *v = bpf_map_lookup_elem(&metrics, &key);
 
 	if (v) {
 		v->packets++;
@@ -41,8 +43,9 @@ static __always_inline void metric_add(enum metric m, __u32 len)
 	}
 }
 
-/* Count a drop under reason m and return the tc verdict that drops. */
-static __always_inline int drop(struct __sk_buff *skb, enum metric m)
+/* Count a drop under reason m and return the tc verdict that drops. A real BPF subprogram
+ * (off the forwarding path), which also keeps enum metric in BTF for bpf2go. */
+static __noinline int drop(struct __sk_buff *skb, enum metric m)
 {
 	metric_add(m, skb->len);
 	return TC_ACT_SHOT;
