@@ -1,0 +1,58 @@
+package agent
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParsers(t *testing.T) {
+	_, err := parseIPv4("IP", "10.42.1.256")
+	require.EqualError(t, err, `invalid IP "10.42.1.256": want an IPv4 address such as 10.42.1.2`)
+	ip, err := parseIPv4("IP", " 10.42.1.2 ")
+	require.NoError(t, err)
+	require.Equal(t, netip.MustParseAddr("10.42.1.2"), ip)
+
+	_, err = parseCIDR("peer CIDR", "10.42.2.1/24")
+	require.EqualError(t, err, `invalid peer CIDR "10.42.2.1/24": host bits set (did you mean 10.42.2.0/24?)`)
+	_, err = parseCIDR("peer CIDR", "fd00::/64")
+	require.ErrorContains(t, err, "want an IPv4 CIDR")
+
+	mac, err := parseMAC("")
+	require.NoError(t, err)
+	require.Nil(t, mac)
+	_, err = parseMAC("02:00:00:00:00")
+	require.ErrorContains(t, err, "want six hex bytes")
+
+	labels, err := parseLabels([]string{"app=web", "tier=", "app=web"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"app": "web", "tier": ""}, labels)
+	_, err = parseLabels([]string{"app=web", "app=db"})
+	require.EqualError(t, err, `label "app" given twice with different values`)
+	_, err = parseLabels([]string{"=x"})
+	require.ErrorContains(t, err, "want key=value")
+
+	_, err = parseName("-x")
+	require.ErrorContains(t, err, "invalid endpoint name")
+}
+
+func TestLabelsKeyIsCanonical(t *testing.T) {
+	require.Equal(t, "app=web,tier=front", labelsKey(map[string]string{"tier": "front", "app": "web"}))
+	require.Equal(t, "", labelsKey(nil))
+}
+
+func TestLastAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.42.1.0/24": "10.42.1.255",
+		"10.42.0.0/16": "10.42.255.255",
+		"10.42.1.0/30": "10.42.1.3",
+		"10.40.0.0/13": "10.47.255.255",
+	} {
+		require.Equal(t, want, lastAddr(netip.MustParsePrefix(in)).String(), in)
+	}
+}
+
+func TestRouterMAC(t *testing.T) {
+	require.Equal(t, "0e:00:ac:1f:00:02", RouterMAC(netip.MustParseAddr("172.31.0.2")).String())
+}
