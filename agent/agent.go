@@ -77,13 +77,14 @@ func (a *Agent) start(underlayIdx int) error {
 	if a.unlock, err = loader.LockPinDir(a.cfg.PinDir); err != nil {
 		return err
 	}
-	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC}); err != nil {
+	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC, CTMax: a.cfg.CTMax}); err != nil {
 		return err
 	}
 	a.maps = a.dp.Maps()
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
-		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP),
+		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
+		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1],
 	}); err != nil {
 		return err
 	}
@@ -125,6 +126,7 @@ func listenUnix(path string) (net.Listener, error) {
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go a.runConntrackGC(ctx, 10*time.Second)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

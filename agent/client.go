@@ -102,3 +102,23 @@ func (c *Client) DeletePeer(cidr string) error {
 func (c *Client) Peers() (ps []api.Peer, err error) {
 	return ps, c.do(http.MethodGet, "/v1/peers", nil, &ps)
 }
+
+// Publish forwards host ports to an endpoint.
+func (c *Client) Publish(req api.PublishRequest) (m api.PortMapping, err error) {
+	return m, c.do(http.MethodPost, "/v1/ports", req, &m)
+}
+
+// Unpublish removes a published mapping (req.Endpoint, req.Spec, req.HostIP).
+func (c *Client) Unpublish(req api.PublishRequest) error {
+	return c.do(http.MethodDelete, "/v1/ports", req, nil)
+}
+
+// PublishedPorts lists published ports by endpoint name.
+func (c *Client) PublishedPorts() (ports map[string][]api.PortMapping, err error) {
+	return ports, c.do(http.MethodGet, "/v1/ports", nil, &ports)
+}
+
+// NATEntries lists live conntrack/NAT entries.
+func (c *Client) NATEntries() (entries []api.NATEntry, err error) {
+	return entries, c.do(http.MethodGet, "/v1/nat", nil, &entries)
+}

@@ -39,6 +39,9 @@ type Config struct {
 	StateDir    string       // state directory; "" = DefaultStateDir
 	Socket      string       // API socket path; "" = DefaultSocket
 	LegacyTC    bool         // attach with tc clsact instead of tcx
+	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
+	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
+	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	Logger      *slog.Logger // nil = slog.Default()
 }
 
@@ -62,6 +65,12 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.NATPorts == [2]uint16{} {
+		c.NATPorts = [2]uint16{32768, 60999}
+	}
+	if c.CTMax == 0 {
+		c.CTMax = 262144
+	}
 	return c
 }
 
@@ -83,6 +92,12 @@ func resolveNode(c Config) (api.Node, int, error) {
 	}
 	if c.VNI >= 1<<24 {
 		return api.Node{}, 0, fmt.Errorf("VNI %d does not fit in 24 bits", c.VNI)
+	}
+	if c.NATPorts[0] == 0 || c.NATPorts[0] > c.NATPorts[1] {
+		return api.Node{}, 0, fmt.Errorf("masquerade port range %d-%d: want 1 <= first <= last", c.NATPorts[0], c.NATPorts[1])
+	}
+	if c.CTMax < 1024 {
+		return api.Node{}, 0, fmt.Errorf("conntrack size %d: want at least 1024", c.CTMax)
 	}
 	if c.PodCIDR.IsValid() && (!c.PodCIDR.Addr().Is4() || c.PodCIDR != c.PodCIDR.Masked() ||
 		c.PodCIDR.Bits() < c.Cluster.Bits() || !c.Cluster.Contains(c.PodCIDR.Addr()) || c.PodCIDR.Bits() > 30) {

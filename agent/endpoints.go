@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -31,7 +32,8 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		HostIfName:   ep.HostIfName,
 		Addr:         netip.PrefixFrom(ep.IP, a.node.Cluster.Bits()),
 		Gateway:      a.node.Gateway,
-		MTU:          a.node.MTU,
+		IfName:       ep.IfName,
+		MTU:          ep.MTU,
 		HostMAC:      RouterMAC(a.node.UnderlayIP),
 		ContainerMAC: mac,
 	})
@@ -72,6 +74,10 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 	if err != nil {
 		return api.Endpoint{}, nil, err
 	}
+	ifName, mtu, err := a.parseLink(req)
+	if err != nil {
+		return api.Endpoint{}, nil, err
+	}
 	if req.Netns == "" {
 		return api.Endpoint{}, nil, badRequest("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
 	}
@@ -88,12 +94,33 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 			return api.Endpoint{}, nil, conflict("endpoint %s already exists (IP %s)", name, e.IP)
 		case e.IP == ip:
 			return api.Endpoint{}, nil, conflict("IP %s is already used by endpoint %s", ip, e.Name)
-		case e.Netns == req.Netns:
-			return api.Endpoint{}, nil, conflict("netns %s already holds endpoint %s", req.Netns, e.Name)
+		case e.Netns == req.Netns && ifNameOf(e) == ifName:
+			return api.Endpoint{}, nil, conflict("netns %s already holds endpoint %s on %s", req.Netns, e.Name, ifName)
 		}
 	}
-	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels}, mac, nil
+	hostNAT := a.cfg.HostNAT
+	if req.HostNAT != nil {
+		hostNAT = *req.HostNAT
+	}
+	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu}, mac, nil
 }
+
+// parseLink returns the container interface name (default eth0) and the veth MTU (default and
+// maximum: the node's container MTU, so every packet fits the VXLAN underlay).
+func (a *Agent) parseLink(req api.EndpointRequest) (string, int, error) {
+	ifName := cmp.Or(req.IfName, endpoint.DefaultIfName)
+	if err := endpoint.CheckIfName(ifName); err != nil {
+		return "", 0, badRequest("invalid container interface: %v", err)
+	}
+	mtu := cmp.Or(req.MTU, a.node.MTU)
+	if mtu < endpoint.MinMTU || mtu > a.node.MTU {
+		return "", 0, badRequest("invalid MTU %d: want %d..%d (this node's container MTU)", mtu, endpoint.MinMTU, a.node.MTU)
+	}
+	return ifName, mtu, nil
+}
+
+// ifNameOf is e's container interface name; records from before IfName existed used eth0.
+func ifNameOf(e api.Endpoint) string { return cmp.Or(e.IfName, endpoint.DefaultIfName) }
 
 // checkEndpointIP requires ip inside the node's address range and not one of its reserved
 // addresses (network, gateway, broadcast).
@@ -119,7 +146,10 @@ func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
 	if err := a.dp.AttachContainer(ep.HostIfName, ep.IfIndex); err != nil {
 		return err
 	}
-	err := a.maps.Endpoints.Put(maps.Endpoint{IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity})
+	err := a.maps.Endpoints.Put(maps.Endpoint{
+		IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity,
+		HostNAT: ep.HostNAT, Published: len(ep.Ports) > 0,
+	})
 	if errors.Is(err, maps.ErrFull) {
 		return insufficientStorage("cannot add endpoint %s: %v", ep.Name, err)
 	}
@@ -129,6 +159,9 @@ func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
 // unprogram undoes program and the veth, logging what fails (best effort, used on rollback and
 // delete).
 func (a *Agent) unprogram(ep api.Endpoint) {
+	for _, m := range ep.Ports {
+		a.unpublishEntries(m)
+	}
 	if err := a.maps.Endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		a.log.Warn("delete endpoint map entry", "name", ep.Name, "err", err)
 	}

@@ -19,7 +19,46 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcileEndpoints(); err != nil {
 		return err
 	}
+	if err := a.reconcilePublished(); err != nil {
+		return err
+	}
 	return a.reconcileIPCache()
+}
+
+// reconcilePublished rewrites the published-port entries of the stored endpoints and deletes
+// the others.
+func (a *Agent) reconcilePublished() error {
+	eps, err := a.store.Endpoints()
+	if err != nil {
+		return err
+	}
+	type key struct {
+		hostIP netip.Addr
+		port   uint16
+		proto  uint8
+	}
+	var want []maps.PortMapping
+	wanted := map[key]bool{}
+	for _, ep := range eps {
+		for _, m := range ep.Ports {
+			for _, e := range expand(m, ep.IP) {
+				want = append(want, e)
+				wanted[key{e.HostIP, e.HostPort, e.Proto}] = true
+			}
+		}
+	}
+	have, err := a.maps.Published.All()
+	if err != nil {
+		return err
+	}
+	for _, e := range have {
+		if !wanted[key{e.HostIP, e.HostPort, e.Proto}] {
+			if err := a.maps.Published.Delete(e.HostIP, e.HostPort, e.Proto); err != nil && !errors.Is(err, maps.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return a.maps.Published.Put(want...)
 }
 
 func (a *Agent) reconcileEndpoints() error {

@@ -12,6 +12,8 @@ import (
 //	GET /v1/status
 //	GET /v1/endpoints      POST /v1/endpoints (api.EndpointRequest)   DELETE /v1/endpoints/{name}
 //	GET /v1/peers          POST /v1/peers (api.PeerRequest)           DELETE /v1/peers?cidr=CIDR
+//	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
+//	GET /v1/nat
 //
 // Errors answer with api.Error and the status of Error.
 func (a *Agent) handler() http.Handler {
@@ -47,6 +49,27 @@ func (a *Agent) handler() http.Handler {
 	})
 	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
+	})
+	mux.HandleFunc("GET /v1/ports", func(w http.ResponseWriter, r *http.Request) {
+		ports, err := a.PublishedPorts()
+		reply(w, http.StatusOK, ports, err)
+	})
+	mux.HandleFunc("POST /v1/ports", func(w http.ResponseWriter, r *http.Request) {
+		var req api.PublishRequest
+		if decode(w, r, &req) {
+			m, err := a.Publish(req)
+			reply(w, http.StatusCreated, m, err)
+		}
+	})
+	mux.HandleFunc("DELETE /v1/ports", func(w http.ResponseWriter, r *http.Request) {
+		var req api.PublishRequest
+		if decode(w, r, &req) {
+			reply(w, http.StatusNoContent, nil, a.Unpublish(req.Endpoint, req))
+		}
+	})
+	mux.HandleFunc("GET /v1/nat", func(w http.ResponseWriter, r *http.Request) {
+		entries, err := a.NATEntries()
+		reply(w, http.StatusOK, entries, err)
 	})
 	return mux
 }

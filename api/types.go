@@ -14,6 +14,21 @@ type Endpoint struct {
 	Identity   uint32            `json:"identity,omitempty"`   // numeric identity of Labels (set by the agent)
 	HostIfName string            `json:"hostIfName,omitempty"` // host-side veth (set by the agent)
 	IfIndex    int               `json:"ifindex,omitempty"`    // host-side ifindex (set by the agent; 0 = veth gone)
+	IfName     string            `json:"ifName,omitempty"`     // container-side interface (set by the agent; empty = eth0)
+	MTU        int               `json:"mtu,omitempty"`        // MTU of both veth ends (set by the agent)
+	HostNAT    bool              `json:"hostNat"`              // masquerade traffic leaving the cluster
+	Ports      []PortMapping     `json:"ports,omitempty"`      // published ports forwarded to it
+}
+
+// PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's
+// ContainerPort..(ContainerPort + HostPortEnd - HostPort), like Docker's
+// `-p hostIP:hostPort:containerPort/proto` and CNI portmap's portMappings.
+type PortMapping struct {
+	HostIP        netip.Addr `json:"hostIP,omitzero"` // zero = every host address
+	HostPort      uint16     `json:"hostPort"`
+	HostPortEnd   uint16     `json:"hostPortEnd"` // == HostPort for a single port
+	ContainerPort uint16     `json:"containerPort"`
+	Proto         string     `json:"protocol"` // "tcp" or "udp"
 }
 
 // Peer routes a pod CIDR of another host through VXLAN to that host's underlay IPv4 (VTEP).
@@ -65,6 +80,31 @@ type EndpointRequest struct {
 	IP     string   `json:"ip"`
 	MAC    string   `json:"mac,omitempty"`
 	Labels []string `json:"labels,omitempty"` // "key=value" each
+	IfName string   `json:"ifName,omitempty"` // container-side interface name; empty = eth0
+	MTU    int      `json:"mtu,omitempty"`    // veth MTU; 0 = the node's container MTU, never more
+	// HostNAT overrides the agent's --host-nat default for this endpoint when set.
+	HostNAT *bool `json:"hostNat,omitempty"`
+}
+
+// PublishRequest asks the agent to publish ports of an endpoint (raw user input).
+type PublishRequest struct {
+	Endpoint string `json:"endpoint"`
+	Spec     string `json:"spec"`             // "8080:80/tcp", "9000-9099:9000-9099/udp", "53:53" (tcp)
+	HostIP   string `json:"hostIP,omitempty"` // default: every host address
+	Replace  bool   `json:"replace,omitempty"` // move an identical mapping from another endpoint
+}
+
+// NATEntry is one live connection-tracking/NAT entry (one direction of a flow).
+type NATEntry struct {
+	Kind     string     `json:"kind"` // snat-out, snat-in, dnat-reply
+	Proto    string     `json:"protocol"`
+	Src      netip.Addr `json:"src"`
+	SrcPort  uint16     `json:"srcPort"`
+	Dst      netip.Addr `json:"dst"`
+	DstPort  uint16     `json:"dstPort"`
+	To       netip.Addr `json:"to"` // translated address
+	ToPort   uint16     `json:"toPort"`
+	IdleSecs float64    `json:"idleSeconds"`
 }
 
 // PeerRequest asks the agent to route CIDR to the peer host HostIP (raw user input).

@@ -13,6 +13,27 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type DatapathCtEntry struct {
+	_        structs.HostLayout
+	LastSeen uint64
+	Addr     uint32
+	OrigAddr uint32
+	Port     uint16
+	Flags    uint16
+	Pad      uint32
+}
+
+type DatapathCtKey struct {
+	_     structs.HostLayout
+	Saddr uint32
+	Daddr uint32
+	Sport uint16
+	Dport uint16
+	Proto uint8
+	Dir   uint8
+	Pad   uint16
+}
+
 type DatapathEndpointInfo struct {
 	_        structs.HostLayout
 	Ifindex  uint32
@@ -55,7 +76,13 @@ const (
 	DatapathMetricMETRIC_DROP_BAD_VNI          DatapathMetric = 10
 	DatapathMetricMETRIC_DROP_FRAG_NEEDED      DatapathMetric = 11
 	DatapathMetricMETRIC_DROP_ENCAP_FAILED     DatapathMetric = 12
-	DatapathMetricMETRIC_MAX                   DatapathMetric = 13
+	DatapathMetricMETRIC_FWD_SNAT              DatapathMetric = 13
+	DatapathMetricMETRIC_FWD_SNAT_REPLY        DatapathMetric = 14
+	DatapathMetricMETRIC_FWD_DNAT              DatapathMetric = 15
+	DatapathMetricMETRIC_FWD_DNAT_REPLY        DatapathMetric = 16
+	DatapathMetricMETRIC_DROP_CT_FULL          DatapathMetric = 17
+	DatapathMetricMETRIC_DROP_NAT_EXHAUSTED    DatapathMetric = 18
+	DatapathMetricMETRIC_MAX                   DatapathMetric = 19
 )
 
 type DatapathMetricValue struct {
@@ -73,16 +100,36 @@ type DatapathNodeParams struct {
 	UnderlayIfindex uint32
 	RouterMac       [6]uint8
 	Pad             uint16
+	GatewayIp       uint32
+	NatPortMin      uint16
+	NatPortMax      uint16
+}
+
+type DatapathPortKey struct {
+	_      structs.HostLayout
+	HostIp uint32
+	Port   uint16
+	Proto  uint8
+	Pad    uint8
+}
+
+type DatapathPortTarget struct {
+	_    structs.HostLayout
+	Ip   uint32
+	Port uint16
+	Pad  uint16
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	DatapathMapCt             = "ct"
 	DatapathMapEndpoints      = "endpoints"
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
+	DatapathMapPublished      = "published"
 	DatapathProgFromContainer = "from_container"
 	DatapathProgFromOverlay   = "from_overlay"
 )
@@ -137,10 +184,12 @@ type DatapathProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
+	Ct         *ebpf.MapSpec `ebpf:"ct"`
 	Endpoints  *ebpf.MapSpec `ebpf:"endpoints"`
 	Ipcache    *ebpf.MapSpec `ebpf:"ipcache"`
 	Metrics    *ebpf.MapSpec `ebpf:"metrics"`
 	NodeConfig *ebpf.MapSpec `ebpf:"node_config"`
+	Published  *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -169,18 +218,22 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
+	Ct         *ebpf.Map `ebpf:"ct"`
 	Endpoints  *ebpf.Map `ebpf:"endpoints"`
 	Ipcache    *ebpf.Map `ebpf:"ipcache"`
 	Metrics    *ebpf.Map `ebpf:"metrics"`
 	NodeConfig *ebpf.Map `ebpf:"node_config"`
+	Published  *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
 	return _DatapathClose(
+		m.Ct,
 		m.Endpoints,
 		m.Ipcache,
 		m.Metrics,
 		m.NodeConfig,
+		m.Published,
 	)
 }
 

@@ -3,7 +3,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpfnet datapath: one program per attach point (cf. Cilium's bpf_lxc.c and bpf_overlay.c).
  *   from_container: tcx ingress of each container's host-side veth.
- *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation). */
+ *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, NAT replies,
+ *                   published ports). */
 
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -11,7 +12,9 @@
 #include "lib/eth.h"
 #include "lib/ipv4.h"
 #include "lib/arp.h"
+#include "lib/fib.h"
 #include "lib/vxlan.h"
+#include "lib/nat.h"
 
 char __license[] SEC("license") = "GPL";
 
@@ -31,7 +34,96 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct nod
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
-/* Route an IPv4 packet sent by a container: local endpoint, peer host, or host stack. */
+/* Deliver to the local endpoint that owns daddr (after NAT). */
+static __always_inline int deliver_to(struct __sk_buff *skb, const struct node_params *cfg,
+				      __be32 daddr, enum metric m)
+{
+	struct endpoint_key k = { .ip = daddr };
+	struct endpoint_info *ep = bpf_map_lookup_elem(&endpoints, &k);
+
+	if (!ep)
+		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
+	return deliver_local(skb, cfg, ep, m);
+}
+
+/* Route a translated packet from saddr to a destination outside the cluster through the
+ * underlay next hop, as a router does (TTL-1, new MACs). */
+static __always_inline int route_out(struct __sk_buff *skb, const struct node_params *cfg,
+				     __be32 saddr, __be32 daddr, enum metric m)
+{
+	struct bpf_fib_lookup fib;
+	void *data, *end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	int rc = fib_next_hop(skb, cfg, saddr, daddr, skb->len - ETH_HLEN, &fib);
+
+	if (rc < 0)
+		return drop(skb, -rc);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if (!PKT_HAS(ip, sizeof(*ip), end))
+		return drop(skb, METRIC_DROP_INVALID);
+	if (ip->ttl <= 1)
+		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
+	ipv4_dec_ttl(ip);
+	eth_rewrite(eth, fib.smac, fib.dmac);
+	metric_add(m, skb->len);
+	return fib_redirect(&fib, rc);
+}
+
+/* A container's packet to a destination outside the cluster: a published port of this host
+ * (hairpin), the host itself, or masquerade and route out (hostNat). */
+static __always_inline int to_outside(struct __sk_buff *skb, const struct node_params *cfg,
+				      __u16 ep_flags)
+{
+	struct port_target *t = NULL;
+	struct flow f = {};
+	int rc;
+
+	if (flow_parse(skb, &f) && f.proto != IPPROTO_ICMP)
+		t = published_lookup(cfg, f.daddr, f.dport, f.proto);
+	if (t) {
+		__be32 tip = t->ip;
+
+		rc = dnat(skb, cfg, &f, t);
+		if (rc < 0)
+			return drop(skb, -rc);
+		return deliver_to(skb, cfg, tip, METRIC_FWD_DNAT);
+	}
+	if (snat_wanted(cfg, &f, ep_flags)) {
+		rc = snat_egress(skb, cfg, &f);
+		if (rc < 0)
+			return drop(skb, -rc);
+		return route_out(skb, cfg, cfg->underlay_ip, f.daddr, METRIC_FWD_SNAT);
+	}
+	metric_add(METRIC_TO_HOST, skb->len);
+	return TC_ACT_OK;
+}
+
+/* A reply from a published container: restore hostIP:hostPort as source and send it to the
+ * client (a local container for hairpin, else out of the underlay). Returns a verdict, or -1
+ * when the packet is no such reply. */
+static __always_inline int from_published(struct __sk_buff *skb, const struct node_params *cfg)
+{
+	struct flow f;
+	__be32 client;
+	int rc;
+
+	if (!flow_parse(skb, &f))
+		return -1;
+	rc = dnat_reply(skb, &f, &client);
+	if (rc < 0)
+		return drop(skb, -rc);
+	if (rc == 0)
+		return -1;
+	if (in_cluster(cfg, client))
+		return deliver_to(skb, cfg, client, METRIC_FWD_DNAT_REPLY);
+	return route_out(skb, cfg, cfg->underlay_ip, client, METRIC_FWD_DNAT_REPLY);
+}
+
+/* Route an IPv4 packet sent by a container: local endpoint, peer host, or outside. */
 static __always_inline int from_container_ipv4(struct __sk_buff *skb, const struct node_params *cfg)
 {
 	void *data = (void *)(long)skb->data;
@@ -41,31 +133,43 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	struct endpoint_info *sep, *dep;
 	struct ipcache_key ck = { .prefixlen = 32 };
 	struct ipcache_info *remote;
+	__u16 flags;
+	int rc;
 
 	if (!PKT_HAS(ip, sizeof(*ip), end) || ip->ihl < 5)
 		return drop(skb, METRIC_DROP_INVALID);
 
 	/* A container may only send from the address it owns (anti-spoofing). */
 	src.ip = ip->saddr;
+	dst.ip = ip->daddr;
 	sep = bpf_map_lookup_elem(&endpoints, &src);
 	if (!sep || sep->ifindex != skb->ifindex)
 		return drop(skb, METRIC_DROP_SPOOFED_SOURCE);
+	flags = sep->flags;
 
-	if (!in_cluster(cfg, ip->daddr)) {
-		metric_add(METRIC_TO_HOST, skb->len);
-		return TC_ACT_OK;
+	if (flags & ENDPOINT_F_PUBLISHED) {
+		rc = from_published(skb, cfg);
+		if (rc >= 0)
+			return rc;
 	}
+	if (!in_cluster(cfg, dst.ip))
+		return to_outside(skb, cfg, flags);
+
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	ip = data + ETH_HLEN;
+	if (!PKT_HAS(ip, sizeof(*ip), end))
+		return drop(skb, METRIC_DROP_INVALID);
 	if (ip->ttl <= 1)
 		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
 
-	dst.ip = ip->daddr;
 	dep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (dep) {
 		ipv4_dec_ttl(ip);
 		return deliver_local(skb, cfg, dep, METRIC_FWD_LOCAL);
 	}
 
-	ck.ip = ip->daddr;
+	ck.ip = dst.ip;
 	remote = bpf_map_lookup_elem(&ipcache, &ck);
 	if (!remote)
 		return drop(skb, METRIC_DROP_NO_ROUTE);
@@ -95,6 +199,34 @@ int from_container(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Non-VXLAN IPv4 from the underlay: replies to masqueraded flows and connections to
+ * published ports go to their containers; everything else is the host's. */
+static __always_inline int from_outside(struct __sk_buff *skb, const struct node_params *cfg)
+{
+	struct port_target *t;
+	struct flow f;
+	__be32 to;
+	int rc;
+
+	if (!flow_parse(skb, &f))
+		return TC_ACT_OK;
+	rc = snat_reply(skb, &f, &to);
+	if (rc < 0)
+		return drop(skb, -rc);
+	if (rc > 0)
+		return deliver_to(skb, cfg, to, METRIC_FWD_SNAT_REPLY);
+	if (f.proto == IPPROTO_ICMP)
+		return TC_ACT_OK;
+	t = published_lookup(cfg, f.daddr, f.dport, f.proto);
+	if (!t)
+		return TC_ACT_OK;
+	to = t->ip;
+	rc = dnat(skb, cfg, &f, t);
+	if (rc < 0)
+		return drop(skb, -rc);
+	return deliver_to(skb, cfg, to, METRIC_FWD_DNAT);
+}
+
 SEC("tcx/ingress")
 int from_overlay(struct __sk_buff *skb)
 {
@@ -108,7 +240,7 @@ int from_overlay(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	rc = vxlan_parse(skb, cfg, &rx);
 	if (rc == 0)
-		return TC_ACT_OK; /* not VXLAN for us: the host stack's business */
+		return from_outside(skb, cfg);
 	if (rc < 0)
 		return drop(skb, (enum metric)-rc);
 	if (rx.vni != cfg->vni)

@@ -35,7 +35,12 @@ var (
 	remoteCIDR = netip.MustParsePrefix("10.42.2.0/24")
 )
 
-const testVNI = 1042
+const (
+	testVNI        = 1042
+	natMin, natMax = 40000, 40063 // small masquerade range: exhaustion is testable
+)
+
+var gatewayIP = netip.MustParseAddr("10.42.1.1")
 
 // fixture is a loaded datapath plus a private netns holding the devices its programs see.
 type fixture struct {
@@ -81,7 +86,8 @@ func newFixture(t *testing.T) *fixture {
 	})
 	require.NoError(t, h.NeighAdd(&netlink.Neigh{LinkIndex: f.ul, State: netlink.NUD_PERMANENT, IP: peerIP.AsSlice(), HardwareAddr: peerMAC}))
 
-	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC}))
+	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC,
+		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: localCIDR}))

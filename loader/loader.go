@@ -32,6 +32,9 @@ type Options struct {
 	// LegacyTC attaches with tc clsact + direct-action filters instead of tcx. Chosen
 	// automatically when the kernel lacks tcx (before Linux 6.6).
 	LegacyTC bool
+	// CTMax sizes the conntrack/NAT map (entries); 0 keeps the compiled default (262,144).
+	// A pinned map of another size is incompatible: remove it to resize.
+	CTMax int
 }
 
 // Load loads the datapath, reusing maps already pinned in pinDir (their entries survive) and
@@ -42,7 +45,14 @@ func Load(pinDir string, opts Options) (*Datapath, error) {
 		return nil, err
 	}
 	d := &Datapath{pinDir: pinDir, legacyTC: opts.LegacyTC}
-	err := bpf.LoadDatapathObjects(&d.objs, &ebpf.CollectionOptions{
+	spec, err := bpf.LoadDatapath()
+	if err != nil {
+		return nil, fmt.Errorf("load datapath spec: %w", err)
+	}
+	if opts.CTMax > 0 {
+		spec.Maps[bpf.DatapathMapCt].MaxEntries = uint32(opts.CTMax)
+	}
+	err = spec.LoadAndAssign(&d.objs, &ebpf.CollectionOptions{
 		Maps: ebpf.MapOptions{PinPath: pinDir},
 	})
 	if errors.Is(err, ebpf.ErrMapIncompatible) {

@@ -17,10 +17,17 @@ type Endpoint struct {
 	IfIndex  int              // ifindex of the host-side veth in the host netns
 	MAC      net.HardwareAddr // 6-byte MAC of the container's eth0
 	Identity uint32           // security identity of the endpoint's label set
+	HostNAT  bool             // masquerade its traffic leaving the cluster (ENDPOINT_F_HOST_NAT)
+	// Published: some hostPort maps to it, so its replies get reverse DNAT (ENDPOINT_F_PUBLISHED).
+	Published bool
 }
 
-// endpointFlagValid mirrors ENDPOINT_F_VALID in bpf/lib/maps.h.
-const endpointFlagValid = 0x1
+// Endpoint flags, mirroring ENDPOINT_F_* in bpf/lib/maps.h.
+const (
+	endpointFlagValid     = 0x1
+	endpointFlagHostNAT   = 0x2
+	endpointFlagPublished = 0x4
+)
 
 // Endpoints is the typed view of the pinned "endpoints" hash map (65,536 entries).
 type Endpoints struct{ m *ebpf.Map }
@@ -40,6 +47,12 @@ func (e *Endpoints) Put(ep Endpoint) error {
 		return fmt.Errorf("endpoint %s: invalid ifindex %d", ep.IP, ep.IfIndex)
 	}
 	v := bpf.DatapathEndpointInfo{Ifindex: uint32(ep.IfIndex), Identity: ep.Identity, Flags: endpointFlagValid}
+	if ep.HostNAT {
+		v.Flags |= endpointFlagHostNAT
+	}
+	if ep.Published {
+		v.Flags |= endpointFlagPublished
+	}
 	copy(v.Mac[:], ep.MAC)
 	return mapErr(e.m, "put "+ep.IP.String(), e.m.Put(bpf.DatapathEndpointKey{Ip: be32(ep.IP)}, v))
 }
@@ -80,9 +93,11 @@ func (e *Endpoints) All() ([]Endpoint, error) {
 
 func endpointFrom(k bpf.DatapathEndpointKey, v bpf.DatapathEndpointInfo) Endpoint {
 	return Endpoint{
-		IP:       addrFromBE32(k.Ip),
-		IfIndex:  int(v.Ifindex),
-		MAC:      net.HardwareAddr(append([]byte(nil), v.Mac[:]...)),
-		Identity: v.Identity,
+		IP:        addrFromBE32(k.Ip),
+		IfIndex:   int(v.Ifindex),
+		MAC:       net.HardwareAddr(append([]byte(nil), v.Mac[:]...)),
+		Identity:  v.Identity,
+		HostNAT:   v.Flags&endpointFlagHostNAT != 0,
+		Published: v.Flags&endpointFlagPublished != 0,
 	}
 }

@@ -33,6 +33,12 @@ var metricNames = [...]string{
 	bpf.DatapathMetricMETRIC_DROP_BAD_VNI:          "drop_bad_vni",
 	bpf.DatapathMetricMETRIC_DROP_FRAG_NEEDED:      "drop_frag_needed",
 	bpf.DatapathMetricMETRIC_DROP_ENCAP_FAILED:     "drop_encap_failed",
+	bpf.DatapathMetricMETRIC_FWD_SNAT:              "forward_snat",
+	bpf.DatapathMetricMETRIC_FWD_SNAT_REPLY:        "forward_snat_reply",
+	bpf.DatapathMetricMETRIC_FWD_DNAT:              "forward_dnat",
+	bpf.DatapathMetricMETRIC_FWD_DNAT_REPLY:        "forward_dnat_reply",
+	bpf.DatapathMetricMETRIC_DROP_CT_FULL:          "drop_ct_full",
+	bpf.DatapathMetricMETRIC_DROP_NAT_EXHAUSTED:    "drop_nat_exhausted",
 }
 
 // AllMetrics lists every Metric in index order.

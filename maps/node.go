@@ -18,6 +18,9 @@ type Node struct {
 	VNI             uint32           // VXLAN network identifier, 24 bits (RFC 7348)
 	Cluster         netip.Prefix     // cluster CIDR (e.g. 10.42.0.0/16): ARP answered, routed in BPF
 	RouterMAC       net.HardwareAddr // 6 bytes: answer to ARP, source MAC of delivered packets
+	Gateway         netip.Addr       // containers' gateway IPv4: source given to self-hairpin traffic
+	NATPortMin      uint16           // masquerade source ports, inclusive range
+	NATPortMax      uint16
 }
 
 // NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
@@ -37,6 +40,12 @@ func (c *NodeConfig) Set(n Node) error {
 	if n.VNI >= 1<<24 {
 		return fmt.Errorf("VNI %d does not fit in 24 bits", n.VNI)
 	}
+	if err := requireIPv4("gateway", n.Gateway); err != nil {
+		return err
+	}
+	if n.NATPortMin == 0 || n.NATPortMin > n.NATPortMax {
+		return fmt.Errorf("masquerade port range %d-%d: want 1 <= min <= max", n.NATPortMin, n.NATPortMax)
+	}
 	if len(n.RouterMAC) != 6 {
 		return fmt.Errorf("router MAC %q is not 6 bytes", n.RouterMAC)
 	}
@@ -47,6 +56,9 @@ func (c *NodeConfig) Set(n Node) error {
 		ClusterIp:       be32(n.Cluster.Masked().Addr()),
 		ClusterMask:     be32(netip.AddrFrom4([4]byte(mask))),
 		UnderlayIfindex: uint32(n.UnderlayIfIndex),
+		GatewayIp:       be32(n.Gateway),
+		NatPortMin:      n.NATPortMin,
+		NatPortMax:      n.NATPortMax,
 	}
 	copy(v.RouterMac[:], n.RouterMAC)
 	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
@@ -66,5 +78,8 @@ func (c *NodeConfig) Get() (Node, error) {
 		VNI:             v.Vni,
 		Cluster:         netip.PrefixFrom(addrFromBE32(v.ClusterIp), bits),
 		RouterMAC:       net.HardwareAddr(append([]byte(nil), v.RouterMac[:]...)),
+		Gateway:         addrFromBE32(v.GatewayIp),
+		NATPortMin:      v.NatPortMin,
+		NATPortMax:      v.NatPortMax,
 	}, nil
 }

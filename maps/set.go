@@ -8,6 +8,8 @@ type Set struct {
 	IPCache   *IPCache
 	Node      *NodeConfig
 	Metrics   *Metrics
+	CT        *CT
+	Published *Published
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -17,5 +19,7 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		IPCache:   NewIPCache(m.Ipcache),
 		Node:      NewNodeConfig(m.NodeConfig),
 		Metrics:   NewMetrics(m.Metrics),
+		CT:        NewCT(m.Ct),
+		Published: NewPublished(m.Published),
 	}
 }

@@ -17,9 +17,12 @@ struct endpoint_info {
 	__u16 flags;    /* ENDPOINT_F_* bits */
 };
 
-/* Endpoint flag: the entry was written by the agent (set on every valid entry; zeroed
- * memory never looks like an endpoint). */
+/* Endpoint flags. VALID: written by the agent (zeroed memory never looks like an endpoint).
+ * HOST_NAT: masquerade its traffic to destinations outside the cluster (Rancher's hostNat).
+ * PUBLISHED: at least one hostPort maps to it, so its replies are looked up for reverse DNAT. */
 #define ENDPOINT_F_VALID 0x1
+#define ENDPOINT_F_HOST_NAT 0x2
+#define ENDPOINT_F_PUBLISHED 0x4
 
 /* Key of the ipcache LPM trie (cf. Cilium's cilium_ipcache): prefix length in bits, then the
  * IPv4 prefix in network byte order. */
@@ -44,6 +47,9 @@ struct node_params {
 	__u32 underlay_ifindex; /* underlay device, egress of encapsulated packets */
 	__u8 router_mac[6];  /* MAC the host side answers with (ARP) and writes as source */
 	__u16 pad;
+	__be32 gateway_ip;   /* containers' gateway: source of self-hairpin traffic */
+	__u16 nat_port_min;  /* masquerade source-port range, host byte order, inclusive */
+	__u16 nat_port_max;
 };
 
 /* Per-CPU counters, keyed by enum metric (see metrics.h). */

@@ -19,7 +19,13 @@ enum metric {
 	METRIC_DROP_BAD_VNI = 10,       /* VXLAN packet with a foreign VNI */
 	METRIC_DROP_FRAG_NEEDED = 11,   /* encapsulated packet exceeds the underlay MTU */
 	METRIC_DROP_ENCAP_FAILED = 12,  /* bpf_skb_adjust_room or header write failed */
-	METRIC_MAX = 13,
+	METRIC_FWD_SNAT = 13,           /* masqueraded to the host's IP and routed out */
+	METRIC_FWD_SNAT_REPLY = 14,     /* reply to a masqueraded flow, delivered to its container */
+	METRIC_FWD_DNAT = 15,           /* to a published hostPort, delivered to its container */
+	METRIC_FWD_DNAT_REPLY = 16,     /* reply from a published port, source restored */
+	METRIC_DROP_CT_FULL = 17,       /* connection-tracking map full: new flow refused */
+	METRIC_DROP_NAT_EXHAUSTED = 18, /* no free masquerade port for this destination */
+	METRIC_MAX = 19,
 };
 
 /* Keyed by enum metric as __u32: the kernel accepts only an integer BTF key for arrays. */

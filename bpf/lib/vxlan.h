@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "eth.h"
 #include "ipv4.h"
+#include "fib.h"
 
 /* Everything in front of the inner IPv4 header after encapsulation. */
 struct vxlan_encap_hdr {
@@ -40,30 +41,18 @@ static __always_inline __be16 len16(__u32 len)
 }
 
 /* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and redirect it
- * to the underlay. The outer next hop comes from bpf_fib_lookup, which needs IPv4 forwarding
- * enabled on the underlay device; tot_len is 0 for GSO packets, whose segments are checked
- * against the MTU after segmentation. */
+ * to the underlay next hop. */
 static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
 				       __be32 remote)
 {
-	struct bpf_fib_lookup fib = {
-		.family = EBPFNET_AF_INET,
-		.l4_protocol = IPPROTO_UDP,
-		.dport = bpf_htons(VXLAN_PORT),
-		.tot_len = skb->gso_size ? 0 : skb->len - ETH_HLEN + VXLAN_ENCAP_LEN,
-		.ifindex = cfg->underlay_ifindex,
-		.ipv4_src = cfg->underlay_ip,
-		.ipv4_dst = remote,
-	};
+	struct bpf_fib_lookup fib;
 	struct vxlan_encap_hdr h = {};
 	struct iphdr ip = {};
 	int rc;
 
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return drop(skb, METRIC_DROP_FRAG_NEEDED);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return drop(skb, METRIC_DROP_NO_ROUTE);
+	rc = fib_next_hop(skb, cfg, cfg->underlay_ip, remote, skb->len - ETH_HLEN + VXLAN_ENCAP_LEN, &fib);
+	if (rc < 0)
+		return drop(skb, -rc);
 
 	h.udp.source = vxlan_sport(skb);
 	if (bpf_skb_adjust_room(skb, VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, ADJ_ROOM_ENCAP_FLAGS))
@@ -94,16 +83,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 		return drop(skb, METRIC_DROP_ENCAP_FAILED);
 
 	metric_add(METRIC_FWD_ENCAP, skb->len);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* Unresolved next hop: let the kernel's neighbour code resolve and fill L2. */
-		struct bpf_redir_neigh nh = {
-			.nh_family = EBPFNET_AF_INET,
-			.ipv4_nh = fib.ipv4_dst,
-		};
-
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
-	}
-	return bpf_redirect(fib.ifindex, 0);
+	return fib_redirect(&fib, rc);
 }
 
 /* Headers of a VXLAN packet addressed to this host, as parsed from the underlay. */

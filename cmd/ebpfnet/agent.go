@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,8 +19,8 @@ import (
 
 func newAgentCmd(g *globals) *cobra.Command {
 	var (
-		cfg                       agent.Config
-		underlayIP, cluster, pods string
+		cfg                                 agent.Config
+		underlayIP, cluster, pods, natPorts string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -37,6 +39,13 @@ func newAgentCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("invalid --pod-cidr %q: %v", pods, err)
 				}
 			}
+			lo, hi, ok := strings.Cut(natPorts, "-")
+			l, err1 := strconv.ParseUint(lo, 10, 16)
+			h, err2 := strconv.ParseUint(hi, 10, 16)
+			if !ok || err1 != nil || err2 != nil {
+				return fmt.Errorf("invalid --nat-port-range %q: want FIRST-LAST, e.g. 32768-60999", natPorts)
+			}
+			cfg.NATPorts = [2]uint16{uint16(l), uint16(h)}
 			cfg.Socket = g.socket
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			a, err := agent.New(cfg)
@@ -59,6 +68,9 @@ func newAgentCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.PinDir, "pin-dir", loader.DefaultPinDir, "bpffs directory for pinned maps and links")
 	f.StringVar(&cfg.StateDir, "state-dir", agent.DefaultStateDir, "directory of the agent's state file")
 	f.BoolVar(&cfg.LegacyTC, "legacy-tc", false, "attach with tc clsact filters instead of tcx")
+	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
+	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
+	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd
 }

@@ -13,7 +13,10 @@ import (
 
 func newEndpointCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "endpoint", Short: "Attach, detach and list containers", Aliases: []string{"ep"}}
-	var req api.EndpointRequest
+	var (
+		req     api.EndpointRequest
+		hostNAT bool
+	)
 	add := &cobra.Command{
 		Use:     "add NAME --netns PATH --ip IP [--label k=v]...",
 		Short:   "Attach the container whose netns is PATH with address IP",
@@ -21,6 +24,9 @@ func newEndpointCmd(g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
+			if cmd.Flags().Changed("host-nat") {
+				req.HostNAT = &hostNAT
+			}
 			ep, err := g.client().AddEndpoint(req)
 			if err != nil {
 				return err
@@ -32,6 +38,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 	add.Flags().StringVar(&req.IP, "ip", "", "container IPv4 address")
 	add.Flags().StringVar(&req.MAC, "mac", "", "container MAC (default: random)")
 	add.Flags().StringArrayVar(&req.Labels, "label", nil, "label key=value (repeatable)")
+	add.Flags().BoolVar(&hostNAT, "host-nat", true, "masquerade its traffic leaving the cluster (default: the agent's --host-nat)")
 	_ = add.MarkFlagRequired("netns")
 	_ = add.MarkFlagRequired("ip")
 

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/maps"
+)
+
+// Idle timeouts of conntrack/NAT entries, as Cilium's defaults (bpf/lib/conntrack.h):
+// established TCP 6 h, other protocols 60 s; ICMP echo 30 s.
+var ctTimeout = map[uint8]time.Duration{
+	maps.ProtoTCP:  6 * time.Hour,
+	maps.ProtoUDP:  60 * time.Second,
+	maps.ProtoICMP: 30 * time.Second,
+}
+
+// monotonicNow is the kernel's bpf_ktime_get_ns clock (CLOCK_MONOTONIC).
+func monotonicNow() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
+}
+
+// gcConntrack deletes idle entries. A masquerade pair (snat-out and its snat-in) goes only
+// when both directions are idle, so a one-way flow keeps its reply path.
+func (a *Agent) gcConntrack() (int, error) {
+	entries, err := a.maps.CT.All()
+	if err != nil {
+		return 0, err
+	}
+	now := monotonicNow()
+	type tuple struct {
+		src, dst         [4]byte
+		srcPort, dstPort uint16
+		proto            uint8
+	}
+	lastIn := map[tuple]time.Duration{}
+	for _, e := range entries {
+		if e.Dir == maps.CTSNATIn {
+			lastIn[tuple{e.Src.As4(), e.Dst.As4(), e.SrcPort, e.DstPort, e.Proto}] = e.LastSeen
+		}
+	}
+	deleted := 0
+	for _, e := range entries {
+		last := e.LastSeen
+		if e.Dir == maps.CTSNATOut {
+			last = max(last, lastIn[tuple{e.Dst.As4(), e.Addr.As4(), e.DstPort, e.Port, e.Proto}])
+		}
+		if now-last < ctTimeout[e.Proto] {
+			continue
+		}
+		if err := a.maps.CT.Delete(e); err != nil {
+			return deleted, err
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// runConntrackGC expires idle conntrack entries every interval until ctx is done.
+func (a *Agent) runConntrackGC(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.gcConntrack(); err != nil {
+				a.log.Warn("conntrack GC", "err", err)
+			} else if n > 0 {
+				a.log.Debug("conntrack GC", "expired", n)
+			}
+		}
+	}
+}
+
+// NATEntries lists the live conntrack/NAT entries.
+func (a *Agent) NATEntries() ([]api.NATEntry, error) {
+	entries, err := a.maps.CT.All()
+	if err != nil {
+		return nil, err
+	}
+	now := monotonicNow()
+	out := make([]api.NATEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, api.NATEntry{
+			Kind: e.Dir.String(), Proto: maps.ProtoName(e.Proto),
+			Src: e.Src, SrcPort: e.SrcPort, Dst: e.Dst, DstPort: e.DstPort,
+			To: e.Addr, ToPort: e.Port, IdleSecs: (now - e.LastSeen).Seconds(),
+		})
+	}
+	return out, nil
+}

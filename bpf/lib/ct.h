@@ -1,0 +1,58 @@
+/* Connection-tracking/NAT table: one entry per direction of a translated flow (cf. Cilium's
+ * cilium_snat_v4_external and ct maps). A plain hash, not LRU: when it is full new flows are
+ * refused (METRIC_DROP_CT_FULL) and established ones keep their entries; the agent expires
+ * idle entries by last_seen. */
+#pragma once
+
+#include "metrics.h"
+
+/* Direction/kind of a ct entry. */
+enum ct_dir {
+	CT_SNAT_OUT = 1,   /* container -> outside, before masquerade: translated source */
+	CT_SNAT_IN = 2,    /* outside -> host IP:port, a masquerade reply: original container */
+	CT_DNAT_REPLY = 3, /* published container -> client: the hostIP:hostPort to show */
+};
+
+struct ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport; /* port, or ICMP echo id */
+	__be16 dport; /* port, or ICMP echo id */
+	__u8 proto;
+	__u8 dir;     /* enum ct_dir */
+	__u16 pad;
+};
+
+/* CT_DNAT_REPLY of a self-hairpin: the client was the endpoint itself, whose source was
+ * rewritten to the gateway; its reply must go back to orig_addr. */
+#define CT_F_HAIRPIN 0x1
+
+struct ct_entry {
+	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet, ns since boot */
+	__be32 addr;      /* translated address */
+	__be32 orig_addr; /* CT_F_HAIRPIN: the client endpoint's address; else 0 */
+	__be16 port;      /* translated port or echo id */
+	__u16 flags;      /* CT_F_* */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144); /* the agent sizes it from --ct-max before loading */
+	__type(key, struct ct_key);
+	__type(value, struct ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct SEC(".maps");
+
+/* Errno values of bpf_map_update_elem (include/uapi/asm-generic/errno-base.h). */
+#define EBPFNET_E2BIG 7
+#define EBPFNET_EEXIST 17
+
+/* Refresh e's last_seen at most once a second, to spare a shared cache line per packet. */
+static __always_inline void ct_touch(struct ct_entry *e)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - e->last_seen > 1000000000ULL)
+		e->last_seen = now;
+}

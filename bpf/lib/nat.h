@@ -1,0 +1,176 @@
+/* Host NAT (masquerade) and port publishing (DNAT) on top of the ct table. */
+#pragma once
+
+#include "ct.h"
+#include "flow.h"
+#include "ports.h"
+
+/* Masquerade port candidates tried before giving up on a destination. */
+#define NAT_PORT_TRIES 32
+
+/* The masquerade port of flow f, allocating one on its first packet: a random start in
+ * [nat_port_min, nat_port_max], then linear probing for a port whose reply tuple is free (and
+ * not a published port). Returns the port (network order) or a negative drop reason. */
+static __always_inline int snat_port(const struct node_params *cfg, const struct flow *f)
+{
+	struct ct_key out = {
+		.saddr = f->saddr, .daddr = f->daddr, .sport = f->sport, .dport = f->dport,
+		.proto = f->proto, .dir = CT_SNAT_OUT,
+	};
+	struct ct_key in = {
+		.saddr = f->daddr, .daddr = cfg->underlay_ip, .sport = f->dport,
+		.proto = f->proto, .dir = CT_SNAT_IN,
+	};
+	struct ct_entry rev = { .last_seen = bpf_ktime_get_ns(), .addr = f->saddr, .port = f->sport };
+	struct ct_entry fwd = { .last_seen = rev.last_seen, .addr = cfg->underlay_ip };
+	struct ct_entry *e = bpf_map_lookup_elem(&ct, &out);
+	__u32 range = (__u32)cfg->nat_port_max - cfg->nat_port_min + 1;
+	__u32 start = bpf_get_prandom_u32();
+	int i, err;
+
+	if (e) {
+		ct_touch(e);
+		return e->port;
+	}
+	if (cfg->nat_port_max < cfg->nat_port_min)
+		return -METRIC_DROP_NAT_EXHAUSTED;
+	for (i = 0; i < NAT_PORT_TRIES; i++) {
+		__be16 p = bpf_htons((__u16)(cfg->nat_port_min + (start + i) % range));
+
+		in.dport = p;
+		if (f->proto == IPPROTO_ICMP)
+			in.sport = p; /* echo replies carry the id in both "port" slots */
+		if (f->proto != IPPROTO_ICMP && published_lookup(cfg, cfg->underlay_ip, p, f->proto))
+			continue;
+		err = bpf_map_update_elem(&ct, &in, &rev, BPF_NOEXIST);
+		if (err == -EBPFNET_E2BIG)
+			return -METRIC_DROP_CT_FULL;
+		if (err == 0)
+			break;
+	}
+	if (i == NAT_PORT_TRIES)
+		return -METRIC_DROP_NAT_EXHAUSTED;
+	fwd.port = in.dport;
+	if (bpf_map_update_elem(&ct, &out, &fwd, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&ct, &in);
+		return -METRIC_DROP_CT_FULL;
+	}
+	return in.dport;
+}
+
+/* Whether a container packet f (zeroed when unparsable) to outside the cluster is masqueraded:
+ * a TCP, UDP or ICMP echo request of a hostNat endpoint not addressed to this host. */
+static __always_inline int snat_wanted(const struct node_params *cfg, const struct flow *f,
+				       __u16 ep_flags)
+{
+	if (!(ep_flags & ENDPOINT_F_HOST_NAT) || !f->proto || f->daddr == cfg->underlay_ip)
+		return 0;
+	return f->proto != IPPROTO_ICMP || f->icmp_type == ICMP_ECHO;
+}
+
+/* Masquerade f's packet: source becomes the underlay IP and the flow's NAT port. Returns 0 or
+ * a negative drop reason. */
+static __always_inline int snat_egress(struct __sk_buff *skb, const struct node_params *cfg,
+				       const struct flow *f)
+{
+	int port = snat_port(cfg, f);
+
+	if (port < 0)
+		return port;
+	if (flow_set_addr(skb, f, IP_SADDR_OFF, f->saddr, cfg->underlay_ip) ||
+	    flow_set_port(skb, f, f->sport_off, f->sport, (__be16)port))
+		return -METRIC_DROP_INVALID;
+	return 0;
+}
+
+/* Reverse-translate a reply to a masqueraded flow. Returns 1 when f was one (its destination,
+ * stored in *to, is now the container), 0 when not, or a negative drop reason. */
+static __always_inline int snat_reply(struct __sk_buff *skb, const struct flow *f, __be32 *to)
+{
+	struct ct_key in = {
+		.saddr = f->saddr, .daddr = f->daddr, .sport = f->sport, .dport = f->dport,
+		.proto = f->proto, .dir = CT_SNAT_IN,
+	};
+	struct ct_entry *e;
+	__be32 addr;
+	__be16 port;
+
+	if (f->proto == IPPROTO_ICMP && f->icmp_type != ICMP_ECHOREPLY)
+		return 0;
+	e = bpf_map_lookup_elem(&ct, &in);
+	if (!e)
+		return 0;
+	ct_touch(e);
+	addr = e->addr;
+	port = e->port;
+	if (flow_set_addr(skb, f, IP_DADDR_OFF, f->daddr, addr) ||
+	    flow_set_port(skb, f, f->dport_off, f->dport, port))
+		return -METRIC_DROP_INVALID;
+	*to = addr;
+	return 1;
+}
+
+/* Translate a packet for a published port to its container target t, remembering how to
+ * translate the replies. A client that is the target itself (self-hairpin) is given the
+ * gateway as source, or the container would drop a packet from its own address. Returns 0 or
+ * a negative drop reason. */
+static __always_inline int dnat(struct __sk_buff *skb, const struct node_params *cfg,
+				const struct flow *f, const struct port_target *t)
+{
+	int hairpin = f->saddr == t->ip;
+	__be32 tip = t->ip;
+	__be16 tport = t->port;
+	struct ct_key rk = {
+		.saddr = tip, .daddr = hairpin ? cfg->gateway_ip : f->saddr, .sport = tport,
+		.dport = f->sport, .proto = f->proto, .dir = CT_DNAT_REPLY,
+	};
+	struct ct_entry *e = bpf_map_lookup_elem(&ct, &rk);
+
+	if (e && e->addr == f->daddr && e->port == f->dport) {
+		ct_touch(e);
+	} else {
+		struct ct_entry v = {
+			.last_seen = bpf_ktime_get_ns(), .addr = f->daddr, .port = f->dport,
+			.orig_addr = hairpin ? f->saddr : 0, .flags = hairpin ? CT_F_HAIRPIN : 0,
+		};
+
+		if (bpf_map_update_elem(&ct, &rk, &v, BPF_ANY))
+			return -METRIC_DROP_CT_FULL;
+	}
+	if (flow_set_addr(skb, f, IP_DADDR_OFF, f->daddr, tip) ||
+	    flow_set_port(skb, f, f->dport_off, f->dport, tport))
+		return -METRIC_DROP_INVALID;
+	if (hairpin && flow_set_addr(skb, f, IP_SADDR_OFF, f->saddr, cfg->gateway_ip))
+		return -METRIC_DROP_INVALID;
+	return 0;
+}
+
+/* Restore the published hostIP:hostPort as the source of a reply from a published container.
+ * Returns 1 when f was such a reply (its destination, the client, stored in *to), 0 when not,
+ * or a negative drop reason. */
+static __always_inline int dnat_reply(struct __sk_buff *skb, const struct flow *f, __be32 *to)
+{
+	struct ct_key rk = {
+		.saddr = f->saddr, .daddr = f->daddr, .sport = f->sport, .dport = f->dport,
+		.proto = f->proto, .dir = CT_DNAT_REPLY,
+	};
+	struct ct_entry *e = bpf_map_lookup_elem(&ct, &rk);
+	__be32 addr, orig;
+	__be16 port;
+	__u16 flags;
+
+	if (!e)
+		return 0;
+	ct_touch(e);
+	addr = e->addr;
+	orig = e->orig_addr;
+	port = e->port;
+	flags = e->flags;
+	if ((flags & CT_F_HAIRPIN) && flow_set_addr(skb, f, IP_DADDR_OFF, f->daddr, orig))
+		return -METRIC_DROP_INVALID;
+	if (flow_set_addr(skb, f, IP_SADDR_OFF, f->saddr, addr) ||
+	    flow_set_port(skb, f, f->sport_off, f->sport, port))
+		return -METRIC_DROP_INVALID;
+	*to = (flags & CT_F_HAIRPIN) ? orig : f->daddr;
+	return 1;
+}

@@ -1,0 +1,89 @@
+package maps
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/ebpfnet/ebpfnet/bpf"
+)
+
+// CTDir is the kind of a conntrack/NAT entry (enum ct_dir in bpf/lib/ct.h).
+type CTDir uint8
+
+// Conntrack entry kinds.
+const (
+	CTSNATOut   CTDir = 1 // container -> outside: Addr:Port is the masquerade source
+	CTSNATIn    CTDir = 2 // outside -> host, masquerade reply: Addr:Port is the container
+	CTDNATReply CTDir = 3 // published container -> client: Addr:Port is the hostIP:hostPort
+)
+
+func (d CTDir) String() string {
+	switch d {
+	case CTSNATOut:
+		return "snat-out"
+	case CTSNATIn:
+		return "snat-in"
+	case CTDNATReply:
+		return "dnat-reply"
+	}
+	return "unknown"
+}
+
+// CTEntry is one entry of the "ct" map: a flow direction's tuple and its translation.
+type CTEntry struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16 // ports, or the ICMP echo id in both
+	Proto            uint8
+	Dir              CTDir
+	Addr             netip.Addr    // translated address
+	Port             uint16        // translated port / echo id
+	Hairpin          bool          // self-hairpin: replies go back to OrigAddr
+	OrigAddr         netip.Addr    // valid when Hairpin
+	LastSeen         time.Duration // bpf_ktime_get_ns() of the last packet (time since boot)
+
+	key bpf.DatapathCtKey
+}
+
+// CT is the typed view of the pinned "ct" hash map.
+type CT struct{ m *ebpf.Map }
+
+// NewCT wraps the ct map.
+func NewCT(m *ebpf.Map) *CT { return &CT{m: m} }
+
+// MaxEntries is the map's capacity.
+func (c *CT) MaxEntries() int { return int(c.m.MaxEntries()) }
+
+// All returns every entry, in map order.
+func (c *CT) All() ([]CTEntry, error) {
+	var (
+		k   bpf.DatapathCtKey
+		v   bpf.DatapathCtEntry
+		out []CTEntry
+	)
+	it := c.m.Iterate()
+	for it.Next(&k, &v) {
+		e := CTEntry{
+			Src: addrFromBE32(k.Saddr), Dst: addrFromBE32(k.Daddr),
+			SrcPort: fromBE16(k.Sport), DstPort: fromBE16(k.Dport), Proto: k.Proto, Dir: CTDir(k.Dir),
+			Addr: addrFromBE32(v.Addr), Port: fromBE16(v.Port), Hairpin: v.Flags&1 != 0,
+			LastSeen: time.Duration(v.LastSeen), key: k,
+		}
+		if e.Hairpin {
+			e.OrigAddr = addrFromBE32(v.OrigAddr)
+		}
+		out = append(out, e)
+	}
+	return out, mapErr(c.m, "iterate", it.Err())
+}
+
+// Delete removes entry e (as returned by All); a vanished entry is not an error.
+func (c *CT) Delete(e CTEntry) error {
+	err := mapErr(c.m, "delete", c.m.Delete(e.key))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
