@@ -33,6 +33,8 @@ var (
 	cluster    = netip.MustParsePrefix("10.42.0.0/16")
 	localCIDR  = netip.MustParsePrefix("10.42.1.0/24")
 	remoteCIDR = netip.MustParsePrefix("10.42.2.0/24")
+	outsideIP  = netip.MustParseAddr("172.31.0.100") // a host outside the cluster, on the underlay
+	outsideMAC = net.HardwareAddr{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x64}
 )
 
 const (
@@ -60,12 +62,15 @@ func requireRoot(t *testing.T) {
 
 // newFixture loads the datapath with maps pinned in a per-test bpffs dir and builds the
 // devices in a fresh anonymous netns; both are removed at cleanup.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, loader.Options{}) }
+
+// newFixtureWith is newFixture with loader options (e.g. a small conntrack map).
+func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	requireRoot(t)
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	pinDir := filepath.Join(loader.DefaultBPFFS, "ebpfnet-ut-"+hex.EncodeToString(suffix))
-	dp, err := loader.Load(pinDir, loader.Options{})
+	dp, err := loader.Load(pinDir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = dp.Close(); _ = loader.Remove(pinDir) })
 
@@ -84,7 +89,9 @@ func newFixture(t *testing.T) *fixture {
 	f.inNetns(t, func() {
 		require.NoError(t, os.WriteFile("/proc/sys/net/ipv4/conf/ul0/forwarding", []byte("1"), 0o644))
 	})
-	require.NoError(t, h.NeighAdd(&netlink.Neigh{LinkIndex: f.ul, State: netlink.NUD_PERMANENT, IP: peerIP.AsSlice(), HardwareAddr: peerMAC}))
+	for ip, mac := range map[netip.Addr]net.HardwareAddr{peerIP: peerMAC, outsideIP: outsideMAC} {
+		require.NoError(t, h.NeighAdd(&netlink.Neigh{LinkIndex: f.ul, State: netlink.NUD_PERMANENT, IP: ip.AsSlice(), HardwareAddr: mac}))
+	}
 
 	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC,
 		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax}))
