@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/ebpfnet/ebpfnet/api"
@@ -92,6 +93,16 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {
+		return err
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("loopback device: %w", err)
+	}
+	if err := enableLoopbackAcceptLocal(); err != nil {
+		return err
+	}
+	if err := a.dp.AttachHost(lo.Attrs().Index); err != nil {
 		return err
 	}
 	if err := a.reconcile(); err != nil {

@@ -131,6 +131,7 @@ const (
 	DatapathMapNodeConfig     = "node_config"
 	DatapathMapPublished      = "published"
 	DatapathProgFromContainer = "from_container"
+	DatapathProgFromHost      = "from_host"
 	DatapathProgFromOverlay   = "from_overlay"
 )
 
@@ -177,6 +178,7 @@ type DatapathSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathProgramSpecs struct {
 	FromContainer *ebpf.ProgramSpec `ebpf:"from_container"`
+	FromHost      *ebpf.ProgramSpec `ebpf:"from_host"`
 	FromOverlay   *ebpf.ProgramSpec `ebpf:"from_overlay"`
 }
 
@@ -248,12 +250,14 @@ type DatapathVariables struct {
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathPrograms struct {
 	FromContainer *ebpf.Program `ebpf:"from_container"`
+	FromHost      *ebpf.Program `ebpf:"from_host"`
 	FromOverlay   *ebpf.Program `ebpf:"from_overlay"`
 }
 
 func (p *DatapathPrograms) Close() error {
 	return _DatapathClose(
 		p.FromContainer,
+		p.FromHost,
 		p.FromOverlay,
 	)
 }

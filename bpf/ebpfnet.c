@@ -4,7 +4,8 @@
 /* ebpfnet datapath: one program per attach point (cf. Cilium's bpf_lxc.c and bpf_overlay.c).
  *   from_container: tcx ingress of each container's host-side veth.
  *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, NAT replies,
- *                   published ports). */
+ *                   published ports).
+ *   from_host:      tcx ingress of loopback: the host's own connections to published ports. */
 
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -65,12 +66,35 @@ static __always_inline int route_out(struct __sk_buff *skb, const struct node_pa
 	ip = (void *)(eth + 1);
 	if (!PKT_HAS(ip, sizeof(*ip), end))
 		return drop(skb, METRIC_DROP_INVALID);
+	metric_add(m, skb->len);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return to_local_stack(skb, eth);
 	if (ip->ttl <= 1)
 		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
 	ipv4_dec_ttl(ip);
 	eth_rewrite(eth, fib.smac, fib.dmac);
-	metric_add(m, skb->len);
 	return fib_redirect(&fib, rc);
+}
+
+/* A connection to a published port (f parsed from skb): translate it to the container and
+ * deliver it there. Returns a verdict, or -1 when f's destination is not published. */
+static __always_inline int to_published(struct __sk_buff *skb, const struct node_params *cfg,
+					const struct flow *f)
+{
+	struct port_target *t;
+	__be32 tip;
+	int rc;
+
+	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
+		return -1;
+	t = published_lookup(cfg, f->daddr, f->dport, f->proto);
+	if (!t)
+		return -1;
+	tip = t->ip;
+	rc = dnat(skb, cfg, f, t);
+	if (rc < 0)
+		return drop(skb, -rc);
+	return deliver_to(skb, cfg, tip, METRIC_FWD_DNAT);
 }
 
 /* A container's packet to a destination outside the cluster: a published port of this host
@@ -78,19 +102,13 @@ static __always_inline int route_out(struct __sk_buff *skb, const struct node_pa
 static __always_inline int to_outside(struct __sk_buff *skb, const struct node_params *cfg,
 				      __u16 ep_flags)
 {
-	struct port_target *t = NULL;
 	struct flow f = {};
 	int rc;
 
-	if (flow_parse(skb, &f) && f.proto != IPPROTO_ICMP)
-		t = published_lookup(cfg, f.daddr, f.dport, f.proto);
-	if (t) {
-		__be32 tip = t->ip;
-
-		rc = dnat(skb, cfg, &f, t);
-		if (rc < 0)
-			return drop(skb, -rc);
-		return deliver_to(skb, cfg, tip, METRIC_FWD_DNAT);
+	if (flow_parse(skb, &f)) {
+		rc = to_published(skb, cfg, &f);
+		if (rc >= 0)
+			return rc;
 	}
 	if (snat_wanted(cfg, &f, ep_flags)) {
 		rc = snat_egress(skb, cfg, &f);
@@ -203,7 +221,6 @@ int from_container(struct __sk_buff *skb)
  * published ports go to their containers; everything else is the host's. */
 static __always_inline int from_outside(struct __sk_buff *skb, const struct node_params *cfg)
 {
-	struct port_target *t;
 	struct flow f;
 	__be32 to;
 	int rc;
@@ -215,16 +232,8 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 		return drop(skb, -rc);
 	if (rc > 0)
 		return deliver_to(skb, cfg, to, METRIC_FWD_SNAT_REPLY);
-	if (f.proto == IPPROTO_ICMP)
-		return TC_ACT_OK;
-	t = published_lookup(cfg, f.daddr, f.dport, f.proto);
-	if (!t)
-		return TC_ACT_OK;
-	to = t->ip;
-	rc = dnat(skb, cfg, &f, t);
-	if (rc < 0)
-		return drop(skb, -rc);
-	return deliver_to(skb, cfg, to, METRIC_FWD_DNAT);
+	rc = to_published(skb, cfg, &f);
+	return rc >= 0 ? rc : TC_ACT_OK;
 }
 
 SEC("tcx/ingress")
@@ -253,4 +262,17 @@ int from_overlay(struct __sk_buff *skb)
 	if (vxlan_decap(skb))
 		return drop(skb, METRIC_DROP_ENCAP_FAILED);
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
+}
+
+SEC("tcx/ingress")
+int from_host(struct __sk_buff *skb)
+{
+	const struct node_params *cfg = node_cfg();
+	struct flow f;
+	int rc;
+
+	if (!cfg || !flow_parse(skb, &f))
+		return TC_ACT_OK;
+	rc = to_published(skb, cfg, &f);
+	return rc >= 0 ? rc : TC_ACT_OK;
 }

@@ -26,6 +26,12 @@ func (d *Datapath) AttachOverlay(ifName string, ifindex int) error {
 	return d.attach(d.objs.FromOverlay, "overlay-"+ifName, ifindex)
 }
 
+// AttachHost attaches from_host (the host's own connections to published ports) to tcx
+// ingress of the loopback device, pinned as links/host-lo.
+func (d *Datapath) AttachHost(ifindex int) error {
+	return d.attach(d.objs.FromHost, "host-lo", ifindex)
+}
+
 // DetachContainer removes the program from the host-side veth ifName; a missing attachment is
 // not an error.
 func (d *Datapath) DetachContainer(ifName string, ifindex int) error {

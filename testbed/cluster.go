@@ -48,6 +48,16 @@ const UnderlayMTU = 1500
 
 // NewCluster builds the hosts and underlay of an n-host cluster in bed (agents not started).
 func NewCluster(bed *Bed, binary string, n int) (*Cluster, error) {
+	return newCluster(bed, binary, n, n != 2)
+}
+
+// NewSwitchedCluster is NewCluster with the underlay always on a bridge in netns "sw", so that
+// AddOutside can put hosts outside the cluster on it.
+func NewSwitchedCluster(bed *Bed, binary string, n int) (*Cluster, error) {
+	return newCluster(bed, binary, n, true)
+}
+
+func newCluster(bed *Bed, binary string, n int, switched bool) (*Cluster, error) {
 	if n < 1 || n > 200 {
 		return nil, fmt.Errorf("cluster of %d hosts: want 1..200", n)
 	}
@@ -66,12 +76,12 @@ func NewCluster(bed *Bed, binary string, n int) (*Cluster, error) {
 		}
 		c.Hosts = append(c.Hosts, h)
 	}
-	return c, c.wireUnderlay()
+	return c, c.wireUnderlay(switched)
 }
 
-func (c *Cluster) wireUnderlay() error {
+func (c *Cluster) wireUnderlay(switched bool) error {
 	addr := func(h *Host) netip.Prefix { return netip.PrefixFrom(h.UnderlayIP, 24) }
-	if len(c.Hosts) == 2 {
+	if !switched {
 		return c.Bed.Link(c.Hosts[0].Name, "ul0", addr(c.Hosts[0]), c.Hosts[1].Name, "ul0", addr(c.Hosts[1]), UnderlayMTU)
 	}
 	if _, err := c.Bed.Netns("sw"); err != nil {
@@ -90,6 +100,26 @@ func (c *Cluster) wireUnderlay() error {
 		}
 	}
 	return nil
+}
+
+// AddOutside creates netns name as a machine outside the cluster with address ip/24 on the
+// underlay switch (clusters from NewSwitchedCluster or with more than two hosts).
+func (c *Cluster) AddOutside(name string, ip netip.Addr) error {
+	if _, err := c.Bed.Path("sw"); err != nil {
+		return fmt.Errorf("outside host %s: the cluster has no underlay switch: %w", name, err)
+	}
+	if _, err := c.Bed.Netns(name); err != nil {
+		return err
+	}
+	port := "o-" + name
+	if len(port) > 15 {
+		port = port[:15]
+	}
+	if err := c.Bed.Link(name, "eth0", netip.PrefixFrom(ip, 24), "sw", port, netip.Prefix{}, UnderlayMTU); err != nil {
+		return err
+	}
+	_, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "set", port, "master", "br0")
+	return err
 }
 
 // Host returns the host with short name name, or nil.

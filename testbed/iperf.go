@@ -18,6 +18,33 @@ type iperfReport struct {
 		SumReceived iperfSum `json:"sum_received"`
 	} `json:"end"`
 	Error string `json:"error"`
+	// ClientSeen is the client address as the server saw it (from the server's own report).
+	ClientSeen netip.Addr `json:"-"`
+}
+
+// iperfServerReport is the subset of `iperf3 -s -J` output naming the connected client.
+type iperfServerReport struct {
+	Start struct {
+		Connected []struct {
+			RemoteHost string `json:"remote_host"`
+		} `json:"connected"`
+	} `json:"start"`
+}
+
+// clientSeenBy waits (up to 5 s) for the one-shot server srv to exit and returns the client
+// address from its JSON report, or the zero Addr if it has none.
+func clientSeenBy(srv *Proc) netip.Addr {
+	select {
+	case <-srv.Done():
+	case <-time.After(5 * time.Second):
+		return netip.Addr{}
+	}
+	var r iperfServerReport
+	if json.Unmarshal([]byte(srv.Log()), &r) != nil || len(r.Start.Connected) == 0 {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(r.Start.Connected[0].RemoteHost)
+	return a.Unmap()
 }
 
 // iperfSum is one end.sum_* object of iperf3 JSON.
@@ -46,10 +73,18 @@ func parseIperf(out string) (iperfReport, error) {
 
 // iperf runs one iperf3 test: a one-shot server (`iperf3 -s -1 -J`) bound
 // to serverIP:port in serverNS, then the client with extra flags in
-// clientNS; it returns the parsed client report.
+// clientNS connecting to the same address; it returns the parsed client report.
 func (b *Bed) iperf(ctx context.Context, clientNS, serverNS string, serverIP netip.Addr, port int, duration time.Duration, extra ...string) (iperfReport, error) {
-	if !serverIP.IsValid() || port < 1 || port > 65535 {
-		return iperfReport{}, fmt.Errorf("iperf3 to %s port %d: invalid address or port", serverIP, port)
+	bind := netip.AddrPortFrom(serverIP, uint16(port))
+	return b.iperfVia(ctx, clientNS, serverNS, bind, bind, duration, extra...)
+}
+
+// iperfVia is iperf with a server bound to bind while the client connects to via (a
+// published port, a NAT address).
+func (b *Bed) iperfVia(ctx context.Context, clientNS, serverNS string, bind, via netip.AddrPort, duration time.Duration, extra ...string) (iperfReport, error) {
+	serverIP, port := bind.Addr(), int(bind.Port())
+	if !serverIP.IsValid() || port < 1 || !via.Addr().IsValid() || via.Port() == 0 {
+		return iperfReport{}, fmt.Errorf("iperf3 to %s via %s: invalid address or port", bind, via)
 	}
 	secs := max(1, int(math.Ceil(duration.Seconds())))
 	if _, ok := ctx.Deadline(); !ok {
@@ -66,7 +101,7 @@ func (b *Bed) iperf(ctx context.Context, clientNS, serverNS string, serverIP net
 	if err := b.waitListening(ctx, serverNS, port, srv); err != nil {
 		return iperfReport{}, err
 	}
-	argv := append([]string{"iperf3", "-c", serverIP.String(), "-p", p, "-t", strconv.Itoa(secs),
+	argv := append([]string{"iperf3", "-c", via.Addr().String(), "-p", strconv.Itoa(int(via.Port())), "-t", strconv.Itoa(secs),
 		"--connect-timeout", "3000", "-J"}, extra...)
 	out, runErr := b.runSplit(ctx, clientNS, argv...)
 	r, err := parseIperf(out)
@@ -74,8 +109,9 @@ func (b *Bed) iperf(ctx context.Context, clientNS, serverNS string, serverIP net
 		if runErr != nil && !strings.HasPrefix(err.Error(), "iperf3: ") {
 			err = runErr
 		}
-		return r, fmt.Errorf("iperf3 %q -> %s:%d in %q: %w", clientNS, serverIP, port, serverNS, err)
+		return r, fmt.Errorf("iperf3 %q -> %s (server %s in %q): %w", clientNS, via, bind, serverNS, err)
 	}
+	r.ClientSeen = clientSeenBy(srv)
 	return r, nil
 }
 

@@ -16,6 +16,8 @@ type Transfer struct {
 	Gbps float64
 	// Retransmits is the sender's TCP retransmission count.
 	Retransmits int
+	// ClientSeen is the client's address as the server saw it (NAT shows here).
+	ClientSeen netip.Addr
 }
 
 // TCPTransfer measures a TCP transfer from clientNS to serverIP:port in
@@ -28,14 +30,23 @@ type Transfer struct {
 // Connection timed out" after a 3s connect timeout), unparsable JSON.
 func (b *Bed) TCPTransfer(ctx context.Context, clientNS, serverNS string, serverIP netip.Addr, port int, duration time.Duration) (Transfer, error) {
 	r, err := b.iperf(ctx, clientNS, serverNS, serverIP, port, duration)
-	if err != nil {
-		return Transfer{}, err
-	}
+	return transferOf(r), err
+}
+
+// TCPTransferVia is TCPTransfer with the server bound to bind in serverNS and the client
+// connecting to via (e.g. a published hostIP:hostPort).
+func (b *Bed) TCPTransferVia(ctx context.Context, clientNS, serverNS string, bind, via netip.AddrPort, duration time.Duration) (Transfer, error) {
+	r, err := b.iperfVia(ctx, clientNS, serverNS, bind, via, duration)
+	return transferOf(r), err
+}
+
+func transferOf(r iperfReport) Transfer {
 	rcv := r.End.SumReceived
 	return Transfer{
 		Bytes:       rcv.Bytes,
 		Seconds:     rcv.Seconds,
 		Gbps:        rcv.BitsPerSecond / 1e9,
 		Retransmits: r.End.SumSent.Retransmits,
-	}, nil
+		ClientSeen:  r.ClientSeen,
+	}
 }

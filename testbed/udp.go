@@ -20,6 +20,8 @@ type UDPStats struct {
 	Bytes int64
 	// JitterMs is the receiver-measured jitter in milliseconds.
 	JitterMs float64
+	// ClientSeen is the client's address as the server saw it (NAT shows here).
+	ClientSeen netip.Addr
 }
 
 // UDPProbe sends UDP from clientNS to serverIP:port in serverNS for
@@ -31,7 +33,17 @@ func (b *Bed) UDPProbe(ctx context.Context, clientNS, serverNS string, serverIP 
 	if bitsPerSec <= 0 {
 		return UDPStats{}, fmt.Errorf("udp probe: bitsPerSec %d must be > 0", bitsPerSec)
 	}
-	r, err := b.iperf(ctx, clientNS, serverNS, serverIP, port, duration, "-u", "-b", strconv.FormatInt(bitsPerSec, 10))
+	bind := netip.AddrPortFrom(serverIP, uint16(port))
+	return b.UDPProbeVia(ctx, clientNS, serverNS, bind, bind, duration, bitsPerSec)
+}
+
+// UDPProbeVia is UDPProbe with the server bound to bind and the client sending to via. iperf3
+// also opens a TCP control connection to via, so a published via needs tcp and udp.
+func (b *Bed) UDPProbeVia(ctx context.Context, clientNS, serverNS string, bind, via netip.AddrPort, duration time.Duration, bitsPerSec int64) (UDPStats, error) {
+	if bitsPerSec <= 0 {
+		return UDPStats{}, fmt.Errorf("udp probe: bitsPerSec %d must be > 0", bitsPerSec)
+	}
+	r, err := b.iperfVia(ctx, clientNS, serverNS, bind, via, duration, "-u", "-b", strconv.FormatInt(bitsPerSec, 10))
 	if err != nil {
 		return UDPStats{}, err
 	}
@@ -42,10 +54,11 @@ func (b *Bed) UDPProbe(ctx context.Context, clientNS, serverNS string, serverIP 
 func udpStats(r iperfReport) UDPStats {
 	rcv := r.End.SumReceived
 	st := UDPStats{
-		Sent:     r.End.SumSent.Packets,
-		Received: max(0, rcv.Packets-rcv.LostPackets),
-		Bytes:    rcv.Bytes,
-		JitterMs: rcv.JitterMs,
+		Sent:       r.End.SumSent.Packets,
+		Received:   max(0, rcv.Packets-rcv.LostPackets),
+		Bytes:      rcv.Bytes,
+		JitterMs:   rcv.JitterMs,
+		ClientSeen: r.ClientSeen,
 	}
 	if st.Sent > 0 {
 		st.LossPercent = float64(st.Sent-st.Received) / float64(st.Sent) * 100

@@ -7,7 +7,8 @@
 /* Resolve the underlay next hop from src to dst. tot_len is the IPv4 length to check against
  * the route MTU, 0 for GSO packets (segments are checked after segmentation; with a nonzero
  * tot_len the helper reports FRAG_NEEDED for every GSO packet). Returns the BPF_FIB_LKUP_RET_*
- * code (SUCCESS or NO_NEIGH) or a negative drop reason. */
+ * code (SUCCESS, NO_NEIGH, or NOT_FWDED for an address of this host) or a negative drop
+ * reason. */
 static __always_inline int fib_next_hop(struct __sk_buff *skb, const struct node_params *cfg,
 					__be32 src, __be32 dst, __u16 tot_len,
 					struct bpf_fib_lookup *fib)
@@ -23,9 +24,21 @@ static __always_inline int fib_next_hop(struct __sk_buff *skb, const struct node
 	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return -METRIC_DROP_FRAG_NEEDED;
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    rc != BPF_FIB_LKUP_RET_NOT_FWDED)
 		return -METRIC_DROP_NO_ROUTE;
 	return rc;
+}
+
+/* The loopback device's ifindex in every netns (LOOPBACK_IFINDEX, include/net/net_namespace.h). */
+#define LOOPBACK_IFINDEX 1
+
+/* Hand a packet for an address of this host to the host stack through loopback ingress, where
+ * a local source address is legal (a veth would drop it as martian). lo's MAC is all zeros. */
+static __always_inline int to_local_stack(struct __sk_buff *skb, struct ethhdr *eth)
+{
+	__builtin_memset(eth->h_dest, 0, ETH_ALEN);
+	return bpf_redirect(LOOPBACK_IFINDEX, BPF_F_INGRESS);
 }
 
 /* Send the packet to the resolved next hop. With SUCCESS the caller has written fib's MACs;

@@ -53,6 +53,8 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 	rc = fib_next_hop(skb, cfg, cfg->underlay_ip, remote, skb->len - ETH_HLEN + VXLAN_ENCAP_LEN, &fib);
 	if (rc < 0)
 		return drop(skb, -rc);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return drop(skb, METRIC_DROP_NO_ROUTE); /* a peer VTEP that is this host */
 
 	h.udp.source = vxlan_sport(skb);
 	if (bpf_skb_adjust_room(skb, VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, ADJ_ROOM_ENCAP_FLAGS))
