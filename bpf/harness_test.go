@@ -70,9 +70,10 @@ func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	pinDir := filepath.Join(loader.DefaultBPFFS, "ebpfnet-ut-"+hex.EncodeToString(suffix))
+	t.Cleanup(func() { _ = loader.Remove(pinDir) }) // also when loading fails half-way
 	dp, err := loader.Load(pinDir, opts)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = dp.Close(); _ = loader.Remove(pinDir) })
+	t.Cleanup(func() { _ = dp.Close() })
 
 	f := &fixture{dp: dp, m: dp.Maps(), ns: newNetns(t)}
 	h, err := netlink.NewHandleAt(f.ns)

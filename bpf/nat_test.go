@@ -100,7 +100,9 @@ func TestMasquerade(t *testing.T) {
 	}{
 		{"udp",
 			func(sp uint16) []byte { return udpPacket(t, c1MAC, routerMAC, c1IP, sp, outsideIP, 7777) },
-			func(dp uint16) []byte { return udpPacket(t, outsideMAC, f.underlayMAC, outsideIP, 7777, underlayIP, dp) }},
+			func(dp uint16) []byte {
+				return udpPacket(t, outsideMAC, f.underlayMAC, outsideIP, 7777, underlayIP, dp)
+			}},
 		{"tcp",
 			func(sp uint16) []byte { return tcpSyn(t, c1MAC, routerMAC, c1IP, sp, outsideIP, 80) },
 			func(dp uint16) []byte { return tcpSyn(t, outsideMAC, f.underlayMAC, outsideIP, 80, underlayIP, dp) }},

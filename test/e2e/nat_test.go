@@ -255,3 +255,25 @@ func TestPublishBadInput(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "endpoint c1 publishes no 9999:9999/tcp")
 }
+
+// TestPublish50000Ports: 50,000 published ports on one host (a single range), all in the map,
+// and a connection to the last one of them works.
+func TestPublish50000Ports(t *testing.T) {
+	t.Parallel()
+	c := newNATCluster(t)
+	h1, c1 := c.Hosts[0], c.Containers[0]
+	start := time.Now()
+	_, err := c.CLI(h1, "publish", "add", c1.Name, "10000-59999:10000-59999/tcp")
+	require.NoError(t, err)
+	t.Logf("published 50,000 ports in %v", time.Since(start))
+	require.Len(t, mapEntries(t, h1, "published"), 50000)
+	for _, port := range []uint16{10000, 59999} {
+		tr, err := c.Bed.TCPTransferVia(context.Background(), "out", c1.Name, netip.AddrPortFrom(c1.IP, port),
+			netip.AddrPortFrom(h1.UnderlayIP, port), time.Second)
+		require.NoError(t, err, "port %d", port)
+		require.Equal(t, outsideIP, tr.ClientSeen)
+	}
+	_, err = c.CLI(h1, "publish", "del", c1.Name, "10000-59999/tcp")
+	require.NoError(t, err)
+	require.Empty(t, mapEntries(t, h1, "published"))
+}
