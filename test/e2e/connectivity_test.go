@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -42,11 +43,19 @@ func TestMapsDumpWithFieldNames(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2, 1)
 	h1 := c.Hosts[0]
+	_, err := c.CLI(h1, "publish", "add", "c1", "8080:5201/tcp")
+	require.NoError(t, err)
+	c1 := c.Containers[0]
+	_, err = c.Bed.TCPTransferVia(context.Background(), "h2", c1.Name, netip.AddrPortFrom(c1.IP, 5201),
+		netip.AddrPortFrom(h1.UnderlayIP, 8080), time.Second) // leaves a dnat-reply ct entry
+	require.NoError(t, err)
 	for name, fields := range map[string][]string{
 		"endpoints":   {`"ip":`, `"ifindex":`, `"identity":`, `"mac":`, `"flags":`},
 		"ipcache":     {`"prefixlen":`, `"tunnel_endpoint":`, `"identity":`},
 		"node_config": {`"underlay_ip":`, `"vni":1042`, `"router_mac":`, `"cluster_mask":`},
 		"metrics":     {`"packets":`, `"bytes":`},
+		"published":   {`"host_ip":`, `"port":`, `"proto":6`},
+		"ct":          {`"saddr":`, `"dir":3`, `"last_seen":`, `"orig_addr":`},
 	} {
 		dump := dumpMap(t, h1, name)
 		for _, f := range fields {
