@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/bpf"
-	"github.com/ebpfnet/ebpfnet/maps"
 )
 
 // tc verdicts (include/uapi/linux/pkt_cls.h).
@@ -25,14 +24,7 @@ func TestFromContainer(t *testing.T) {
 	prog := f.dp.Programs().FromContainer
 	outside := netip.MustParseAddr("192.0.2.10")
 
-	cases := []struct {
-		name    string
-		ifindex int
-		in      []byte
-		verdict uint32
-		want    []byte      // expected packet out; nil = unchanged input
-		metric  maps.Metric // counter that must move by one packet
-	}{
+	f.runCases(t, prog, []tcCase{
 		{
 			name: "arp for gateway answered with router MAC", ifindex: f.lxc1,
 			in:      arpRequest(t, c1MAC, c1IP, netip.MustParseAddr("10.42.1.1")),
@@ -94,23 +86,7 @@ func TestFromContainer(t *testing.T) {
 			in:      withByte(icmpEcho(t, c1MAC, routerMAC, c1IP, c2IP, 64), 14, 0x44),
 			verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_INVALID,
 		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := f.counters(t)
-			verdict, out := f.run(t, prog, tc.ifindex, tc.in)
-			require.Equal(t, tc.verdict, verdict, "verdict")
-			want := tc.want
-			if want == nil {
-				want = tc.in
-			}
-			if verdict != tcActShot {
-				require.Equal(t, want, out, "packet out")
-			}
-			after := f.counters(t)
-			require.Equal(t, before[tc.metric].Packets+1, after[tc.metric].Packets, "counter %s", maps.MetricName(tc.metric))
-		})
-	}
+	})
 }
 
 // TestFromContainerEncap checks the VXLAN packet built for a remote endpoint byte by byte.

@@ -174,3 +174,42 @@ func (f *fixture) counters(t *testing.T) map[maps.Metric]maps.Counter {
 	require.NoError(t, err)
 	return c
 }
+
+// tcCase is one table row of a program test: packet in, verdict, packet out and counter.
+type tcCase struct {
+	name      string
+	ifindex   int // 0: the underlay device
+	in        []byte
+	verdict   uint32
+	want      []byte      // expected packet out; nil = unchanged input (not checked for drops)
+	metric    maps.Metric // counter that must move by exactly one packet
+	uncounted bool        // no counter may move at all
+}
+
+// runCases runs each case through prog as a subtest.
+func (f *fixture) runCases(t *testing.T, prog *ebpf.Program, cases []tcCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ifindex := tc.ifindex
+			if ifindex == 0 {
+				ifindex = f.ul
+			}
+			before := f.counters(t)
+			verdict, out := f.run(t, prog, ifindex, tc.in)
+			require.Equal(t, tc.verdict, verdict, "verdict")
+			want := tc.want
+			if want == nil {
+				want = tc.in
+			}
+			if verdict != tcActShot {
+				require.Equal(t, want, out, "packet out")
+			}
+			after := f.counters(t)
+			if tc.uncounted {
+				require.Equal(t, before, after, "no counter may move")
+				return
+			}
+			require.Equal(t, before[tc.metric].Packets+1, after[tc.metric].Packets, "counter %s", maps.MetricName(tc.metric))
+		})
+	}
+}

@@ -209,6 +209,17 @@ func (c *Cluster) AddContainer(h *Host, name string, ip netip.Addr, labels ...st
 	return ct, nil
 }
 
+// AgentLogs returns the logs of the running agents, for failure reports.
+func (c *Cluster) AgentLogs() string {
+	var b strings.Builder
+	for _, h := range c.Hosts {
+		if h.Agent != nil {
+			fmt.Fprintf(&b, "agent %s log:\n%s\n", h.Name, h.Agent.Log())
+		}
+	}
+	return b.String()
+}
+
 // Close stops the agents and removes every host's pins (which detaches their programs). The
 // bed's Close removes namespaces and processes.
 func (c *Cluster) Close() error {

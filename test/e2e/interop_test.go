@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
 // TestKernelVXLANInterop: h1 runs ebpfnet; h2 runs no ebpfnet at all, only a plain kernel VXLAN
@@ -18,15 +16,11 @@ import (
 // packets are standard VXLAN.
 func TestKernelVXLANInterop(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.New(testbed.UniquePrefix("e"))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, bed.Close()) })
-	c, err := testbed.NewCluster(bed, binary, 2)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	c := buildCluster(t, clusterSpec{hosts: 2, bare: true})
+	bed := c.Bed
 	h1, h2 := c.Hosts[0], c.Hosts[1]
 	require.NoError(t, c.StartAgent(h1))
-	_, err = c.CLI(h1, "peer", "add", h2.PodCIDR.String(), "--host", h2.UnderlayIP.String())
+	_, err := c.CLI(h1, "peer", "add", h2.PodCIDR.String(), "--host", h2.UnderlayIP.String())
 	require.NoError(t, err)
 	c1, err := c.AddContainer(h1, "c1", netip.MustParseAddr("10.42.1.2"))
 	require.NoError(t, err)

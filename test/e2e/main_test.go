@@ -37,33 +37,48 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// newCluster builds hosts h1..hN with running agents and full peer mesh, plus perHost
-// containers per host named c1, c2, ... (host i's container k has 10.42.i.(k+1)). Everything is
-// removed at cleanup, also on failure.
-func newCluster(t *testing.T, hosts, perHost int, agentArgs ...string) *testbed.Cluster {
+// clusterSpec shapes a test cluster: hosts h1..hN, perHost containers per host named c1, c2,
+// ... (host i's container k has 10.42.i.(k+1)), an underlay switch with an outside machine
+// "out" at outsideIP, and agent flags. bare: no agents, peers or containers.
+type clusterSpec struct {
+	hosts, perHost int
+	outside        bool
+	bare           bool
+	agentArgs      []string
+}
+
+// buildCluster builds spec with running agents and a full peer mesh; everything is removed at
+// cleanup, also on failure (agent logs are printed then).
+func buildCluster(t *testing.T, spec clusterSpec) *testbed.Cluster {
 	t.Helper()
 	bed, err := testbed.New(testbed.UniquePrefix("e"))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, bed.Close()) })
-	c, err := testbed.NewCluster(bed, binary, hosts)
+	build := testbed.NewCluster
+	if spec.outside {
+		build = testbed.NewSwitchedCluster
+	}
+	c, err := build(bed, binary, spec.hosts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, h := range c.Hosts {
-				if h.Agent != nil {
-					t.Logf("agent %s log:\n%s", h.Name, h.Agent.Log())
-				}
-			}
+			t.Log(c.AgentLogs())
 		}
 		require.NoError(t, c.Close())
 	})
+	if spec.outside {
+		require.NoError(t, c.AddOutside("out", outsideIP))
+	}
+	if spec.bare {
+		return c
+	}
 	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h, agentArgs...))
+		require.NoError(t, c.StartAgent(h, spec.agentArgs...))
 	}
 	require.NoError(t, c.MeshPeers())
 	n := 0
 	for i, h := range c.Hosts {
-		for k := 1; k <= perHost; k++ {
+		for k := 1; k <= spec.perHost; k++ {
 			n++
 			ip := netip.AddrFrom4([4]byte{10, 42, byte(i + 1), byte(k + 1)})
 			_, err := c.AddContainer(h, fmt.Sprintf("c%d", n), ip)
@@ -71,4 +86,10 @@ func newCluster(t *testing.T, hosts, perHost int, agentArgs ...string) *testbed.
 		}
 	}
 	return c
+}
+
+// newCluster is buildCluster of hosts x perHost on a plain underlay.
+func newCluster(t *testing.T, hosts, perHost int, agentArgs ...string) *testbed.Cluster {
+	t.Helper()
+	return buildCluster(t, clusterSpec{hosts: hosts, perHost: perHost, agentArgs: agentArgs})
 }

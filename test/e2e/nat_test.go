@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -20,33 +19,7 @@ var outsideIP = netip.MustParseAddr("172.31.0.100")
 // on h2) and a machine "out" outside the cluster at 172.31.0.100 on the same switch.
 func newNATCluster(t *testing.T) *testbed.Cluster {
 	t.Helper()
-	bed, err := testbed.New(testbed.UniquePrefix("n"))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, bed.Close()) })
-	c, err := testbed.NewSwitchedCluster(bed, binary, 2)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, h := range c.Hosts {
-				if h.Agent != nil {
-					t.Logf("agent %s log:\n%s", h.Name, h.Agent.Log())
-				}
-			}
-		}
-		require.NoError(t, c.Close())
-	})
-	require.NoError(t, c.AddOutside("out", outsideIP))
-	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h))
-	}
-	require.NoError(t, c.MeshPeers())
-	for i, h := range c.Hosts {
-		for k := 1; k <= 2; k++ {
-			_, err := c.AddContainer(h, fmt.Sprintf("c%d", 2*i+k), netip.AddrFrom4([4]byte{10, 42, byte(i + 1), byte(k + 1)}))
-			require.NoError(t, err)
-		}
-	}
-	return c
+	return buildCluster(t, clusterSpec{hosts: 2, perHost: 2, outside: true})
 }
 
 // TestHostNAT: container traffic to a machine outside the cluster leaves with its host's
