@@ -39,6 +39,10 @@ func validate(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
+// CheckIfName reports why name is not a valid interface name (the kernel's
+// dev_valid_name rules), or nil.
+func CheckIfName(name string) error { return checkIfName(name) }
+
 // checkIfName enforces the kernel's dev_valid_name rules.
 func checkIfName(name string) error {
 	switch {
