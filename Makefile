@@ -1,0 +1,91 @@
+# ebpfnet — see README.md. Targets that touch the kernel (deps, demo, test) need root.
+#
+#   make                 build bin/ebpfnet
+#   sudo make demo       2 hosts x 2 containers in network namespaces, all 12 pairs tested
+#   sudo make test       unit + end-to-end tests
+#   make generate        regenerate the BPF objects (clang-19)
+#   make check-generate  fail if the committed BPF objects are stale
+#   make vet             gofmt + go vet
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+# sudo's secure_path usually lacks Go's default install location.
+export PATH := $(PATH):/usr/local/go/bin
+export DEBIAN_FRONTEND := noninteractive
+
+GO ?= go
+
+# Debian 12 packages the build, the tests and the demo need.
+DEB_PACKAGES := clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool iproute2 iperf3 \
+	iputils-ping util-linux tcpdump iptables nftables
+
+.PHONY: all build deps generate demo test check-generate vet
+
+all: build
+
+build:
+	$(GO) build -o bin/ebpfnet ./cmd/ebpfnet
+
+# Idempotent: apt only runs when a package is missing, bpffs is only mounted when it is not.
+deps:
+	@command -v $(GO) >/dev/null || { echo "deps: '$(GO)' not found: install Go 1.26 (e.g. to /usr/local/go)" >&2; exit 1; }
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null)" = "ii " ] || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		[ "$$(id -u)" = 0 ] || { echo "deps: missing packages:$$missing; run as root (sudo make deps)" >&2; exit 1; }; \
+		echo "deps: installing$$missing"; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends $(DEB_PACKAGES); \
+	else \
+		echo "deps: all packages installed"; \
+	fi
+	@if ! mountpoint -q /sys/fs/bpf; then \
+		[ "$$(id -u)" = 0 ] || { echo "deps: /sys/fs/bpf is not mounted; run as root (sudo make deps)" >&2; exit 1; }; \
+		echo "deps: mounting bpffs at /sys/fs/bpf"; \
+		mount -t bpf bpf /sys/fs/bpf; \
+	fi
+	$(GO) mod download
+
+generate:
+	@command -v clang-19 >/dev/null && command -v llvm-strip-19 >/dev/null || \
+		{ echo "generate: clang-19 and llvm-strip-19 needed (make deps)" >&2; exit 1; }
+	$(GO) generate ./bpf/...
+
+demo: deps build
+	$(GO) build -o bin/ebpfnet-demo ./cmd/ebpfnet-demo
+	./bin/ebpfnet-demo --binary bin/ebpfnet
+
+test: deps
+	@[ "$$(id -u)" = 0 ] || echo "test: WARNING: not root, tests that need root are skipped" >&2
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	rc=0; $(GO) test -count=1 -timeout 30m ./... 2>&1 | tee "$$log" || rc=$$?; \
+	ok=$$(grep -c '^ok ' "$$log" || true); \
+	failed=$$(grep -E '^FAIL[[:space:]]' "$$log" | awk '{print $$2}' | sort -u | xargs || true); \
+	echo; \
+	if [ "$$rc" = 0 ]; then \
+		echo "==> make test: PASS ($$ok packages ok)"; \
+	else \
+		echo "==> make test: FAIL (exit $$rc; $$ok packages ok; failed: $${failed:-see output above})"; \
+	fi; \
+	exit $$rc
+
+check-generate: generate
+	@changes=$$(git status --porcelain bpf/); \
+	if [ -n "$$changes" ]; then \
+		echo "$$changes"; \
+		git --no-pager diff --stat -- bpf/; \
+		echo "generated BPF code is stale: run make generate and commit" >&2; \
+		exit 1; \
+	fi; \
+	echo "check-generate: generated BPF code is up to date"
+
+vet:
+	@unformatted=$$(find . -path ./.git -prune -o -name '*.go' ! -name '*_bpfel.go' -print | xargs gofmt -l); \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt needed:" >&2; echo "$$unformatted" >&2; exit 1; \
+	fi
+	$(GO) vet ./...
