@@ -89,8 +89,8 @@ type EndpointRequest struct {
 // PublishRequest asks the agent to publish ports of an endpoint (raw user input).
 type PublishRequest struct {
 	Endpoint string `json:"endpoint"`
-	Spec     string `json:"spec"`             // "8080:80/tcp", "9000-9099:9000-9099/udp", "53:53" (tcp)
-	HostIP   string `json:"hostIP,omitempty"` // default: every host address
+	Spec     string `json:"spec"`              // "8080:80/tcp", "9000-9099:9000-9099/udp", "53:53" (tcp)
+	HostIP   string `json:"hostIP,omitempty"`  // default: every host address
 	Replace  bool   `json:"replace,omitempty"` // move an identical mapping from another endpoint
 }
 
