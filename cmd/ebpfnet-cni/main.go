@@ -1,0 +1,15 @@
+// Command ebpfnet-cni is the ebpfnet CNI plugin; see package cni and README.md.
+package main
+
+import (
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/cni"
+)
+
+func main() {
+	p := &cni.Plugin{}
+	skel.PluginMainFuncs(p.Funcs(), version.All, "CNI plugin ebpfnet-cni "+agent.Version)
+}
