@@ -1,0 +1,140 @@
+package policy
+
+// Action is what a rule, or the policy's default, does with the traffic it decides:
+// [ActionAllow] or [ActionDeny]. Source: the `action` enum of Rancher's
+// networkPolicyRule and the `defaultPolicyAction` field of Rancher's network resource.
+type Action string
+
+// The two actions.
+const (
+	ActionAllow Action = "allow"
+	ActionDeny  Action = "deny"
+)
+
+// Values of [Rule.Within]. Source: the `within` enum of Rancher's networkPolicyRule.
+const (
+	WithinStack   = "stack"
+	WithinService = "service"
+	WithinLinked  = "linked"
+)
+
+// Label keys that `within: stack` and `within: service` compare, Rancher 1.6's
+// container labels. [Policy.StackLabel] and [Policy.ServiceLabel] override them.
+const (
+	DefaultStackLabel   = "io.rancher.stack.name"
+	DefaultServiceLabel = "io.rancher.stack_service.name"
+)
+
+// Policy is a network's policy: Rancher's network resource fields
+// `defaultPolicyAction` and the ordered rule list.
+//
+// Shape (YAML):
+//
+//	defaultPolicyAction: deny
+//	rules:
+//	- {within: stack, action: allow}
+//	- {from: {selector: app=web}, to: {selector: app=db}, ports: ["5432/tcp"], action: allow}
+//
+// Rules are evaluated in order; the first rule that matches a packet decides it, and
+// DefaultAction decides packets no rule matches. An empty DefaultAction means allow,
+// Rancher's default; [Parse] fills it in.
+type Policy struct {
+	DefaultAction Action `json:"defaultPolicyAction"`
+	Rules         []Rule `json:"rules"`
+
+	// StackLabel and ServiceLabel are ebpfnet extensions: the label keys compared by
+	// `within: stack` and `within: service`. Empty means [DefaultStackLabel] and
+	// [DefaultServiceLabel].
+	StackLabel   string `json:"stackLabel,omitempty"`
+	ServiceLabel string `json:"serviceLabel,omitempty"`
+}
+
+// Rule is one Rancher networkPolicyRule. Exactly one endpoint condition is set:
+// Within, or Between, or both From and To ([Policy.Validate] enforces it). Ports
+// narrows any of them to some destination ports.
+//
+//   - Within "stack": source and destination both carry the stack label
+//     ([DefaultStackLabel] unless [Policy.StackLabel] says otherwise) with equal
+//     values. An endpoint without the label is in no stack and never matches.
+//     Rancher: withinStackHandler in network-policy-manager's policy/watcher.go.
+//   - Within "service": the same with the service label ([DefaultServiceLabel], whose
+//     Rancher value is "stack/service"). Rancher (withinServiceHandler) also counted
+//     sidekicks as part of their primary service; here that is up to the labels the
+//     agent gives them.
+//   - Within "linked": the source links to the destination: the destination's
+//     [Endpoint.Name] is in the source's [Endpoint.Links]. One-way: it does not match
+//     traffic from the destination to the source unless that one links back. Rancher:
+//     service and container links, withinLinkedHandler, which likewise let only
+//     replies flow back.
+//   - Between: both ends match Between.Selector (empty matches every endpoint) and, if
+//     Between.GroupBy is set, both carry the GroupBy label with equal values. Rancher:
+//     networkPolicyRuleBetween; its groupByHandler enforced groupBy and ignored the
+//     selector.
+//   - From and To: the source matches From.Selector and the destination matches
+//     To.Selector. Rancher: networkPolicyRuleMember, validated but never enforced by
+//     Rancher.
+//   - Ports: if present, the rule matches only packets whose protocol and destination
+//     port are listed ("80" means 80/tcp, "53/udp"); packets of other protocols (ICMP)
+//     never match it. Without ports the rule matches all traffic, any protocol.
+//     Rancher's validator accepted ports only with from/to and its enforcer ignored
+//     them; ebpfnet accepts and enforces them on every form.
+type Rule struct {
+	Action  Action    `json:"action"`
+	Within  string    `json:"within,omitempty"`
+	Between *Between  `json:"between,omitempty"`
+	From    *Selector `json:"from,omitempty"`
+	To      *Selector `json:"to,omitempty"`
+	Ports   []string  `json:"ports,omitempty"`
+}
+
+// Between is Rancher's networkPolicyRuleBetween: both ends of the traffic match
+// Selector (a label selector; empty matches all) and, when GroupBy is a label key,
+// carry that label with the same value. At least one of the two must be set.
+type Between struct {
+	Selector string `json:"selector,omitempty"`
+	GroupBy  string `json:"groupBy,omitempty"`
+}
+
+// Selector is Rancher's networkPolicyRuleMember: a Kubernetes label selector such as
+// "app=web", "tier in (db,cache),!legacy". It must not be empty (Rancher: "'from'
+// needs atleast one of: [selector]").
+type Selector struct {
+	Selector string `json:"selector"`
+}
+
+// Endpoint is one container as the policy sees it.
+//
+// Identity is the datapath's security identity, the key of the compiled entries
+// (cf. Cilium identities): endpoints may share one only when their Labels are equal.
+// Links names the endpoints this one links to (Rancher/Docker links), used by
+// `within: linked`; names that are no endpoint's are ignored.
+type Endpoint struct {
+	Name     string            `json:"name"`
+	Identity uint32            `json:"identity"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Links    []string          `json:"links,omitempty"`
+}
+
+// stackLabel is the label key `within: stack` compares.
+func (p Policy) stackLabel() string {
+	if p.StackLabel != "" {
+		return p.StackLabel
+	}
+	return DefaultStackLabel
+}
+
+// serviceLabel is the label key `within: service` compares.
+func (p Policy) serviceLabel() string {
+	if p.ServiceLabel != "" {
+		return p.ServiceLabel
+	}
+	return DefaultServiceLabel
+}
+
+// defaultAction is DefaultAction with the empty value read as allow.
+func (p Policy) defaultAction() Action {
+	if p.DefaultAction == "" {
+		return ActionAllow
+	}
+	return p.DefaultAction
+}
