@@ -82,7 +82,8 @@ const (
 	DatapathMetricMETRIC_FWD_DNAT_REPLY        DatapathMetric = 16
 	DatapathMetricMETRIC_DROP_CT_FULL          DatapathMetric = 17
 	DatapathMetricMETRIC_DROP_NAT_EXHAUSTED    DatapathMetric = 18
-	DatapathMetricMETRIC_MAX                   DatapathMetric = 19
+	DatapathMetricMETRIC_DROP_POLICY           DatapathMetric = 19
+	DatapathMetricMETRIC_MAX                   DatapathMetric = 20
 )
 
 type DatapathMetricValue struct {
@@ -103,6 +104,25 @@ type DatapathNodeParams struct {
 	GatewayIp       uint32
 	NatPortMin      uint16
 	NatPortMax      uint16
+	PolicyEnforce   uint8
+	PolicyDefault   uint8
+	Pad2            uint16
+}
+
+type DatapathPolicyKey struct {
+	_           structs.HostLayout
+	SrcIdentity uint32
+	DstIdentity uint32
+	Dport       uint16
+	Proto       uint8
+	Pad         uint8
+}
+
+type DatapathPolicyValue struct {
+	_       structs.HostLayout
+	Verdict uint8
+	Pad     uint8
+	Rule    uint16
 }
 
 type DatapathPortKey struct {
@@ -125,10 +145,13 @@ type DatapathPortTarget struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	DatapathMapCt             = "ct"
+	DatapathMapDropEvents     = "drop_events"
 	DatapathMapEndpoints      = "endpoints"
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
+	DatapathMapPolicy         = "policy"
+	DatapathMapPolicyDrops    = "policy_drops"
 	DatapathMapPublished      = "published"
 	DatapathProgFromContainer = "from_container"
 	DatapathProgFromHost      = "from_host"
@@ -186,12 +209,15 @@ type DatapathProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
-	Ct         *ebpf.MapSpec `ebpf:"ct"`
-	Endpoints  *ebpf.MapSpec `ebpf:"endpoints"`
-	Ipcache    *ebpf.MapSpec `ebpf:"ipcache"`
-	Metrics    *ebpf.MapSpec `ebpf:"metrics"`
-	NodeConfig *ebpf.MapSpec `ebpf:"node_config"`
-	Published  *ebpf.MapSpec `ebpf:"published"`
+	Ct          *ebpf.MapSpec `ebpf:"ct"`
+	DropEvents  *ebpf.MapSpec `ebpf:"drop_events"`
+	Endpoints   *ebpf.MapSpec `ebpf:"endpoints"`
+	Ipcache     *ebpf.MapSpec `ebpf:"ipcache"`
+	Metrics     *ebpf.MapSpec `ebpf:"metrics"`
+	NodeConfig  *ebpf.MapSpec `ebpf:"node_config"`
+	Policy      *ebpf.MapSpec `ebpf:"policy"`
+	PolicyDrops *ebpf.MapSpec `ebpf:"policy_drops"`
+	Published   *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -220,21 +246,27 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
-	Ct         *ebpf.Map `ebpf:"ct"`
-	Endpoints  *ebpf.Map `ebpf:"endpoints"`
-	Ipcache    *ebpf.Map `ebpf:"ipcache"`
-	Metrics    *ebpf.Map `ebpf:"metrics"`
-	NodeConfig *ebpf.Map `ebpf:"node_config"`
-	Published  *ebpf.Map `ebpf:"published"`
+	Ct          *ebpf.Map `ebpf:"ct"`
+	DropEvents  *ebpf.Map `ebpf:"drop_events"`
+	Endpoints   *ebpf.Map `ebpf:"endpoints"`
+	Ipcache     *ebpf.Map `ebpf:"ipcache"`
+	Metrics     *ebpf.Map `ebpf:"metrics"`
+	NodeConfig  *ebpf.Map `ebpf:"node_config"`
+	Policy      *ebpf.Map `ebpf:"policy"`
+	PolicyDrops *ebpf.Map `ebpf:"policy_drops"`
+	Published   *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
 	return _DatapathClose(
 		m.Ct,
+		m.DropEvents,
 		m.Endpoints,
 		m.Ipcache,
 		m.Metrics,
 		m.NodeConfig,
+		m.Policy,
+		m.PolicyDrops,
 		m.Published,
 	)
 }

@@ -16,6 +16,7 @@
 #include "lib/fib.h"
 #include "lib/vxlan.h"
 #include "lib/nat.h"
+#include "lib/policy.h"
 
 char __license[] SEC("license") = "GPL";
 
@@ -141,6 +142,25 @@ static __always_inline int from_published(struct __sk_buff *skb, const struct no
 	return route_out(skb, cfg, cfg->underlay_ip, client, METRIC_FWD_DNAT_REPLY);
 }
 
+/* Forward a container's IPv4 packet within the cluster as a router: TTL-1, then to the local
+ * endpoint ep, or (ep NULL) VXLAN to the VTEP remote with identity in GBP (0: none). */
+static __always_inline int forward_ipv4(struct __sk_buff *skb, const struct node_params *cfg,
+					const struct endpoint_info *ep, __be32 remote, __u32 identity)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+
+	if (!PKT_HAS(ip, sizeof(*ip), end))
+		return drop(skb, METRIC_DROP_INVALID);
+	if (ip->ttl <= 1)
+		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
+	ipv4_dec_ttl(ip);
+	if (ep)
+		return deliver_local(skb, cfg, ep, METRIC_FWD_LOCAL);
+	return vxlan_encap(skb, cfg, remote, identity);
+}
+
 /* Route an IPv4 packet sent by a container: local endpoint, peer host, or outside. */
 static __always_inline int from_container_ipv4(struct __sk_buff *skb, const struct node_params *cfg)
 {
@@ -151,6 +171,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	struct endpoint_info *sep, *dep;
 	struct ipcache_key ck = { .prefixlen = 32 };
 	struct ipcache_info *remote;
+	__u32 identity;
 	__u16 flags;
 	int rc;
 
@@ -173,18 +194,12 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	if (!in_cluster(cfg, dst.ip))
 		return to_outside(skb, cfg, flags);
 
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	ip = data + ETH_HLEN;
-	if (!PKT_HAS(ip, sizeof(*ip), end))
-		return drop(skb, METRIC_DROP_INVALID);
-	if (ip->ttl <= 1)
-		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
-
+	identity = sep->identity;
 	dep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (dep) {
-		ipv4_dec_ttl(ip);
-		return deliver_local(skb, cfg, dep, METRIC_FWD_LOCAL);
+		if (policy_enforce(skb, cfg, identity, dep->identity, 1) != TC_ACT_OK)
+			return TC_ACT_SHOT;
+		return forward_ipv4(skb, cfg, dep, 0, 0);
 	}
 
 	ck.ip = dst.ip;
@@ -193,8 +208,12 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 		return drop(skb, METRIC_DROP_NO_ROUTE);
 	if (!remote->tunnel_endpoint)
 		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
-	ipv4_dec_ttl(ip);
-	return vxlan_encap(skb, cfg, remote->tunnel_endpoint);
+	/* Decided here only when the destination's identity is known; else at its host. */
+	if (policy_enforce(skb, cfg, identity, remote->identity,
+			   remote->identity >= FIRST_LABEL_IDENTITY) != TC_ACT_OK)
+		return TC_ACT_SHOT;
+	return forward_ipv4(skb, cfg, NULL, remote->tunnel_endpoint,
+			    (remote->flags & IPCACHE_F_PLAIN_VXLAN) ? 0 : identity);
 }
 
 SEC("tcx/ingress")
@@ -243,6 +262,7 @@ int from_overlay(struct __sk_buff *skb)
 	struct vxlan_rx rx = {};
 	struct endpoint_key dst;
 	struct endpoint_info *ep;
+	__u32 src_id;
 	int rc;
 
 	if (!cfg)
@@ -256,11 +276,14 @@ int from_overlay(struct __sk_buff *skb)
 		return drop(skb, METRIC_DROP_BAD_VNI);
 
 	dst.ip = rx.inner_ip->daddr;
+	src_id = rx.src_identity ? rx.src_identity : ipcache_identity(rx.inner_ip->saddr);
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep)
 		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
 	if (vxlan_decap(skb))
 		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+	if (policy_enforce(skb, cfg, src_id, ep->identity, 1) != TC_ACT_OK)
+		return TC_ACT_SHOT;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/bpf"
+	"github.com/ebpfnet/ebpfnet/maps"
 )
 
 // tc verdicts (include/uapi/linux/pkt_cls.h).
@@ -107,8 +108,8 @@ func TestFromContainerEncap(t *testing.T) {
 	require.LessOrEqual(t, sport, uint16(60999))
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
 	inner := icmpEcho(t, routerMAC, peerVTEPMAC, c1IP, remote, 63)
-	want := vxlanFrame(t, f.underlayMAC, peerMAC, underlayIP, peerIP, sport, testVNI, inner)
-	require.Equal(t, want, out)
+	want := vxlanFrame(t, f.underlayMAC, peerMAC, underlayIP, peerIP, sport, testVNI, 256, inner)
+	require.Equal(t, want, out, "c1's identity 256 rides in the GBP extension")
 
 	// gopacket agrees it is a well-formed VXLAN frame with valid checksums.
 	p := gopacket.NewPacket(out, layers.LayerTypeEthernet, gopacket.Default)
@@ -119,4 +120,10 @@ func TestFromContainerEncap(t *testing.T) {
 
 	after := f.counters(t)
 	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets+1, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
+
+	// A plain kernel VXLAN peer gets no GBP extension, which it would drop.
+	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: remoteCIDR, TunnelEndpoint: peerIP, Identity: 3, PlainVXLAN: true}))
+	_, out = f.run(t, f.dp.Programs().FromContainer, f.lxc1, in)
+	sport = binary.BigEndian.Uint16(out[34:36])
+	require.Equal(t, vxlanFrame(t, f.underlayMAC, peerMAC, underlayIP, peerIP, sport, testVNI, 0, inner), out)
 }

@@ -17,7 +17,7 @@ func TestFromOverlay(t *testing.T) {
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
 	inner := icmpEcho(t, peerVTEPMAC, routerMAC, remote, c1IP, 63)
 	vx := func(vni uint32, inner []byte) []byte {
-		return vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 40000, vni, inner)
+		return vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 40000, vni, 0, inner)
 	}
 	dns := serialize(t, eth(peerMAC, f.underlayMAC, layers.EthernetTypeIPv4),
 		ipv4(peerIP, underlayIP, 64, layers.IPProtocolUDP),

@@ -67,14 +67,16 @@ func arpReply(t *testing.T, smac, dmac net.HardwareAddr, sip, dip netip.Addr) []
 }
 
 // vxlanFrame wraps inner (a full Ethernet frame) in Ethernet/IPv4/UDP/VXLAN the way the kernel
-// VXLAN driver and our encapsulation do: DF set, IP ID 0, TTL 64, UDP checksum 0.
-func vxlanFrame(t *testing.T, smac, dmac net.HardwareAddr, src, dst netip.Addr, sport uint16, vni uint32, inner []byte) []byte {
+// VXLAN driver and our encapsulation do: DF set, IP ID 0, TTL 64, UDP checksum 0; a nonzero
+// identity goes in the GBP Group Policy ID (draft-smith-vxlan-group-policy).
+func vxlanFrame(t *testing.T, smac, dmac net.HardwareAddr, src, dst netip.Addr, sport uint16, vni uint32, identity uint16, inner []byte) []byte {
 	t.Helper()
 	// UDP checksum stays 0 (RFC 7348 section 5), so UDP+VXLAN are serialized without checksums.
 	buf := gopacket.NewSerializeBuffer()
 	require.NoError(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
 		&layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: 4789},
-		&layers.VXLAN{ValidIDFlag: true, VNI: vni}, gopacket.Payload(inner)))
+		&layers.VXLAN{ValidIDFlag: true, VNI: vni, GBPExtension: identity != 0, GBPGroupPolicyID: identity},
+		gopacket.Payload(inner)))
 	outer := ipv4(src, dst, 64, layers.IPProtocolUDP)
 	outer.Id = 0
 	outer.Flags = layers.IPv4DontFragment

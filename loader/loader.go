@@ -74,6 +74,11 @@ func (d *Datapath) PinDir() string { return d.pinDir }
 // Maps returns typed views of the datapath's maps.
 func (d *Datapath) Maps() maps.Set { return maps.NewSet(&d.objs.DatapathMaps) }
 
+// DropEvents opens the reader of the drop-event ring buffer (one reader per datapath).
+func (d *Datapath) DropEvents() (*maps.DropEvents, error) {
+	return maps.NewDropEvents(d.objs.DropEvents)
+}
+
 // Programs exposes the loaded programs, for BPF_PROG_TEST_RUN unit tests.
 func (d *Datapath) Programs() *bpf.DatapathPrograms { return &d.objs.DatapathPrograms }
 

@@ -18,6 +18,7 @@ const (
 	CTSNATOut   CTDir = 1 // container -> outside: Addr:Port is the masquerade source
 	CTSNATIn    CTDir = 2 // outside -> host, masquerade reply: Addr:Port is the container
 	CTDNATReply CTDir = 3 // published container -> client: Addr:Port is the hostIP:hostPort
+	CTPolicy    CTDir = 4 // a flow network policy allowed: no translation
 )
 
 func (d CTDir) String() string {
@@ -28,6 +29,8 @@ func (d CTDir) String() string {
 		return "snat-in"
 	case CTDNATReply:
 		return "dnat-reply"
+	case CTPolicy:
+		return "policy"
 	}
 	return "unknown"
 }

@@ -16,7 +16,13 @@ type Route struct {
 	// Addr means this host: a destination in Prefix without a local endpoint is dropped.
 	TunnelEndpoint netip.Addr
 	Identity       uint32 // identity of the prefix, or a reserved identity
+	// PlainVXLAN marks a peer without the VXLAN Group Policy extension (a kernel VXLAN
+	// device): packets to it carry no sender identity (IPCACHE_F_PLAIN_VXLAN).
+	PlainVXLAN bool
 }
+
+// ipcacheFlagPlainVXLAN mirrors IPCACHE_F_PLAIN_VXLAN in bpf/lib/maps.h.
+const ipcacheFlagPlainVXLAN = 0x1
 
 // IPCache is the typed view of the pinned "ipcache" LPM trie (16,384 entries).
 type IPCache struct{ m *ebpf.Map }
@@ -42,6 +48,9 @@ func (c *IPCache) Put(r Route) error {
 		tep = be32(r.TunnelEndpoint)
 	}
 	v := bpf.DatapathIpcacheInfo{TunnelEndpoint: tep, Identity: r.Identity}
+	if r.PlainVXLAN {
+		v.Flags |= ipcacheFlagPlainVXLAN
+	}
 	return mapErr(c.m, "put "+r.Prefix.String(), c.m.Put(ipcacheKey(r.Prefix), v))
 }
 
@@ -62,7 +71,8 @@ func (c *IPCache) All() ([]Route, error) {
 	)
 	it := c.m.Iterate()
 	for it.Next(&k, &v) {
-		r := Route{Prefix: netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)), Identity: v.Identity}
+		r := Route{Prefix: netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)), Identity: v.Identity,
+			PlainVXLAN: v.Flags&ipcacheFlagPlainVXLAN != 0}
 		if v.TunnelEndpoint != 0 {
 			r.TunnelEndpoint = addrFromBE32(v.TunnelEndpoint)
 		}

@@ -39,6 +39,7 @@ var metricNames = [...]string{
 	bpf.DatapathMetricMETRIC_FWD_DNAT_REPLY:        "forward_dnat_reply",
 	bpf.DatapathMetricMETRIC_DROP_CT_FULL:          "drop_ct_full",
 	bpf.DatapathMetricMETRIC_DROP_NAT_EXHAUSTED:    "drop_nat_exhausted",
+	bpf.DatapathMetricMETRIC_DROP_POLICY:           "drop_policy",
 }
 
 // AllMetrics lists every Metric in index order.

@@ -21,6 +21,8 @@ type Node struct {
 	Gateway         netip.Addr       // containers' gateway IPv4: source given to self-hairpin traffic
 	NATPortMin      uint16           // masquerade source ports, inclusive range
 	NATPortMax      uint16
+	PolicyEnforce   bool // network policy is enforced (rules exist or the default is deny)
+	PolicyDefault   bool // verdict of packets no policy entry matches: true = allow
 }
 
 // NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
@@ -59,6 +61,8 @@ func (c *NodeConfig) Set(n Node) error {
 		GatewayIp:       be32(n.Gateway),
 		NatPortMin:      n.NATPortMin,
 		NatPortMax:      n.NATPortMax,
+		PolicyEnforce:   b2u8(n.PolicyEnforce),
+		PolicyDefault:   b2u8(n.PolicyDefault),
 	}
 	copy(v.RouterMac[:], n.RouterMAC)
 	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
@@ -81,5 +85,14 @@ func (c *NodeConfig) Get() (Node, error) {
 		Gateway:         addrFromBE32(v.GatewayIp),
 		NATPortMin:      v.NatPortMin,
 		NATPortMax:      v.NatPortMax,
+		PolicyEnforce:   v.PolicyEnforce != 0,
+		PolicyDefault:   v.PolicyDefault != 0,
 	}, nil
+}
+
+func b2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -10,16 +10,21 @@ type Set struct {
 	Metrics   *Metrics
 	CT        *CT
 	Published *Published
+	Policy    *Policy
+	// PolicyDrops counts drops per deciding rule.
+	PolicyDrops *PolicyDrops
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
 func NewSet(m *bpf.DatapathMaps) Set {
 	return Set{
-		Endpoints: NewEndpoints(m.Endpoints),
-		IPCache:   NewIPCache(m.Ipcache),
-		Node:      NewNodeConfig(m.NodeConfig),
-		Metrics:   NewMetrics(m.Metrics),
-		CT:        NewCT(m.Ct),
-		Published: NewPublished(m.Published),
+		Endpoints:   NewEndpoints(m.Endpoints),
+		IPCache:     NewIPCache(m.Ipcache),
+		Node:        NewNodeConfig(m.NodeConfig),
+		Metrics:     NewMetrics(m.Metrics),
+		CT:          NewCT(m.Ct),
+		Published:   NewPublished(m.Published),
+		Policy:      NewPolicy(m.Policy),
+		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
 	}
 }

@@ -34,5 +34,12 @@ struct vxlanhdr {
 
 #define VXLAN_FLAG_VNI bpf_htonl(0x08000000)
 
+/* VXLAN Group Based Policy extension (draft-smith-vxlan-group-policy, the kernel's "gbp"): the
+ * G flag and a 16-bit Group Policy ID in the low half of the flags word. ebpfnet carries the
+ * sender's identity there, so the receiving host enforces policy by identity (Cilium carries
+ * it in the VNI; GBP keeps the VNI a network id). */
+#define VXLAN_FLAG_GBP bpf_htonl(0x80000000)
+#define VXLAN_GBP_ID_MASK 0xffff
+
 /* True when [ptr, ptr+len) lies inside the linear packet data. */
 #define PKT_HAS(ptr, len, end) ((void *)(ptr) + (len) <= (void *)(end))

@@ -11,6 +11,7 @@ enum ct_dir {
 	CT_SNAT_OUT = 1,   /* container -> outside, before masquerade: translated source */
 	CT_SNAT_IN = 2,    /* outside -> host IP:port, a masquerade reply: original container */
 	CT_DNAT_REPLY = 3, /* published container -> client: the hostIP:hostPort to show */
+	CT_POLICY = 4,     /* a flow network policy allowed (or this host originated): no translation */
 };
 
 struct ct_key {

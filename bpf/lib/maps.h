@@ -35,8 +35,12 @@ struct ipcache_key {
 struct ipcache_info {
 	__be32 tunnel_endpoint; /* peer host underlay IPv4 (network order); 0 = this host */
 	__u32 identity;         /* identity of the prefix, or a reserved identity */
-	__u32 flags;            /* reserved, 0 */
+	__u32 flags;            /* IPCACHE_F_* */
 };
+
+/* The peer is a plain VXLAN host: send no Group Policy extension, whose G bit a kernel VXLAN
+ * device without "gbp" drops as an unknown flag. */
+#define IPCACHE_F_PLAIN_VXLAN 0x1
 
 /* This host's datapath parameters, one entry at key 0. */
 struct node_params {
@@ -50,6 +54,9 @@ struct node_params {
 	__be32 gateway_ip;   /* containers' gateway: source of self-hairpin traffic */
 	__u16 nat_port_min;  /* masquerade source-port range, host byte order, inclusive */
 	__u16 nat_port_max;
+	__u8 policy_enforce; /* 1: network policy is enforced (any rule, or default deny) */
+	__u8 policy_default; /* verdict when no policy entry matches: 1 allow, 0 deny */
+	__u16 pad2;
 };
 
 /* Per-CPU counters, keyed by enum metric (see metrics.h). */
@@ -96,4 +103,13 @@ static __always_inline const struct node_params *node_cfg(void)
 static __always_inline int in_cluster(const struct node_params *cfg, __be32 ip)
 {
 	return (ip & cfg->cluster_mask) == cfg->cluster_ip;
+}
+
+/* Identity of the ipcache prefix holding ip (network order), 0 when none. */
+static __always_inline __u32 ipcache_identity(__be32 ip)
+{
+	struct ipcache_key k = { .prefixlen = 32, .ip = ip };
+	struct ipcache_info *v = bpf_map_lookup_elem(&ipcache, &k);
+
+	return v ? v->identity : 0;
 }

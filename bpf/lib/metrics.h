@@ -2,6 +2,7 @@
 #pragma once
 
 #include "maps.h"
+#include "events.h"
 
 /* Counter index: forwarding verdicts, then drop reasons. Append only: the Go side and
  * operators' dashboards rely on the numbers. */
@@ -25,7 +26,8 @@ enum metric {
 	METRIC_FWD_DNAT_REPLY = 16,     /* reply from a published port, source restored */
 	METRIC_DROP_CT_FULL = 17,       /* connection-tracking map full: new flow refused */
 	METRIC_DROP_NAT_EXHAUSTED = 18, /* no free masquerade port for this destination */
-	METRIC_MAX = 19,
+	METRIC_DROP_POLICY = 19,        /* denied by network policy (rule in the drop event) */
+	METRIC_MAX = 20,
 };
 
 /* Keyed by enum metric as __u32: the kernel accepts only an integer BTF key for arrays. */
@@ -49,10 +51,12 @@ static __always_inline void metric_add(enum metric m, __u32 len)
 	}
 }
 
-/* Count a drop under reason m and return the tc verdict that drops. A real BPF subprogram
- * (off the forwarding path), which also keeps enum metric in BTF for bpf2go. */
+/* Count a drop under reason m, report it to the drop-event ring buffer and return the tc
+ * verdict that drops. A real BPF subprogram (off the forwarding path), which also keeps enum
+ * metric in BTF for bpf2go. */
 static __noinline int drop(struct __sk_buff *skb, enum metric m)
 {
 	metric_add(m, skb->len);
+	event_drop(skb, m, EVENT_NO_RULE, 0, 0);
 	return TC_ACT_SHOT;
 }

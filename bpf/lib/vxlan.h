@@ -41,9 +41,9 @@ static __always_inline __be16 len16(__u32 len)
 }
 
 /* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and redirect it
- * to the underlay next hop. */
+ * to the underlay next hop. A nonzero identity goes in the GBP Group Policy ID. */
 static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
-				       __be32 remote)
+				       __be32 remote, __u32 identity)
 {
 	struct bpf_fib_lookup fib;
 	struct vxlan_encap_hdr h = {};
@@ -77,6 +77,8 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 	h.udp.len = len16(skb->len - ETH_HLEN - sizeof(struct iphdr));
 	h.udp.check = 0; /* allowed for VXLAN over IPv4 (RFC 7348 section 5) */
 	h.vx.flags = VXLAN_FLAG_VNI;
+	if (identity)
+		h.vx.flags |= VXLAN_FLAG_GBP | bpf_htonl(identity & VXLAN_GBP_ID_MASK);
 	h.vx.vni = bpf_htonl(cfg->vni << 8);
 	vtep_mac(h.inner_eth.h_dest, remote);
 	__builtin_memcpy(h.inner_eth.h_source, cfg->router_mac, ETH_ALEN);
@@ -92,6 +94,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 struct vxlan_rx {
 	struct iphdr *inner_ip;
 	__u32 vni;
+	__u32 src_identity; /* from the GBP extension; 0 when absent */
 };
 
 /* Parse skb as VXLAN to this host. Returns 1 when it is (and fills rx), 0 when the packet is
@@ -130,6 +133,8 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 		return -METRIC_DROP_INVALID;
 	rx->inner_ip = inner_ip;
 	rx->vni = bpf_ntohl(vx->vni) >> 8;
+	if (vx->flags & VXLAN_FLAG_GBP)
+		rx->src_identity = bpf_ntohl(vx->flags) & VXLAN_GBP_ID_MASK;
 	return 1;
 }
 
