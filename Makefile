@@ -19,7 +19,7 @@ GO ?= go
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool iproute2 iperf3 \
-	iputils-ping util-linux tcpdump iptables nftables
+	iputils-ping util-linux tcpdump iptables nftables etcd-server
 
 .PHONY: all build deps generate demo test check-generate vet
 

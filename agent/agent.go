@@ -31,6 +31,7 @@ type Agent struct {
 	log    *slog.Logger
 	hostNS netns.NsHandle // the agent's own netns: host sides of endpoints live here
 
+	mon       monitor    // drop-event subscribers
 	mu        sync.Mutex // serializes every change of state, maps and links
 	store     store.Store
 	statePath string
@@ -38,6 +39,7 @@ type Agent struct {
 	maps      maps.Set
 	unlock    func() error
 	ln        net.Listener
+	cl        *clusterState // etcd membership; nil with the local store
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -56,7 +58,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.log.Info("agent ready", "underlay", node.UnderlayDev, "underlayIP", node.UnderlayIP,
-		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", node.PodCIDR, "mtu", node.MTU,
+		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", a.node.PodCIDR, "mtu", node.MTU,
 		"pinDir", cfg.PinDir, "socket", cfg.Socket)
 	return a, nil
 }
@@ -67,11 +69,9 @@ func (a *Agent) start(underlayIdx int) error {
 	if a.hostNS, err = netns.Get(); err != nil {
 		return fmt.Errorf("get own netns: %w", err)
 	}
-	st, err := store.OpenLocal(a.cfg.StateDir)
-	if err != nil {
+	if err := a.openStore(); err != nil { // etcd: also fixes the pod CIDR
 		return err
 	}
-	a.store, a.statePath = st, st.Path()
 	if err := loader.EnsurePinDir(a.cfg.PinDir); err != nil {
 		return err
 	}
@@ -108,6 +108,9 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := a.reconcile(); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	if err := a.joinCluster(); err != nil { // etcd: register the node, watch the others
+		return err
+	}
 	a.ln, err = listenUnix(a.cfg.Socket)
 	return err
 }
@@ -138,6 +141,7 @@ func listenUnix(path string) (net.Listener, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go a.runConntrackGC(ctx, 10*time.Second)
+	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -153,6 +157,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // Close releases the agent's file descriptors, locks and socket. Pinned maps and links stay:
 // the datapath keeps forwarding until the next agent takes over.
 func (a *Agent) Close() error {
+	a.leaveCluster()
 	var errs []error
 	if a.ln != nil {
 		errs = append(errs, ignoreClosed(a.ln.Close()))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // Client talks to an agent's API over its unix socket.
@@ -35,16 +36,20 @@ func NewClient(socket string) *Client {
 	}}
 }
 
-// do sends a request with an optional JSON body and decodes a JSON answer into out (if non-nil).
+// do sends a request with an optional body (JSON-encoded, or []byte as it is) and decodes a JSON answer into out (if non-nil).
 // Agent-side errors come back as *Error with the agent's message and status.
 func (c *Client) do(method, path string, body, out any) error {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte: // a document sent as it is (YAML policy files)
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, "http://ebpfnet"+path, rd)
 	if err != nil {
@@ -121,4 +126,62 @@ func (c *Client) PublishedPorts() (ports map[string][]api.PortMapping, err error
 // NATEntries lists live conntrack/NAT entries.
 func (c *Client) NATEntries() (entries []api.NATEntry, err error) {
 	return entries, c.do(http.MethodGet, "/v1/nat", nil, &entries)
+}
+
+// Policy returns the network policy with this host's drop counts.
+func (c *Client) Policy() (st api.PolicyState, err error) {
+	return st, c.do(http.MethodGet, "/v1/policy", nil, &st)
+}
+
+// ApplyPolicy replaces the whole policy with a YAML or JSON document.
+func (c *Client) ApplyPolicy(doc []byte) (p policy.Policy, err error) {
+	return p, c.do(http.MethodPut, "/v1/policy", doc, &p)
+}
+
+// AddPolicyRule appends a rule.
+func (c *Client) AddPolicyRule(r policy.Rule) (p policy.Policy, err error) {
+	return p, c.do(http.MethodPost, "/v1/policy/rules", r, &p)
+}
+
+// DeletePolicyRule removes rule n.
+func (c *Client) DeletePolicyRule(n int) (p policy.Policy, err error) {
+	return p, c.do(http.MethodDelete, fmt.Sprintf("/v1/policy/rules/%d", n), nil, &p)
+}
+
+// SetPolicyDefault sets the default action.
+func (c *Client) SetPolicyDefault(action string) (p policy.Policy, err error) {
+	return p, c.do(http.MethodPut, "/v1/policy/default", map[string]string{"action": action}, &p)
+}
+
+// ExplainPolicy asks which rule decides from -> to on port.
+func (c *Client) ExplainPolicy(from, to, port string) (e api.Explanation, err error) {
+	q := url.Values{"from": {from}, "to": {to}, "port": {port}}
+	return e, c.do(http.MethodGet, "/v1/policy/explain?"+q.Encode(), nil, &e)
+}
+
+// Monitor streams drop events to fn until ctx ends, fn returns false, or the agent goes away.
+func (c *Client) Monitor(ctx context.Context, fn func(api.DropEvent) bool) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ebpfnet/v1/monitor", nil)
+	if err != nil {
+		return err
+	}
+	stream := &http.Client{Transport: c.http.Transport} // no overall timeout: it streams
+	resp, err := stream.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s (is `ebpfnet agent` running?): %v", ErrAgentUnreachable, c.socket, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var e api.DropEvent
+		if err := dec.Decode(&e); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("monitor stream: %w", err)
+		}
+		if !fn(e) {
+			return nil
+		}
+	}
 }

@@ -43,6 +43,7 @@ type Config struct {
 	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	Logger      *slog.Logger // nil = slog.Default()
+	Store       StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
 }
 
 // withDefaults fills zero fields.
@@ -65,6 +66,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Store = c.Store.withDefaults()
 	if c.NATPorts == [2]uint16{} {
 		c.NATPorts = [2]uint16{32768, 60999}
 	}

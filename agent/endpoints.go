@@ -26,6 +26,10 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 	if ep.Identity, err = a.store.Identity(labelsKey(ep.Labels)); err != nil {
 		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
 	}
+	// Policy entries of a new identity exist before its first packet.
+	if err := a.syncPolicy(); err != nil {
+		return api.Endpoint{}, err
+	}
 	ep.HostIfName = endpoint.HostIfName(ep.Name)
 	res, err := endpoint.Create(a.hostNS, endpoint.Config{
 		NetnsPath:    ep.Netns,
@@ -48,6 +52,11 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 	if err := a.store.PutEndpoint(ep); err != nil {
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
+	}
+	if len(ep.Links) > 0 { // within: linked rules see the links only now
+		if err := a.syncPolicy(); err != nil {
+			a.log.Warn("policy sync after endpoint add", "err", err)
+		}
 	}
 	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity)
 	return ep, nil
@@ -102,7 +111,13 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 	if req.HostNAT != nil {
 		hostNAT = *req.HostNAT
 	}
-	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu}, mac, nil
+	for _, l := range req.Links {
+		if _, err := parseName(l); err != nil {
+			return api.Endpoint{}, nil, badRequest("link %q: not an endpoint name", l)
+		}
+	}
+	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu,
+		Links: req.Links}, mac, nil
 }
 
 // parseLink returns the container interface name (default eth0) and the veth MTU (default and

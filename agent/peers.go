@@ -52,8 +52,8 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 			return api.Peer{}, conflict("peer CIDR %s contains local endpoint %s (%s)", cidr, e.Name, e.IP)
 		}
 	}
-	p := api.Peer{CIDR: cidr, HostIP: host}
-	err = a.maps.IPCache.Put(maps.Route{Prefix: cidr, TunnelEndpoint: host, Identity: IdentityCluster})
+	p := api.Peer{CIDR: cidr, HostIP: host, PlainVXLAN: req.PlainVXLAN}
+	err = a.maps.IPCache.Put(peerRoute(p))
 	if errors.Is(err, maps.ErrFull) {
 		return api.Peer{}, insufficientStorage("cannot add peer %s: %v", cidr, err)
 	}
@@ -66,6 +66,11 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
 	return p, nil
+}
+
+// peerRoute is the ipcache entry of peer p.
+func peerRoute(p api.Peer) maps.Route {
+	return maps.Route{Prefix: p.CIDR, TunnelEndpoint: p.HostIP, Identity: IdentityCluster, PlainVXLAN: p.PlainVXLAN}
 }
 
 // DeletePeer removes the peer route for the exact CIDR.

@@ -22,7 +22,10 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcilePublished(); err != nil {
 		return err
 	}
-	return a.reconcileIPCache()
+	if err := a.reconcileIPCache(); err != nil {
+		return err
+	}
+	return a.syncPolicy()
 }
 
 // reconcilePublished rewrites the published-port entries of the stored endpoints and deletes
@@ -111,22 +114,28 @@ func (a *Agent) reconcileIPCache() error {
 		want[a.node.PodCIDR] = maps.Route{Prefix: a.node.PodCIDR}
 	}
 	for _, p := range peers {
-		want[p.CIDR] = maps.Route{Prefix: p.CIDR, TunnelEndpoint: p.HostIP, Identity: IdentityCluster}
+		want[p.CIDR] = peerRoute(p)
 	}
 	have, err := a.maps.IPCache.All()
 	if err != nil {
 		return err
 	}
+	had := make(map[netip.Prefix]maps.Route, len(have))
 	for _, r := range have {
+		had[r.Prefix] = r
 		if _, ok := want[r.Prefix]; !ok {
 			if err := a.maps.IPCache.Delete(r.Prefix); err != nil && !errors.Is(err, maps.ErrNotFound) {
 				return err
 			}
+			a.log.Info("ipcache route removed", "cidr", r.Prefix, "via", r.TunnelEndpoint)
 		}
 	}
 	for _, r := range want {
 		if err := a.maps.IPCache.Put(r); err != nil {
 			return err
+		}
+		if old, ok := had[r.Prefix]; !ok || old.TunnelEndpoint != r.TunnelEndpoint {
+			a.log.Info("ipcache route set", "cidr", r.Prefix, "via", r.TunnelEndpoint)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 //	GET /v1/status
 //	GET /v1/endpoints      POST /v1/endpoints (api.EndpointRequest)   DELETE /v1/endpoints/{name}
 //	GET /v1/peers          POST /v1/peers (api.PeerRequest)           DELETE /v1/peers?cidr=CIDR
+//	GET /v1/nodes          (etcd store: cluster nodes, []api.NodeInfo)
 //	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
 //	GET /v1/nat
 //
@@ -35,6 +36,10 @@ func (a *Agent) handler() http.Handler {
 	})
 	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(r.PathValue("name")))
+	})
+	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) {
+		nodes, err := a.Nodes()
+		reply(w, http.StatusOK, nodes, err)
 	})
 	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		ps, err := a.Peers()
@@ -67,6 +72,7 @@ func (a *Agent) handler() http.Handler {
 			reply(w, http.StatusNoContent, nil, a.Unpublish(req.Endpoint, req))
 		}
 	})
+	a.policyRoutes(mux)
 	mux.HandleFunc("GET /v1/nat", func(w http.ResponseWriter, r *http.Request) {
 		entries, err := a.NATEntries()
 		reply(w, http.StatusOK, entries, err)

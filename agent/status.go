@@ -9,21 +9,15 @@ import (
 func (a *Agent) Status() (api.Status, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	eps, err := a.store.Endpoints()
-	if err != nil {
-		return api.Status{}, err
-	}
-	peers, err := a.store.Peers()
-	if err != nil {
-		return api.Status{}, err
-	}
 	counters, err := a.maps.Metrics.Read()
 	if err != nil {
 		return api.Status{}, err
 	}
 	st := api.Status{
 		Version: Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
-		Endpoints: len(eps), Peers: len(peers),
+	}
+	if err := a.storeStatus(&st); err != nil { // counts; store health (etcd: never waits on a known outage)
+		return api.Status{}, err
 	}
 	for _, m := range maps.AllMetrics() {
 		c := counters[m]

@@ -1,10 +1,11 @@
 package agent
 
 import (
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -69,14 +70,23 @@ func parseLabels(in []string) (map[string]string, error) {
 	return out, nil
 }
 
-// labelsKey is the canonical form of a label set: sorted "k=v" joined by commas.
+// labelsKey is the canonical form of a label set: its JSON object with sorted keys
+// (encoding/json sorts map keys), unambiguous whatever the labels contain.
 func labelsKey(labels map[string]string) string {
-	kv := make([]string, 0, len(labels))
-	for k, v := range labels {
-		kv = append(kv, k+"="+v)
+	if labels == nil {
+		labels = map[string]string{}
 	}
-	sort.Strings(kv)
-	return strings.Join(kv, ",")
+	b, _ := json.Marshal(labels) // a map[string]string always marshals
+	return string(b)
+}
+
+// labelsOf is the inverse of labelsKey.
+func labelsOf(key string) (map[string]string, error) {
+	labels := map[string]string{}
+	if err := json.Unmarshal([]byte(key), &labels); err != nil {
+		return nil, fmt.Errorf("identity label set %q: %w", key, err)
+	}
+	return labels, nil
 }
 
 // lastAddr is the broadcast address of an IPv4 prefix.

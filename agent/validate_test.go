@@ -38,8 +38,12 @@ func TestParsers(t *testing.T) {
 }
 
 func TestLabelsKeyIsCanonical(t *testing.T) {
-	require.Equal(t, "app=web,tier=front", labelsKey(map[string]string{"tier": "front", "app": "web"}))
-	require.Equal(t, "", labelsKey(nil))
+	key := labelsKey(map[string]string{"tier": "front", "app": "web,x=y"})
+	require.Equal(t, `{"app":"web,x=y","tier":"front"}`, key)
+	require.Equal(t, "{}", labelsKey(nil))
+	back, err := labelsOf(key)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"tier": "front", "app": "web,x=y"}, back)
 }
 
 func TestLastAddr(t *testing.T) {

@@ -2,7 +2,12 @@
 // the agent's unix socket, and stored by the agent's state store.
 package api
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+
+	"github.com/ebpfnet/ebpfnet/policy"
+)
 
 // Endpoint is a container attached to this host, as requested and as stored.
 type Endpoint struct {
@@ -18,6 +23,7 @@ type Endpoint struct {
 	MTU        int               `json:"mtu,omitempty"`        // MTU of both veth ends (set by the agent)
 	HostNAT    bool              `json:"hostNat"`              // masquerade traffic leaving the cluster
 	Ports      []PortMapping     `json:"ports,omitempty"`      // published ports forwarded to it
+	Links      []string          `json:"links,omitempty"`      // endpoints it links to
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's
@@ -35,6 +41,9 @@ type PortMapping struct {
 type Peer struct {
 	CIDR   netip.Prefix `json:"cidr"`   // e.g. 10.42.2.0/24, inside the cluster CIDR
 	HostIP netip.Addr   `json:"hostIP"` // peer host underlay IPv4
+	// PlainVXLAN: the peer is a kernel VXLAN host, not ebpfnet; packets to it carry no
+	// sender identity (VXLAN Group Policy extension), which it would drop.
+	PlainVXLAN bool `json:"plainVXLAN,omitempty"`
 }
 
 // Node is this host's datapath configuration.
@@ -58,13 +67,45 @@ type Counter struct {
 
 // Status is the agent's view of itself and its datapath.
 type Status struct {
-	Version   string    `json:"version"`
-	Node      Node      `json:"node"`
-	PinDir    string    `json:"pinDir"`
-	StatePath string    `json:"statePath"`
-	Endpoints int       `json:"endpoints"`
-	Peers     int       `json:"peers"`
-	Counters  []Counter `json:"counters"`
+	Version   string      `json:"version"`
+	Node      Node        `json:"node"`
+	PinDir    string      `json:"pinDir"`
+	StatePath string      `json:"statePath"` // bbolt file, or etcd://<endpoints><prefix> for etcd
+	Store     StoreStatus `json:"store"`
+	Endpoints int         `json:"endpoints"` // stored endpoints of this node (last known while the store is down)
+	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
+	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
+	Counters  []Counter   `json:"counters"`
+}
+
+// StoreStatus is the health of the agent's desired-state store.
+type StoreStatus struct {
+	Kind     string `json:"kind"`               // "local" (bbolt) or "etcd"
+	Healthy  bool   `json:"healthy"`            // the last request to the store succeeded
+	Error    string `json:"error,omitempty"`    // why it is unhealthy (or why the node is not registered)
+	NodeName string `json:"nodeName,omitempty"` // this node's name in the cluster store (etcd only)
+	// Registered is true while this node's key nodes/<name> is attached to a live lease (etcd only).
+	Registered bool `json:"registered,omitempty"`
+}
+
+// NodeRecord is one host as registered in the cluster store, the JSON value of etcd key
+// <prefix>nodes/<name>, attached to the node's lease: it disappears when the node stops
+// renewing the lease. Other nodes route PodCIDR through VXLAN to UnderlayIP.
+type NodeRecord struct {
+	Name       string       `json:"name"`       // unique node name: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
+	UnderlayIP netip.Addr   `json:"underlayIP"` // VXLAN tunnel endpoint (IPv4)
+	PodCIDR    netip.Prefix `json:"podCIDR"`    // the node's share of the cluster CIDR
+	VTEPMAC    string       `json:"vtepMAC"`    // 0e:00:<underlay IPv4>, the node's router/VTEP MAC
+}
+
+// NodeInfo is one row of `ebpfnet node list` (GET /v1/nodes): a registered node, or a node
+// that still holds a pod CIDR allocation but whose lease is gone (LeaseHealthy false; its
+// UnderlayIP and VTEPMAC are then unknown and zero).
+type NodeInfo struct {
+	NodeRecord
+	Self         bool  `json:"self,omitempty"`            // this agent's own node
+	LeaseHealthy bool  `json:"leaseHealthy"`              // its node key exists and its lease has time left
+	LeaseTTL     int64 `json:"leaseTTLSeconds,omitempty"` // seconds left on the lease, as etcd reports it
 }
 
 // Error is the body of every non-2xx answer.
@@ -84,6 +125,8 @@ type EndpointRequest struct {
 	MTU    int      `json:"mtu,omitempty"`    // veth MTU; 0 = the node's container MTU, never more
 	// HostNAT overrides the agent's --host-nat default for this endpoint when set.
 	HostNAT *bool `json:"hostNat,omitempty"`
+	// Links names endpoints this one links to (Rancher's links; `within: linked` rules).
+	Links []string `json:"links,omitempty"`
 }
 
 // PublishRequest asks the agent to publish ports of an endpoint (raw user input).
@@ -109,6 +152,50 @@ type NATEntry struct {
 
 // PeerRequest asks the agent to route CIDR to the peer host HostIP (raw user input).
 type PeerRequest struct {
-	CIDR   string `json:"cidr"`
-	HostIP string `json:"hostIP"`
+	CIDR       string `json:"cidr"`
+	HostIP     string `json:"hostIP"`
+	PlainVXLAN bool   `json:"plainVXLAN,omitempty"`
+}
+
+// PolicyRule is one numbered rule of the network policy as `ebpfnet policy list` shows it.
+type PolicyRule struct {
+	Index   int         `json:"index"`
+	Rule    policy.Rule `json:"rule"`
+	Text    string      `json:"text"`    // e.g. "deny from app=web to app=db ports 5432/tcp"
+	Dropped uint64      `json:"dropped"` // packets this rule denied on this host
+}
+
+// PolicyState is the network policy with this host's enforcement figures.
+type PolicyState struct {
+	DefaultAction  policy.Action `json:"defaultPolicyAction"`
+	Rules          []PolicyRule  `json:"rules"`
+	DefaultDropped uint64        `json:"defaultDropped"` // packets the default action denied here
+	Entries        int           `json:"entries"`        // compiled policy map entries
+	Enforced       bool          `json:"enforced"`
+}
+
+// DropEvent is one dropped packet as `ebpfnet monitor` streams it.
+type DropEvent struct {
+	Time        time.Time         `json:"time"`
+	Reason      string            `json:"reason"` // e.g. drop_policy, drop_spoofed_source
+	Proto       string            `json:"protocol"`
+	Src         netip.Addr        `json:"src,omitzero"`
+	SrcPort     uint16            `json:"srcPort,omitempty"`
+	Dst         netip.Addr        `json:"dst,omitzero"`
+	DstPort     uint16            `json:"dstPort,omitempty"`
+	SrcEndpoint string            `json:"srcEndpoint,omitempty"` // local endpoint names, when known
+	DstEndpoint string            `json:"dstEndpoint,omitempty"`
+	SrcIdentity uint32            `json:"srcIdentity,omitempty"`
+	DstIdentity uint32            `json:"dstIdentity,omitempty"`
+	SrcLabels   map[string]string `json:"srcLabels,omitempty"`
+	DstLabels   map[string]string `json:"dstLabels,omitempty"`
+	Rule        int               `json:"rule"` // deciding rule index; -1 default action; -2 none
+	RuleText    string            `json:"ruleText,omitempty"`
+}
+
+// Explanation answers `ebpfnet policy explain`.
+type Explanation struct {
+	Verdict string `json:"verdict"` // allow or deny
+	Rule    int    `json:"rule"`    // deciding rule index, -1 for the default action
+	Text    string `json:"text"`
 }

@@ -1,6 +1,7 @@
 // Package store keeps the agent's desired state: endpoints, peers and label identities. The
-// Store interface has the embedded single-host implementation here (bbolt); a distributed one
-// (etcd) plugs in behind the same interface.
+// Store interface has two implementations: Local, the embedded single-host one (bbolt), and
+// Etcd, shared by all hosts, which also registers nodes with a lease, allocates their pod
+// CIDRs and turns other live nodes into peers (see the key layout in etcd.go).
 package store
 
 import (
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // ErrNotFound is returned (wrapped) for a name or CIDR the store does not hold.
@@ -30,5 +32,12 @@ type Store interface {
 	// Identity returns the identity of a canonical label-set key, allocating the next free one
 	// (from FirstIdentity) on first use. Stable across restarts.
 	Identity(labelsKey string) (uint32, error)
+	// Identities lists every allocated identity as labelsKey -> identity.
+	Identities() (map[string]uint32, error)
+	// Policy returns the network policy (the zero Policy: default allow, no rules, when none
+	// was stored).
+	Policy() (policy.Policy, error)
+	// PutPolicy replaces the network policy as a whole.
+	PutPolicy(p policy.Policy) error
 	Close() error
 }

@@ -19,7 +19,7 @@ const BPFFSRoot = "/sys/fs/bpf"
 type Host struct {
 	Name       string       // short netns name, e.g. "h1"
 	UnderlayIP netip.Addr   // address on ul0
-	PodCIDR    netip.Prefix // this host's share of the cluster CIDR
+	PodCIDR    netip.Prefix // this host's share of the cluster CIDR; zero = allocated by the agent's store
 	PinDir     string       // per-host bpffs directory
 	StateDir   string       // per-host state directory
 	Socket     string       // per-host agent API socket
@@ -134,8 +134,11 @@ func (c *Cluster) Host(name string) *Host {
 
 // StartAgent starts h's agent inside h's netns and waits until its API answers.
 func (c *Cluster) StartAgent(h *Host, extra ...string) error {
-	argv := append([]string{c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0",
-		"--pod-cidr", h.PodCIDR.String(), "--pin-dir", h.PinDir, "--state-dir", h.StateDir}, extra...)
+	argv := []string{c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0", "--pin-dir", h.PinDir, "--state-dir", h.StateDir}
+	if h.PodCIDR.IsValid() { // zero: the agent gets one from its store (--store etcd)
+		argv = append(argv, "--pod-cidr", h.PodCIDR.String())
+	}
+	argv = append(argv, extra...)
 	p, err := c.Bed.Start(h.Name, argv...)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"time"
 
 	"github.com/vishvananda/netns"
 )
@@ -57,6 +58,33 @@ func (b *Bed) DialUDP(name string, laddr, raddr netip.AddrPort) (*net.UDPConn, e
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dial udp %s->%s in %q: %w", laddr, raddr, name, err)
+	}
+	return c, nil
+}
+
+// ListenTCP opens a TCP listener on laddr inside netns name. The caller closes it.
+func (b *Bed) ListenTCP(name string, laddr netip.AddrPort) (*net.TCPListener, error) {
+	var l *net.TCPListener
+	err := b.inNetns(name, func() (err error) {
+		l, err = net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(laddr))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listen tcp %s in %q: %w", laddr, name, err)
+	}
+	return l, nil
+}
+
+// DialTCP connects from netns name to raddr within timeout. The caller closes the connection.
+func (b *Bed) DialTCP(name string, raddr netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	var c net.Conn
+	err := b.inNetns(name, func() (err error) {
+		// The socket is created (in this netns) before DialTimeout returns or blocks further.
+		c, err = net.DialTimeout("tcp4", raddr.String(), timeout)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial tcp %s from %q: %w", raddr, name, err)
 	}
 	return c, nil
 }

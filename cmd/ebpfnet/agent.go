@@ -46,6 +46,9 @@ func newAgentCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("invalid --nat-port-range %q: want FIRST-LAST, e.g. 32768-60999", natPorts)
 			}
 			cfg.NATPorts = [2]uint16{uint16(l), uint16(h)}
+			if err := checkStoreFlags(cmd, &cfg); err != nil {
+				return err
+			}
 			cfg.Socket = g.socket
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			a, err := agent.New(cfg)
@@ -71,6 +74,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
 	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
+	addStoreFlags(f, &cfg)
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd
 }

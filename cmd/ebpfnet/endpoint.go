@@ -38,6 +38,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 	add.Flags().StringVar(&req.IP, "ip", "", "container IPv4 address")
 	add.Flags().StringVar(&req.MAC, "mac", "", "container MAC (default: random)")
 	add.Flags().StringArrayVar(&req.Labels, "label", nil, "label key=value (repeatable)")
+	add.Flags().StringArrayVar(&req.Links, "link", nil, "endpoint this one links to, for `within: linked` rules (repeatable)")
 	add.Flags().BoolVar(&hostNAT, "host-nat", true, "masquerade its traffic leaving the cluster (default: the agent's --host-nat)")
 	_ = add.MarkFlagRequired("netns")
 	_ = add.MarkFlagRequired("ip")

@@ -11,14 +11,17 @@ import (
 
 func newPeerCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "peer", Short: "Route pod CIDRs of other hosts through VXLAN"}
-	var host string
+	var (
+		host  string
+		plain bool
+	)
 	add := &cobra.Command{
 		Use:     "add CIDR --host IP",
 		Short:   "Route the pod CIDR to the peer host whose underlay IPv4 is IP",
 		Example: "  ebpfnet peer add 10.42.2.0/24 --host 192.168.50.2",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.client().AddPeer(api.PeerRequest{CIDR: args[0], HostIP: host})
+			p, err := g.client().AddPeer(api.PeerRequest{CIDR: args[0], HostIP: host, PlainVXLAN: plain})
 			if err != nil {
 				return err
 			}
@@ -26,6 +29,7 @@ func newPeerCmd(g *globals) *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&host, "host", "", "peer host underlay IPv4 (its VTEP)")
+	add.Flags().BoolVar(&plain, "plain-vxlan", false, "the peer is a kernel VXLAN host: send no identity (VXLAN-GBP)")
 	_ = add.MarkFlagRequired("host")
 	del := &cobra.Command{
 		Use: "del CIDR", Aliases: []string{"delete", "rm"}, Short: "Remove the route of a pod CIDR",

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/api"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -30,6 +31,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 				row(w, "container MTU", n.MTU)
 				row(w, "pin dir", st.PinDir)
 				row(w, "state", st.StatePath)
+				row(w, "store", storeLine(st.Store))
+				if st.Store.Kind == agent.StoreEtcd {
+					row(w, "node", fmt.Sprintf("%s (registered: %t)", st.Store.NodeName, st.Store.Registered))
+					row(w, "nodes", st.Nodes)
+				}
 				row(w, "endpoints", st.Endpoints)
 				row(w, "peers", st.Peers)
 				for _, c := range st.Counters {
@@ -48,4 +54,15 @@ func newVersionCmd(g *globals) *cobra.Command {
 			return render(cmd.OutOrStdout(), g, v, func(w io.Writer) { row(w, "ebpfnet", agent.Version) })
 		},
 	}
+}
+
+// storeLine is the store row of `ebpfnet status`: kind and health.
+func storeLine(s api.StoreStatus) string {
+	if s.Healthy {
+		if s.Error != "" {
+			return fmt.Sprintf("%s, healthy (%s)", s.Kind, s.Error)
+		}
+		return s.Kind + ", healthy"
+	}
+	return fmt.Sprintf("%s, UNHEALTHY: %s", s.Kind, s.Error)
 }

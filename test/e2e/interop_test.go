@@ -20,7 +20,7 @@ func TestKernelVXLANInterop(t *testing.T) {
 	bed := c.Bed
 	h1, h2 := c.Hosts[0], c.Hosts[1]
 	require.NoError(t, c.StartAgent(h1))
-	_, err := c.CLI(h1, "peer", "add", h2.PodCIDR.String(), "--host", h2.UnderlayIP.String())
+	_, err := c.CLI(h1, "peer", "add", h2.PodCIDR.String(), "--host", h2.UnderlayIP.String(), "--plain-vxlan")
 	require.NoError(t, err)
 	c1, err := c.AddContainer(h1, "c1", netip.MustParseAddr("10.42.1.2"))
 	require.NoError(t, err)

@@ -1,0 +1,90 @@
+package agent
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/ebpfnet/ebpfnet/policy"
+)
+
+// policyRoutes adds the policy and monitor API:
+//
+//	GET /v1/policy                       PUT /v1/policy (YAML or JSON document, all or nothing)
+//	POST /v1/policy/rules (policy.Rule)  DELETE /v1/policy/rules/{n}
+//	PUT /v1/policy/default ({"action": "allow"|"deny"})
+//	GET /v1/policy/explain?from=NAME&to=NAME&port=5432/tcp
+//	GET /v1/monitor (newline-delimited api.DropEvent JSON, streamed until the client leaves)
+func (a *Agent) policyRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/policy", func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.PolicyState()
+		reply(w, http.StatusOK, st, err)
+	})
+	mux.HandleFunc("PUT /v1/policy", func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
+		if err != nil {
+			reply(w, http.StatusOK, nil, badRequest("read policy: %v", err))
+			return
+		}
+		p, err := a.ApplyPolicy(data)
+		reply(w, http.StatusOK, p, err)
+	})
+	mux.HandleFunc("POST /v1/policy/rules", func(w http.ResponseWriter, r *http.Request) {
+		var rule policy.Rule
+		if decode(w, r, &rule) {
+			p, err := a.AddPolicyRule(rule)
+			reply(w, http.StatusCreated, p, err)
+		}
+	})
+	mux.HandleFunc("DELETE /v1/policy/rules/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil {
+			reply(w, http.StatusOK, nil, badRequest("rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
+			return
+		}
+		p, err := a.DeletePolicyRule(n)
+		reply(w, http.StatusOK, p, err)
+	})
+	mux.HandleFunc("PUT /v1/policy/default", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Action string `json:"action"`
+		}
+		if decode(w, r, &req) {
+			p, err := a.SetPolicyDefault(req.Action)
+			reply(w, http.StatusOK, p, err)
+		}
+	})
+	mux.HandleFunc("GET /v1/policy/explain", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		e, err := a.ExplainPolicy(q.Get("from"), q.Get("to"), q.Get("port"))
+		reply(w, http.StatusOK, e, err)
+	})
+	mux.HandleFunc("GET /v1/monitor", a.serveMonitor)
+}
+
+// serveMonitor streams drop events as JSON lines until the client disconnects.
+func (a *Agent) serveMonitor(w http.ResponseWriter, r *http.Request) {
+	ch := a.mon.subscribe()
+	defer a.mon.unsubscribe(ch)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e := <-ch:
+			if enc.Encode(e) != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+	}
+}

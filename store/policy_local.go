@@ -1,0 +1,65 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ebpfnet/ebpfnet/policy"
+)
+
+var (
+	bucketPolicy = []byte("policy")
+	keyPolicy    = []byte("policy")
+)
+
+// Identities lists the allocated identities (labelsKey -> identity).
+func (l *Local) Identities() (map[string]uint32, error) {
+	out := map[string]uint32{}
+	err := l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
+			if key, ok := strings.CutPrefix(string(k), "="); ok {
+				out[key] = binary.BigEndian.Uint32(v)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Policy returns the stored network policy, or the zero Policy.
+func (l *Local) Policy() (policy.Policy, error) {
+	var p policy.Policy
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPolicy)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(keyPolicy); v != nil {
+			return json.Unmarshal(v, &p)
+		}
+		return nil
+	})
+	if err != nil {
+		return p, fmt.Errorf("read policy: %w", err)
+	}
+	return p, nil
+}
+
+// PutPolicy replaces the stored network policy in one transaction.
+func (l *Local) PutPolicy(p policy.Policy) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketPolicy)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyPolicy, data)
+	})
+}

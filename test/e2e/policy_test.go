@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// reach is what one probe between two containers found.
+type reach struct{ icmp, tcp, udp bool }
+
+// probe tries ping, a TCP connection (iperf3 on port) and UDP datagrams (to port) from -> to.
+func probe(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, port uint16) reach {
+	t.Helper()
+	ctx := context.Background()
+	var r reach
+	ping, err := c.Bed.Ping(ctx, from.Name, to.IP, 2, 100*time.Millisecond)
+	require.NoError(t, err)
+	r.icmp = ping.Received == 2
+	r.tcp = tcpReaches(t, c, from, to, port)
+	r.udp = udpReaches(t, c, from, to, port)
+	return r
+}
+
+// tcpReaches connects from -> to:port and checks that one echoed byte comes back (the reply
+// direction included).
+func tcpReaches(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, port uint16) bool {
+	t.Helper()
+	l, err := c.Bed.ListenTCP(to.Name, netip.AddrPortFrom(to.IP, port))
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 1)
+		if _, err := conn.Read(buf); err == nil {
+			_, _ = conn.Write(buf)
+		}
+	}()
+	conn, err := c.Bed.DialTCP(from.Name, netip.AddrPortFrom(to.IP, port), 700*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	buf := []byte{42}
+	if _, err := conn.Write(buf); err != nil {
+		return false
+	}
+	_, err = conn.Read(buf)
+	return err == nil && buf[0] == 42
+}
+
+// udpReaches sends 5 datagrams from -> to:port and reports whether any arrived.
+func udpReaches(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, port uint16) bool {
+	t.Helper()
+	srv, err := c.Bed.ListenUDP(to.Name, netip.AddrPortFrom(to.IP, port))
+	require.NoError(t, err)
+	defer srv.Close()
+	var got atomic.Int64
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := srv.Read(buf); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	cl, err := c.Bed.DialUDP(from.Name, netip.AddrPortFrom(from.IP, 0), netip.AddrPortFrom(to.IP, port))
+	require.NoError(t, err)
+	defer cl.Close()
+	for range 5 {
+		_, _ = cl.Write([]byte("policy"))
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	return got.Load() > 0
+}
+
+// policyCLI runs an `ebpfnet policy ...` command on h and requires success; after a change it
+// waits until every host enforces the same policy (other hosts learn it through the store).
+func policyCLI(t *testing.T, c *testbed.Cluster, h *testbed.Host, args ...string) string {
+	t.Helper()
+	out, err := c.CLI(h, append([]string{"policy"}, args...)...)
+	require.NoError(t, err, out)
+	if args[0] != "list" && args[0] != "explain" {
+		want := policyText(t, c, h)
+		for _, o := range c.Hosts {
+			require.Eventually(t, func() bool { return policyText(t, c, o) == want }, 10*time.Second, 50*time.Millisecond,
+				"policy on %s never matched %s's", o.Name, h.Name)
+		}
+	}
+	return out
+}
+
+// policyText is h's policy as rule texts and default action, without counters.
+func policyText(t *testing.T, c *testbed.Cluster, h *testbed.Host) string {
+	out, err := c.CLI(h, "policy", "list", "-o", "json")
+	require.NoError(t, err)
+	var st api.PolicyState
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	text := string(st.DefaultAction)
+	for _, r := range st.Rules {
+		text += "|" + r.Text
+	}
+	return text
+}
+
+// policyContainers: c1 app=web and c2 app=db in stack s1, c3 app=web and c4 app=db in stack
+// s2, all with tier labels (front for web, back for db); spread over the cluster's hosts
+// round-robin.
+func policyContainers(t *testing.T, c *testbed.Cluster) []*testbed.Container {
+	t.Helper()
+	specs := []struct{ app, stack, tier string }{{"web", "s1", "front"}, {"db", "s1", "back"}, {"web", "s2", "front"}, {"db", "s2", "back"}}
+	var out []*testbed.Container
+	for i, s := range specs {
+		h := c.Hosts[i%len(c.Hosts)]
+		ip := h.PodCIDR.Addr().Next().Next().Next() // .3, .4, ... per host
+		for range i / len(c.Hosts) {
+			ip = ip.Next()
+		}
+		ct, err := c.AddContainer(h, "p"+string(rune('1'+i)), ip,
+			"app="+s.app, "io.rancher.stack.name="+s.stack, "tier="+s.tier)
+		require.NoError(t, err)
+		out = append(out, ct)
+	}
+	return out
+}
+
+// runPolicyScenario is the issue's table on cluster c (one host: same host; more: across
+// hosts): default deny, one allowed port, replies, within stack, between groupBy, monitor and
+// explain, deleting a rule.
+func runPolicyScenario(t *testing.T, c *testbed.Cluster) {
+	h := c.Hosts[0]
+	p := policyContainers(t, c)
+	web1, db1, web2, db2 := p[0], p[1], p[2], p[3]
+
+	require.Equal(t, reach{true, true, true}, probe(t, c, web1, db1, 5201), "default allow: everything passes")
+
+	policyCLI(t, c, h, "default", "deny")
+	for _, pair := range [][2]*testbed.Container{{web1, db1}, {db1, web1}, {web1, db2}, {web2, web1}} {
+		require.Equal(t, reach{}, probe(t, c, pair[0], pair[1], 5201), "default deny blocks TCP, UDP and ICMP %s -> %s", pair[0].Name, pair[1].Name)
+	}
+
+	// One allowed port: only TCP 5201 from web to db; replies pass; nothing else.
+	policyCLI(t, c, h, "allow", "--from", "app=web", "--to", "app=db", "--port", "5201/tcp")
+	require.Equal(t, reach{tcp: true}, probe(t, c, web1, db1, 5201), "only the allowed port (replies included)")
+	require.Equal(t, reach{tcp: true}, probe(t, c, web1, db2, 5201), "any web to any db")
+	require.Equal(t, reach{}, probe(t, c, web1, db1, 5202), "another port stays closed")
+	require.Equal(t, reach{}, probe(t, c, db1, web1, 5201), "the rule is one-way")
+
+	// monitor (on the destination's host, which decides) shows the drop with the deciding rule;
+	// explain agrees.
+	dh := db1.Host
+	mon, err := c.Bed.Start(dh.Name, c.Binary, "--socket", dh.Socket, "monitor", "-o", "json", "--count", "1")
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	_, _ = c.Bed.Ping(context.Background(), web1.Name, db1.IP, 1, 100*time.Millisecond)
+	select {
+	case <-mon.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("monitor saw no drop: %s", mon.Log())
+	}
+	var ev api.DropEvent
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(mon.Log())), &ev), mon.Log())
+	require.Equal(t, "drop_policy", ev.Reason)
+	require.Equal(t, web1.IP, ev.Src)
+	require.Equal(t, db1.IP, ev.Dst)
+	require.Equal(t, -1, ev.Rule, "ICMP web -> db: no rule lists ICMP, the default action decides")
+	require.Equal(t, "web", ev.SrcLabels["app"])
+	require.Equal(t, "db", ev.DstLabels["app"])
+	if web1.Host == h && db1.Host == h {
+		out := policyCLI(t, c, h, "explain", "--from", web1.Name, "--to", db1.Name, "--port", "5201/tcp")
+		require.Contains(t, out, "allow")
+		require.Contains(t, out, "rule 0")
+	}
+
+	// within stack: apply a file (all or nothing).
+	file := filepath.Join(c.Bed.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  within: stack\n"), 0o644))
+	policyCLI(t, c, h, "apply", "-f", file)
+	require.True(t, probe(t, c, web1, db1, 5201).tcp, "same stack s1")
+	require.True(t, probe(t, c, db2, web2, 5201).icmp, "same stack s2")
+	require.Equal(t, reach{}, probe(t, c, web1, db2, 5201), "stacks are isolated")
+
+	// between groupBy tier: web1 and web2 share tier front; web and db do not.
+	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  between: {groupBy: tier}\n"), 0o644))
+	policyCLI(t, c, h, "apply", "-f", file)
+	require.True(t, probe(t, c, web1, web2, 5201).tcp, "same tier")
+	require.Equal(t, reach{}, probe(t, c, web1, db1, 5201), "different tiers")
+
+	// A bad file changes nothing.
+	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  within: cluster\n"), 0o644))
+	out, err := c.CLI(h, "policy", "apply", "-f", file)
+	require.Error(t, err)
+	require.Contains(t, out, `rules[0].within: "cluster" is not stack, service or linked`)
+	require.True(t, probe(t, c, web1, web2, 5201).icmp, "the previous policy still holds")
+
+	// Deleting the deny path: default allow again restores traffic.
+	policyCLI(t, c, h, "delete", "0")
+	require.Equal(t, reach{}, probe(t, c, web1, web2, 5201))
+	policyCLI(t, c, h, "default", "allow")
+	require.Equal(t, reach{true, true, true}, probe(t, c, web1, db2, 5201), "default allow restores traffic")
+	list := policyCLI(t, c, h, "list")
+	require.Contains(t, list, "default allow")
+}
+
+// TestPolicySameHost runs the policy scenario with every container on one host.
+func TestPolicySameHost(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 0)
+	runPolicyScenario(t, c)
+}
+
+// TestPolicyAcrossHosts runs the policy scenario over 3 hosts sharing an etcd store
+// (identities and policy are cluster-wide): containers on different hosts, the sender's
+// identity in VXLAN-GBP, enforcement at both ends.
+func TestPolicyAcrossHosts(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, true)
+	for _, h := range ec.Hosts {
+		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
+	}
+	for _, h := range ec.Hosts {
+		for _, o := range ec.Hosts {
+			if o != h {
+				waitIPCacheRoute(t, h, o.PodCIDR, o.UnderlayIP, 10*time.Second)
+			}
+		}
+	}
+	runPolicyScenario(t, ec.Cluster)
+}
