@@ -41,9 +41,16 @@ func TestCompileWithinStack(t *testing.T) {
 		{Src: 11, Dst: 11, Verdict: VerdictAllow, Rule: 0},
 		{Src: 20, Dst: 20, Verdict: VerdictAllow, Rule: 0},
 	})
-	// With default allow the same rule changes nothing: no entries.
+	// With default allow the same verdicts come out, but the entries stay: drop events and
+	// explain must name the rule that decides, not the default action.
 	p.DefaultAction = ActionAllow
-	wantEntries(t, mustCompile(t, p, eps), nil)
+	wantEntries(t, mustCompile(t, p, eps), []Entry{
+		{Src: 10, Dst: 10, Verdict: VerdictAllow, Rule: 0},
+		{Src: 10, Dst: 11, Verdict: VerdictAllow, Rule: 0},
+		{Src: 11, Dst: 10, Verdict: VerdictAllow, Rule: 0},
+		{Src: 11, Dst: 11, Verdict: VerdictAllow, Rule: 0},
+		{Src: 20, Dst: 20, Verdict: VerdictAllow, Rule: 0},
+	})
 }
 
 func TestCompilePortsAndElision(t *testing.T) {
@@ -62,10 +69,20 @@ func TestCompilePortsAndElision(t *testing.T) {
 	})
 	t.Run("port entries equal to the pair's rest are left out", func(t *testing.T) {
 		p := Policy{DefaultAction: ActionDeny, Rules: []Rule{
+			fromTo(ActionAllow, "app=web", "app=db"),
+			fromTo(ActionAllow, "app=web", "app=db", "80"), // shadowed: rule 0 decides port 80
+		}}
+		wantEntries(t, mustCompile(t, p, eps), []Entry{{Src: 1, Dst: 2, Verdict: VerdictAllow, Rule: 0}})
+	})
+	t.Run("a port decided by another rule with the same verdict keeps its entry", func(t *testing.T) {
+		p := Policy{DefaultAction: ActionDeny, Rules: []Rule{
 			fromTo(ActionAllow, "app=web", "app=db", "80"),
 			fromTo(ActionAllow, "app=web", "app=db"),
 		}}
-		wantEntries(t, mustCompile(t, p, eps), []Entry{{Src: 1, Dst: 2, Verdict: VerdictAllow, Rule: 1}})
+		wantEntries(t, mustCompile(t, p, eps), []Entry{
+			{Src: 1, Dst: 2, Verdict: VerdictAllow, Rule: 1},
+			{Src: 1, Dst: 2, Proto: ProtoTCP, Port: 80, Verdict: VerdictAllow, Rule: 0},
+		})
 	})
 	t.Run("port entries without an any-traffic entry", func(t *testing.T) {
 		p := Policy{DefaultAction: ActionDeny, Rules: []Rule{
@@ -83,8 +100,11 @@ func TestCompilePortsAndElision(t *testing.T) {
 			fromTo(ActionDeny, "app=web", "app=db", "443", "80"),
 		}}
 		c := mustCompile(t, p, eps)
-		wantEntries(t, c, []Entry{{Src: 1, Dst: 2, Proto: ProtoTCP, Port: 80, Verdict: VerdictDeny, Rule: 1}})
-		if v, r := c.Lookup(1, 2, ProtoTCP, 443); v != VerdictAllow || r != -1 {
+		wantEntries(t, c, []Entry{
+			{Src: 1, Dst: 2, Proto: ProtoTCP, Port: 80, Verdict: VerdictDeny, Rule: 1},
+			{Src: 1, Dst: 2, Proto: ProtoTCP, Port: 443, Verdict: VerdictAllow, Rule: 0},
+		})
+		if v, r := c.Lookup(1, 2, ProtoTCP, 443); v != VerdictAllow || r != 0 {
 			t.Errorf("443: %s by %d", v, r)
 		}
 	})

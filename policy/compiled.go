@@ -21,11 +21,10 @@ type Entry struct {
 // The datapath decides a packet (src identity, dst identity, proto, dport) by looking
 // up (src, dst, proto, dport), then (src, dst, 0, 0), and using Default when neither
 // exists; [Compiled.Lookup] does the same in Go. That gives the verdict [Decide] gives
-// for every pair of the endpoints compiled and every packet. Rule attribution is exact
-// for an exact-key hit (except between identities whose endpoints differ in links, see
-// [Compile]); a packet that falls through to a broader entry because its
-// own entry would have had the same verdict reports the broader entry's rule, which
-// also matches the packet and has that verdict, but may not be the first such rule.
+// for every pair of the endpoints compiled and every packet, and the same deciding rule:
+// an entry is left out only when the broader lookup gives the same verdict by the same rule,
+// so drop events name the rule that really decided (except between identities whose
+// endpoints differ in links, see [Compile]).
 type Compiled struct {
 	Default Verdict
 	Entries []Entry

@@ -46,13 +46,15 @@ func (d pairDecision) firstDifference(o pairDecision) (pkt Port, dv, ov Verdict,
 }
 
 // appendEntries emits the decision's entries for identities (src, dst): the
-// any-traffic entry if it differs from the default, port entries that differ from it.
+// any-traffic entry unless the default action decides it, and port entries whose verdict or
+// deciding rule differs from it. Entries that only name another rule with the same verdict are
+// kept so that the datapath's drop events name the rule that really decided.
 func (d pairDecision) appendEntries(out []Entry, src, dst uint32, def Verdict) []Entry {
-	if d.rest.verdict != def {
+	if d.rest != (verdictRule{verdict: def, rule: -1}) {
 		out = append(out, Entry{Src: src, Dst: dst, Verdict: d.rest.verdict, Rule: d.rest.rule})
 	}
 	for _, pv := range d.ports {
-		if pv.verdict != d.rest.verdict {
+		if pv.verdictRule != d.rest {
 			out = append(out, Entry{Src: src, Dst: dst, Proto: pv.Proto, Port: pv.Port.Port, Verdict: pv.verdict, Rule: pv.rule})
 		}
 	}

@@ -83,12 +83,8 @@ func checkAgainstDecide(t *testing.T, p Policy, eps []Endpoint, c Compiled, pack
 				if mixed[[2]uint32{s.Identity, d.Identity}] {
 					continue // attribution may name the unlinked pairs' rule
 				}
-				if _, exact := c.find(s.Identity, d.Identity, pkt.Proto, pkt.Port); exact && gotRule != wantRule {
-					t.Errorf("%s: exact entry names rule %d, Decide rule %d", where, gotRule, wantRule)
-					ok = false
-				}
-				if wantRule >= 0 && len(p.Rules[wantRule].Ports) == 0 && gotRule != wantRule && gotRule != -1 {
-					t.Errorf("%s: portless rule %d decides, lookup names %d", where, wantRule, gotRule)
+				if gotRule != wantRule {
+					t.Errorf("%s: lookup names rule %d, Decide rule %d", where, gotRule, wantRule)
 					ok = false
 				}
 			}
@@ -116,7 +112,7 @@ func checkEntryInvariants(t *testing.T, p Policy, c Compiled) bool {
 		t.Errorf(format, args...)
 		ok = false
 	}
-	rest := make(map[[2]uint32]Verdict) // pair → any-traffic verdict
+	rest := make(map[[2]uint32]verdictRule) // pair → any-traffic decision
 	for i, en := range c.Entries {
 		if i > 0 && compareKeys(c.Entries[i-1], en) >= 0 {
 			fail("entries not strictly sorted at %d: %+v, %+v", i, c.Entries[i-1], en)
@@ -128,10 +124,10 @@ func checkEntryInvariants(t *testing.T, p Policy, c Compiled) bool {
 			fail("rule index out of range: %+v", en)
 		}
 		if en.Proto == 0 {
-			if en.Verdict == c.Default {
+			if en.Verdict == c.Default && en.Rule == -1 {
 				fail("any-traffic entry repeats the default: %+v", en)
 			}
-			rest[[2]uint32{en.Src, en.Dst}] = en.Verdict
+			rest[[2]uint32{en.Src, en.Dst}] = verdictRule{en.Verdict, en.Rule}
 		}
 	}
 	for _, en := range c.Entries {
@@ -140,9 +136,9 @@ func checkEntryInvariants(t *testing.T, p Policy, c Compiled) bool {
 		}
 		fallback, has := rest[[2]uint32{en.Src, en.Dst}]
 		if !has {
-			fallback = c.Default
+			fallback = verdictRule{c.Default, -1}
 		}
-		if en.Verdict == fallback {
+		if (verdictRule{en.Verdict, en.Rule}) == fallback {
 			fail("port entry repeats its fallback: %+v", en)
 		}
 	}

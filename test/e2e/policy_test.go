@@ -142,6 +142,22 @@ func policyContainers(t *testing.T, c *testbed.Cluster) []*testbed.Container {
 	return out
 }
 
+// expectReach probes from -> to on port, logs a row of the allowed/denied table and requires
+// want.
+func expectReach(t *testing.T, c *testbed.Cluster, policyDesc string, from, to *testbed.Container, port uint16, want reach) {
+	t.Helper()
+	got := probe(t, c, from, to, port)
+	mark := func(b bool) string {
+		if b {
+			return "allowed"
+		}
+		return "denied"
+	}
+	t.Logf("| %-38s | %s(%s) -> %s(%s) | %d | icmp %s, tcp %s, udp %s |", policyDesc, from.Name, from.Host.Name,
+		to.Name, to.Host.Name, port, mark(got.icmp), mark(got.tcp), mark(got.udp))
+	require.Equal(t, want, got, "%s: %s -> %s port %d", policyDesc, from.Name, to.Name, port)
+}
+
 // runPolicyScenario is the issue's table on cluster c (one host: same host; more: across
 // hosts): default deny, one allowed port, replies, within stack, between groupBy, monitor and
 // explain, deleting a rule.
@@ -149,75 +165,84 @@ func runPolicyScenario(t *testing.T, c *testbed.Cluster) {
 	h := c.Hosts[0]
 	p := policyContainers(t, c)
 	web1, db1, web2, db2 := p[0], p[1], p[2], p[3]
+	all, none := reach{true, true, true}, reach{}
 
-	require.Equal(t, reach{true, true, true}, probe(t, c, web1, db1, 5201), "default allow: everything passes")
+	expectReach(t, c, "default allow", web1, db1, 5201, all)
 
 	policyCLI(t, c, h, "default", "deny")
 	for _, pair := range [][2]*testbed.Container{{web1, db1}, {db1, web1}, {web1, db2}, {web2, web1}} {
-		require.Equal(t, reach{}, probe(t, c, pair[0], pair[1], 5201), "default deny blocks TCP, UDP and ICMP %s -> %s", pair[0].Name, pair[1].Name)
+		expectReach(t, c, "default deny", pair[0], pair[1], 5201, none)
 	}
 
 	// One allowed port: only TCP 5201 from web to db; replies pass; nothing else.
 	policyCLI(t, c, h, "allow", "--from", "app=web", "--to", "app=db", "--port", "5201/tcp")
-	require.Equal(t, reach{tcp: true}, probe(t, c, web1, db1, 5201), "only the allowed port (replies included)")
-	require.Equal(t, reach{tcp: true}, probe(t, c, web1, db2, 5201), "any web to any db")
-	require.Equal(t, reach{}, probe(t, c, web1, db1, 5202), "another port stays closed")
-	require.Equal(t, reach{}, probe(t, c, db1, web1, 5201), "the rule is one-way")
+	const allowWebDB = "deny + allow web->db 5201/tcp"
+	expectReach(t, c, allowWebDB, web1, db1, 5201, reach{tcp: true})
+	expectReach(t, c, allowWebDB, web1, db2, 5201, reach{tcp: true})
+	expectReach(t, c, allowWebDB, web1, db1, 5202, none)
+	expectReach(t, c, allowWebDB, db1, web1, 5201, none)
 
-	// monitor (on the destination's host, which decides) shows the drop with the deciding rule;
-	// explain agrees.
+	// An explicit deny rule decides a drop; monitor (on the destination's host, which decides)
+	// shows it with the rule; explain agrees.
+	policyCLI(t, c, h, "deny", "--from", "app=web", "--to", "app=db", "--port", "5202/tcp")
 	dh := db1.Host
 	mon, err := c.Bed.Start(dh.Name, c.Binary, "--socket", dh.Socket, "monitor", "-o", "json", "--count", "1")
 	require.NoError(t, err)
 	time.Sleep(300 * time.Millisecond)
-	_, _ = c.Bed.Ping(context.Background(), web1.Name, db1.IP, 1, 100*time.Millisecond)
+	require.False(t, tcpReaches(t, c, web1, db1, 5202))
 	select {
 	case <-mon.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatalf("monitor saw no drop: %s", mon.Log())
 	}
 	var ev api.DropEvent
-	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(mon.Log())), &ev), mon.Log())
+	line, _, _ := strings.Cut(strings.TrimSpace(mon.Log()), "\n")
+	require.NoError(t, json.Unmarshal([]byte(line), &ev), mon.Log())
+	t.Logf("monitor: %s", line)
 	require.Equal(t, "drop_policy", ev.Reason)
 	require.Equal(t, web1.IP, ev.Src)
 	require.Equal(t, db1.IP, ev.Dst)
-	require.Equal(t, -1, ev.Rule, "ICMP web -> db: no rule lists ICMP, the default action decides")
+	require.Equal(t, uint16(5202), ev.DstPort)
+	require.Equal(t, 1, ev.Rule, "the deny rule decided")
+	require.Equal(t, "deny from app=web to app=db ports 5202/tcp", ev.RuleText)
 	require.Equal(t, "web", ev.SrcLabels["app"])
 	require.Equal(t, "db", ev.DstLabels["app"])
-	if web1.Host == h && db1.Host == h {
-		out := policyCLI(t, c, h, "explain", "--from", web1.Name, "--to", db1.Name, "--port", "5201/tcp")
-		require.Contains(t, out, "allow")
-		require.Contains(t, out, "rule 0")
+	require.Equal(t, db1.Name, ev.DstEndpoint)
+	if web1.Host == db1.Host {
+		out := policyCLI(t, c, web1.Host, "explain", "--from", web1.Name, "--to", db1.Name, "--port", "5202/tcp")
+		require.Contains(t, out, "deny")
+		require.Contains(t, out, "rule 1")
 	}
+	require.Contains(t, policyCLI(t, c, dh, "list"), "deny from app=web to app=db ports 5202/tcp")
 
-	// within stack: apply a file (all or nothing).
+	// within stack, from a file (all or nothing).
 	file := filepath.Join(c.Bed.TempDir(), "policy.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  within: stack\n"), 0o644))
 	policyCLI(t, c, h, "apply", "-f", file)
-	require.True(t, probe(t, c, web1, db1, 5201).tcp, "same stack s1")
-	require.True(t, probe(t, c, db2, web2, 5201).icmp, "same stack s2")
-	require.Equal(t, reach{}, probe(t, c, web1, db2, 5201), "stacks are isolated")
+	expectReach(t, c, "deny + allow within stack", web1, db1, 5201, all)
+	expectReach(t, c, "deny + allow within stack", db2, web2, 5201, all)
+	expectReach(t, c, "deny + allow within stack", web1, db2, 5201, none)
 
 	// between groupBy tier: web1 and web2 share tier front; web and db do not.
 	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  between: {groupBy: tier}\n"), 0o644))
 	policyCLI(t, c, h, "apply", "-f", file)
-	require.True(t, probe(t, c, web1, web2, 5201).tcp, "same tier")
-	require.Equal(t, reach{}, probe(t, c, web1, db1, 5201), "different tiers")
+	expectReach(t, c, "deny + allow between groupBy tier", web1, web2, 5201, all)
+	expectReach(t, c, "deny + allow between groupBy tier", web1, db1, 5201, none)
 
 	// A bad file changes nothing.
 	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: deny\nrules:\n- action: allow\n  within: cluster\n"), 0o644))
 	out, err := c.CLI(h, "policy", "apply", "-f", file)
 	require.Error(t, err)
 	require.Contains(t, out, `rules[0].within: "cluster" is not stack, service or linked`)
-	require.True(t, probe(t, c, web1, web2, 5201).icmp, "the previous policy still holds")
+	expectReach(t, c, "(bad file refused) between groupBy tier", web1, web2, 5201, all)
 
-	// Deleting the deny path: default allow again restores traffic.
+	// Deleting a deny rule restores traffic.
+	require.NoError(t, os.WriteFile(file, []byte("defaultPolicyAction: allow\nrules:\n- action: deny\n  from: {selector: app=web}\n  to: {selector: app=db}\n"), 0o644))
+	policyCLI(t, c, h, "apply", "-f", file)
+	expectReach(t, c, "allow + deny web->db", web1, db2, 5201, none)
+	expectReach(t, c, "allow + deny web->db", db2, web1, 5201, all)
 	policyCLI(t, c, h, "delete", "0")
-	require.Equal(t, reach{}, probe(t, c, web1, web2, 5201))
-	policyCLI(t, c, h, "default", "allow")
-	require.Equal(t, reach{true, true, true}, probe(t, c, web1, db2, 5201), "default allow restores traffic")
-	list := policyCLI(t, c, h, "list")
-	require.Contains(t, list, "default allow")
+	expectReach(t, c, "rule deleted: default allow", web1, db2, 5201, all)
 }
 
 // TestPolicySameHost runs the policy scenario with every container on one host.
