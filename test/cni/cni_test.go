@@ -417,3 +417,42 @@ func TestCNIPortMappings(t *testing.T) {
 	require.NoError(t, err, stderr)
 	require.Equal(t, "[]\n", dumpMap(t, h, "published"), "DEL unpublished the port")
 }
+
+// TestCNIOnEtcdCluster: three hosts coordinated through etcd alone (no --pod-cidr, no peer
+// add); containers attached with the real cnitool and host-local reach each other across all
+// hosts (ping and TCP).
+func TestCNIOnEtcdCluster(t *testing.T) {
+	t.Parallel()
+	e := newEtcdEnv(t, 3)
+	var cs []*container
+	for i, h := range e.Hosts {
+		name := fmt.Sprintf("c%d", i+1)
+		path, err := e.Bed.Netns(name)
+		require.NoError(t, err)
+		c := &container{name: name, path: path, host: h, ifc: "eth0"}
+		c.res = e.add(h, path, "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=pod-"+name)
+		checkResult(t, e, c)
+		cs = append(cs, c)
+	}
+	ctx := context.Background()
+	for _, from := range cs {
+		for _, to := range cs {
+			if from == to {
+				continue
+			}
+			require.Eventually(t, func() bool { // routes arrive through the store's watch
+				st, err := e.Bed.Ping(ctx, from.name, to.ip, 1, 100*time.Millisecond)
+				return err == nil && st.Received == 1
+			}, 10*time.Second, 200*time.Millisecond, "ping %s(%s) -> %s(%s)", from.name, from.host.Name, to.name, to.host.Name)
+			st, err := e.Bed.Ping(ctx, from.name, to.ip, 3, 200*time.Millisecond)
+			require.NoError(t, err)
+			require.Equal(t, 3, st.Received)
+		}
+	}
+	for _, pair := range [][2]*container{{cs[0], cs[1]}, {cs[1], cs[2]}, {cs[2], cs[0]}} {
+		tr, err := e.Bed.TCPTransfer(ctx, pair[0].name, pair[1].name, pair[1].ip, 5201, time.Second)
+		require.NoError(t, err, "tcp %s -> %s", pair[0].name, pair[1].name)
+		require.Positive(t, tr.Bytes)
+		t.Logf("TCP %s(%s) -> %s(%s): %.1f Gbit/s", pair[0].name, pair[0].host.Name, pair[1].name, pair[1].host.Name, tr.Gbps)
+	}
+}

@@ -97,10 +97,49 @@ type env struct {
 	t *testing.T
 }
 
-// newEnv builds hosts h1..hN with agents and conflists; keys in override replace those of the
-// example's plugin entry (the ipam dataDir is always set per host). Everything is removed at
-// cleanup, also on failure.
+// newEnv builds hosts h1..hN with agents (static peers) and conflists; keys in override replace
+// those of the example's plugin entry (the ipam dataDir is always set per host). Everything is
+// removed at cleanup, also on failure.
 func newEnv(t *testing.T, hosts int, override map[string]any) *env {
+	t.Helper()
+	e := newBareEnv(t, hosts)
+	for _, h := range e.Hosts {
+		require.NoError(t, e.StartAgent(h))
+	}
+	require.NoError(t, e.MeshPeers())
+	e.writeConflists(override)
+	return e
+}
+
+// newEtcdEnv is newEnv with the agents on a shared etcd store (in the switch netns) instead of
+// static peers: pod CIDRs are allocated by the store, no `peer add` anywhere.
+func newEtcdEnv(t *testing.T, hosts int) *env {
+	t.Helper()
+	if _, err := testbed.EtcdBinary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	e := newBareEnv(t, hosts)
+	etcd, err := e.StartEtcd(netip.MustParseAddr("172.31.0.254"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, etcd.Close()) })
+	for _, h := range e.Hosts {
+		h.PodCIDR = netip.Prefix{}
+		require.NoError(t, e.StartAgent(h, "--store", "etcd", "--etcd-endpoints", etcd.URL(), "--node-name", h.Name))
+		out, err := e.CLI(h, "status", "-o", "json")
+		require.NoError(t, err)
+		var st api.Status
+		require.NoError(t, json.Unmarshal([]byte(out), &st))
+		h.PodCIDR = st.Node.PodCIDR // allocated by the store
+	}
+	e.writeConflists(nil)
+	return e
+}
+
+// newBareEnv builds the hosts, without agents.
+func newBareEnv(t *testing.T, hosts int) *env {
 	t.Helper()
 	bed, err := testbed.New(testbed.UniquePrefix("cni"))
 	require.NoError(t, err)
@@ -113,17 +152,16 @@ func newEnv(t *testing.T, hosts int, override map[string]any) *env {
 		}
 		require.NoError(t, c.Close())
 	})
-	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h))
+	return &env{Cluster: c, t: t}
+}
+
+// writeConflists writes every host's conflist (see conflist).
+func (e *env) writeConflists(override map[string]any) {
+	for _, h := range e.Hosts {
+		require.NoError(e.t, os.MkdirAll(e.confDir(h), 0o755))
+		require.NoError(e.t, os.MkdirAll(e.cacheDir(h), 0o755))
+		require.NoError(e.t, os.WriteFile(filepath.Join(e.confDir(h), "10-ebpfnet.conflist"), e.conflist(h, override), 0o644))
 	}
-	require.NoError(t, c.MeshPeers())
-	e := &env{Cluster: c, t: t}
-	for _, h := range c.Hosts {
-		require.NoError(t, os.MkdirAll(e.confDir(h), 0o755))
-		require.NoError(t, os.MkdirAll(e.cacheDir(h), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(e.confDir(h), "10-ebpfnet.conflist"), e.conflist(h, override), 0o644))
-	}
-	return e
 }
 
 // confDir, cacheDir and ipamDir are h's NETCONFPATH, libcni cache and host-local data dir.
