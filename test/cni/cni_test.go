@@ -269,14 +269,10 @@ func TestCNIFailedAddLeavesNothing(t *testing.T) {
 
 	// A port the agent refuses (a host process holds it) fails the ADD through cnitool with the
 	// agent's message, and rolls everything back.
-	holder, err := e.Bed.Start(h.Name, "iperf3", "-s", "-p", "7070")
+	holder, err := e.Bed.ListenTCP(h.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 7070))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		out, _ := e.Bed.Run(context.Background(), h.Name, "ss", "-Hltn", "sport", "=", ":7070")
-		return strings.TrimSpace(out) != ""
-	}, 5*time.Second, 50*time.Millisecond)
 	_, stderr, err := e.cnitool(h, "add", x, `CAP_ARGS={"portMappings":[{"hostPort":7070,"containerPort":80,"protocol":"tcp"}]}`)
-	require.NoError(t, holder.Stop())
+	require.NoError(t, holder.Close())
 	require.Error(t, err)
 	require.Contains(t, stderr, "port 7070/tcp is in use by a process on this host")
 	require.Empty(t, e.endpoints(h))

@@ -193,13 +193,9 @@ func TestPublishBadInput(t *testing.T) {
 	_, err := c.CLI(h1, "publish", "add", "c1", "8080:80/tcp")
 	require.NoError(t, err)
 	// A host process listening on 7070 (as docker-proxy would find it).
-	listener, err := c.Bed.Start(h1.Name, "iperf3", "-s", "-p", "7070")
+	listener, err := c.Bed.ListenTCP(h1.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 7070))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		out, _ := c.Bed.Run(context.Background(), h1.Name, "ss", "-Hltn", "sport", "=", ":7070")
-		return strings.TrimSpace(out) != ""
-	}, 5*time.Second, 50*time.Millisecond)
-	defer listener.Stop()
+	defer listener.Close()
 
 	for _, tc := range []struct {
 		args []string
