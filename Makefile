@@ -6,6 +6,8 @@
 #   make generate        regenerate the BPF objects (clang-19)
 #   make check-generate  fail if the committed BPF objects are stale
 #   make vet             gofmt + go vet
+#   sudo make bench      ebpfnet vs kernel baseline vs ceiling (about 10 min), results in bench/results/
+#   sudo make bench-smoke  every benchmark measure once, briefly (under 3 min), checks the harness
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,11 +19,17 @@ export DEBIAN_FRONTEND := noninteractive
 
 GO ?= go
 
-# Debian 12 packages the build, the tests and the demo need.
+# Debian 12 packages the build, the tests, the demo and the benchmark need. (On a machine
+# with systemd, installing nginx also starts its default site; the benchmark runs its own
+# nginx inside network namespaces only.)
 DEB_PACKAGES := clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool iproute2 iperf3 \
-	iputils-ping util-linux tcpdump iptables nftables etcd-server
+	iputils-ping util-linux tcpdump iptables nftables etcd-server \
+	sockperf wrk nginx containernetworking-plugins
 
-.PHONY: all build deps generate demo test check-generate vet
+# cnitool drives the CNI plugins of the benchmark's kernel baseline.
+CNITOOL_VERSION := v1.3.1
+
+.PHONY: all build deps generate demo test check-generate vet bench bench-smoke bench-bin
 
 all: build
 
@@ -89,3 +97,18 @@ vet:
 		echo "gofmt needed:" >&2; echo "$$unformatted" >&2; exit 1; \
 	fi
 	$(GO) vet ./...
+
+bin/cnitool:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/containernetworking/cni/cnitool@$(CNITOOL_VERSION)
+
+bench-bin: build bin/cnitool
+	$(GO) build -o bin/ebpfnet-bench ./cmd/ebpfnet-bench
+
+# Full benchmark: 5 interleaved runs per measure; writes bench/results/bench.{json,png}.
+bench: deps bench-bin
+	./bin/ebpfnet-bench --binary bin/ebpfnet --cnitool bin/cnitool --out bench/results
+
+# Every measure once for 1 s; fails only when the harness breaks, never on timings.
+bench-smoke: deps bench-bin
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	./bin/ebpfnet-bench --smoke --binary bin/ebpfnet --cnitool bin/cnitool --out "$$out"

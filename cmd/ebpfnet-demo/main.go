@@ -408,16 +408,16 @@ func (d *demo) cleanup() bool {
 		}
 	}
 	if d.prefix != "" {
-		left := leftovers(d.prefix)
+		left := testbed.Leftovers(d.prefix)
 		for _, l := range left {
-			if err := removeLeftover(l); err != nil {
+			if err := testbed.RemoveLeftover(l); err != nil {
 				fmt.Printf("\n  leftover %s: %v", l, err)
 				ok = false
 			} else {
 				done = append(done, "leftover "+l+" removed")
 			}
 		}
-		if len(leftovers(d.prefix)) > 0 {
+		if len(testbed.Leftovers(d.prefix)) > 0 {
 			ok = false
 		}
 	}
