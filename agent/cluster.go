@@ -438,6 +438,11 @@ func (s storeErrors) Identity(labelsKey string) (uint32, error) {
 	return id, unavailableError(err)
 }
 
+func (s storeErrors) ClusterEndpoints() ([]api.Endpoint, error) {
+	eps, err := s.Etcd.ClusterEndpoints()
+	return eps, unavailableError(err)
+}
+
 func (s storeErrors) Identities() (map[string]uint32, error) {
 	ids, err := s.Etcd.Identities()
 	return ids, unavailableError(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
@@ -18,6 +19,8 @@ import (
 type monitor struct {
 	mu   sync.Mutex
 	subs map[chan api.DropEvent]struct{}
+	// stale marks the names cache out of date (policy, endpoints or identities changed).
+	stale atomic.Bool
 }
 
 func (m *monitor) subscribe() chan api.DropEvent {
@@ -48,7 +51,8 @@ func (m *monitor) publish(e api.DropEvent) {
 	}
 }
 
-// dropContext names addresses and identities in drop events; refreshed at most once a second.
+// dropContext names addresses and identities in drop events; refreshed every second and after
+// every change of the policy or the maps (monitor.stale).
 type dropContext struct {
 	at        time.Time
 	endpoints map[[4]byte]string
@@ -75,7 +79,7 @@ func (a *Agent) runMonitor(ctx context.Context) {
 			a.log.Warn("read drop event", "err", err)
 			continue
 		}
-		if time.Since(dc.at) > time.Second {
+		if a.mon.stale.Swap(false) || time.Since(dc.at) > time.Second {
 			dc = a.dropContext()
 		}
 		a.mon.publish(describeDrop(e, &dc))
@@ -86,7 +90,7 @@ func (a *Agent) dropContext() dropContext {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	dc := dropContext{at: time.Now(), endpoints: map[[4]byte]string{}, labels: map[uint32]map[string]string{}}
-	if eps, err := a.store.Endpoints(); err == nil {
+	if eps, err := a.store.ClusterEndpoints(); err == nil {
 		for _, e := range eps {
 			dc.endpoints[e.IP.As4()] = e.Name
 		}

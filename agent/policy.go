@@ -90,6 +90,7 @@ func (a *Agent) syncPolicy() error {
 	if err != nil {
 		return err
 	}
+	a.mon.stale.Store(true)
 	n.PolicyDefault = c.Default == policy.VerdictAllow
 	n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
 	return a.maps.Node.Set(n)
@@ -192,8 +193,33 @@ func (a *Agent) PolicyState() (api.PolicyState, error) {
 	return st, err
 }
 
+// findClusterEndpoint finds an endpoint by name: this host's first, else the one endpoint of
+// that name on another node.
+func (a *Agent) findClusterEndpoint(name string) (api.Endpoint, error) {
+	if ep, err := a.findEndpoint(name); err == nil {
+		return ep, nil
+	}
+	eps, err := a.store.ClusterEndpoints()
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	var found []api.Endpoint
+	for _, e := range eps {
+		if e.Name == name {
+			found = append(found, e)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return api.Endpoint{}, notFound("endpoint %s: not found on any node", name)
+	case 1:
+		return found[0], nil
+	}
+	return api.Endpoint{}, badRequest("endpoint name %s is used on %d nodes; explain it from the node that runs it", name, len(found))
+}
+
 // ExplainPolicy says which rule decides traffic from endpoint from to endpoint to (names of
-// this host's endpoints) on port ("5432/tcp", "53/udp"; empty: ICMP), and why.
+// endpoints of any node) on port ("5432/tcp", "53/udp"; empty: ICMP), and why.
 func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -201,11 +227,11 @@ func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 	if err != nil {
 		return api.Explanation{}, err
 	}
-	src, err := a.findEndpoint(from)
+	src, err := a.findClusterEndpoint(from)
 	if err != nil {
 		return api.Explanation{}, err
 	}
-	dst, err := a.findEndpoint(to)
+	dst, err := a.findClusterEndpoint(to)
 	if err != nil {
 		return api.Explanation{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/endpoint"
 	"github.com/ebpfnet/ebpfnet/maps"
 )
@@ -116,6 +117,13 @@ func (a *Agent) reconcileIPCache() error {
 	for _, p := range peers {
 		want[p.CIDR] = peerRoute(p)
 	}
+	remote, err := a.store.ClusterEndpoints()
+	if err != nil {
+		return err
+	}
+	for _, r := range remoteEndpointRoutes(remote, peers) {
+		want[r.Prefix] = r
+	}
 	have, err := a.maps.IPCache.All()
 	if err != nil {
 		return err
@@ -139,4 +147,21 @@ func (a *Agent) reconcileIPCache() error {
 		}
 	}
 	return nil
+}
+
+// remoteEndpointRoutes are /32 ipcache entries for endpoints behind peers, carrying their
+// identities (cf. Cilium's ipcache), so a sender decides policy at its own egress and drops
+// denied packets before they cross the underlay. Endpoints of no known peer are left out.
+func remoteEndpointRoutes(eps []api.Endpoint, peers []api.Peer) []maps.Route {
+	var out []maps.Route
+	for _, e := range eps {
+		for _, p := range peers {
+			if p.CIDR.Contains(e.IP) {
+				out = append(out, maps.Route{Prefix: netip.PrefixFrom(e.IP, 32), TunnelEndpoint: p.HostIP,
+					Identity: e.Identity, PlainVXLAN: p.PlainVXLAN})
+				break
+			}
+		}
+	}
+	return out
 }

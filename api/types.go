@@ -183,7 +183,7 @@ type DropEvent struct {
 	SrcPort     uint16            `json:"srcPort,omitempty"`
 	Dst         netip.Addr        `json:"dst,omitzero"`
 	DstPort     uint16            `json:"dstPort,omitempty"`
-	SrcEndpoint string            `json:"srcEndpoint,omitempty"` // local endpoint names, when known
+	SrcEndpoint string            `json:"srcEndpoint,omitempty"` // endpoint names (any node), when known
 	DstEndpoint string            `json:"dstEndpoint,omitempty"`
 	SrcIdentity uint32            `json:"srcIdentity,omitempty"`
 	DstIdentity uint32            `json:"dstIdentity,omitempty"`

@@ -263,9 +263,18 @@ func (s *Etcd) peerKey(cidr netip.Prefix) string {
 
 // Endpoints lists this node's endpoints (endpoints/<node>/), ordered by name.
 func (s *Etcd) Endpoints() ([]api.Endpoint, error) {
+	return s.listEndpoints(s.prefix + etcdEndpoints + s.node + "/")
+}
+
+// ClusterEndpoints lists the endpoints of every node (endpoints/).
+func (s *Etcd) ClusterEndpoints() ([]api.Endpoint, error) {
+	return s.listEndpoints(s.prefix + etcdEndpoints)
+}
+
+func (s *Etcd) listEndpoints(prefix string) ([]api.Endpoint, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	resp, err := s.cli.Get(ctx, s.prefix+etcdEndpoints+s.node+"/", clientv3.WithPrefix())
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
 	if err != nil {
 		return nil, s.wrap("list endpoints", err)
 	}

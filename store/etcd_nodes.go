@@ -498,7 +498,8 @@ func (s *Etcd) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
 }
 
 // Watch reports changes of the node set (nodes/), of this node's static peers
-// (peers/<node>/), of the identities (identities/) and of the network policy (policy/): the
+// (peers/<node>/), of the endpoints (endpoints/), of the identities (identities/) and of the
+// network policy (policy/): the
 // returned channel (capacity 1) receives a value after each change and
 // each time a watch is (re)established, coalescing bursts, so that a receiver that then reads
 // the store sees every change. It keeps watching across etcd outages and closes when ctx ends.
@@ -512,7 +513,7 @@ func (s *Etcd) Watch(ctx context.Context) <-chan struct{} {
 	}
 	var wg sync.WaitGroup
 	for _, prefix := range []string{s.prefix + etcdNodes, s.prefix + etcdPeers + s.node + "/",
-		s.prefix + etcdIdentities, s.prefix + EtcdPolicyDir} {
+		s.prefix + etcdIdentities, s.prefix + EtcdPolicyDir, s.prefix + etcdEndpoints} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/policy"
 )
 
@@ -15,6 +16,9 @@ var (
 	bucketPolicy = []byte("policy")
 	keyPolicy    = []byte("policy")
 )
+
+// ClusterEndpoints is Endpoints: a single host is the whole cluster.
+func (l *Local) ClusterEndpoints() ([]api.Endpoint, error) { return l.Endpoints() }
 
 // Identities lists the allocated identities (labelsKey -> identity).
 func (l *Local) Identities() (map[string]uint32, error) {

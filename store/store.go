@@ -32,6 +32,9 @@ type Store interface {
 	// Identity returns the identity of a canonical label-set key, allocating the next free one
 	// (from FirstIdentity) on first use. Stable across restarts.
 	Identity(labelsKey string) (uint32, error)
+	// ClusterEndpoints lists the endpoints of every node (with the local store: this node's),
+	// for identities of remote addresses and `policy explain`.
+	ClusterEndpoints() ([]api.Endpoint, error)
 	// Identities lists every allocated identity as labelsKey -> identity.
 	Identities() (map[string]uint32, error)
 	// Policy returns the network policy (the zero Policy: default allow, no rules, when none
