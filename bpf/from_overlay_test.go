@@ -6,6 +6,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 )
@@ -23,6 +24,7 @@ func TestFromOverlay(t *testing.T) {
 		ipv4(peerIP, underlayIP, 64, layers.IPProtocolUDP),
 		&layers.UDP{SrcPort: 40000, DstPort: 53}, gopacket.Payload("query"))
 
+	require.Len(t, vx(testVNI, inner), len(inner)+50, "VXLAN adds 50 bytes in front of the inner frame")
 	f.runCases(t, prog, []tcCase{
 		{
 			name: "VXLAN to local endpoint decapsulated and delivered", in: vx(testVNI, inner),
