@@ -23,7 +23,7 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 	if err != nil {
 		return api.Endpoint{}, err
 	}
-	if ep.Identity, err = a.store.Identity(labelsKey(ep.Labels)); err != nil {
+	if ep.Identity, err = a.store.Identity(labelsKey(identityLabels(ep.Labels))); err != nil {
 		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
 	}
 	// Policy entries of a new identity exist before its first packet.

@@ -30,7 +30,7 @@ func (a *Agent) policyEndpoints() ([]policy.Endpoint, error) {
 	out := make([]policy.Endpoint, 0, len(eps)+len(ids)+1)
 	local := map[uint32]bool{}
 	for _, e := range eps {
-		out = append(out, policy.Endpoint{Name: e.Name, Identity: e.Identity, Labels: e.Labels, Links: e.Links})
+		out = append(out, policy.Endpoint{Name: e.Name, Identity: e.Identity, Labels: identityLabels(e.Labels), Links: e.Links})
 		local[e.Identity] = true
 	}
 	for key, id := range ids {
@@ -243,8 +243,8 @@ func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 		}
 		proto, num = pp.Proto, pp.Port
 	}
-	se := policy.Endpoint{Name: src.Name, Identity: src.Identity, Labels: src.Labels, Links: src.Links}
-	de := policy.Endpoint{Name: dst.Name, Identity: dst.Identity, Labels: dst.Labels, Links: dst.Links}
+	se := policy.Endpoint{Name: src.Name, Identity: src.Identity, Labels: identityLabels(src.Labels), Links: src.Links}
+	de := policy.Endpoint{Name: dst.Name, Identity: dst.Identity, Labels: identityLabels(dst.Labels), Links: dst.Links}
 	v, rule := policy.Decide(p, se, de, proto, num)
 	return api.Explanation{Verdict: v.String(), Rule: rule, Text: policy.Explain(p, se, de, proto, num)}, nil
 }

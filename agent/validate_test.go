@@ -60,3 +60,11 @@ func TestLastAddr(t *testing.T) {
 func TestRouterMAC(t *testing.T) {
 	require.Equal(t, "0e:00:ac:1f:00:02", RouterMAC(netip.MustParseAddr("172.31.0.2")).String())
 }
+
+func TestIdentityLabelsLeavePerInstanceLabelsOut(t *testing.T) {
+	a := map[string]string{"app": "web", "io.kubernetes.pod.name": "web-1", "io.ebpfnet.cni.containerid": "abc"}
+	b := map[string]string{"app": "web", "io.kubernetes.pod.name": "web-2", "io.ebpfnet.cni.containerid": "def"}
+	require.Equal(t, labelsKey(identityLabels(a)), labelsKey(identityLabels(b)), "two pods of one group share an identity")
+	require.Equal(t, map[string]string{"app": "web"}, identityLabels(a))
+	require.Len(t, a, 3, "the endpoint keeps all its labels")
+}
