@@ -84,10 +84,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if _, err := os.Stat(args.Netns); err != nil {
 		return newError(types.ErrUnknownContainer, "container netns %q: %v", args.Netns, errors.Unwrap(err))
 	}
-	ag := p.agent(conf.AgentSocket)
-	st, err := ag.Status()
+	ag, st, err := p.agentStatus(conf, "ADD")
 	if err != nil {
-		return agentError("ADD", err)
+		return err
 	}
 	mtu, err := conf.ContainerMTU(st.Node.MTU)
 	if err != nil {
@@ -185,10 +184,9 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	ag := p.agent(conf.AgentSocket)
-	st, err := ag.Status()
+	ag, st, err := p.agentStatus(conf, "DEL")
 	if err != nil {
-		return agentError("DEL", err)
+		return err
 	}
 	name := EndpointName(args.ContainerID, args.IfName)
 	ep, ok, err := findEndpoint(ag, name)
@@ -226,10 +224,9 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	ag := p.agent(conf.AgentSocket)
-	st, err := ag.Status()
+	ag, st, err := p.agentStatus(conf, "CHECK")
 	if err != nil {
-		return agentError("CHECK", err)
+		return err
 	}
 	name := EndpointName(args.ContainerID, args.IfName)
 	ep, ok, err := findEndpoint(ag, name)
@@ -264,10 +261,9 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	ag := p.agent(conf.AgentSocket)
-	st, err := ag.Status()
+	ag, st, err := p.agentStatus(conf, "GC")
 	if err != nil {
-		return agentError("GC", err)
+		return err
 	}
 	eps, err := ag.Endpoints()
 	if err != nil {
@@ -414,4 +410,15 @@ func firstIPv4Of(r types.Result) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("no IPv4 address in result %v", res.IPs)
+}
+
+// agentStatus connects to conf's agent and reads its status; cmd names the CNI command in the
+// error (try again later when the agent does not answer).
+func (p *Plugin) agentStatus(conf *NetConf, cmd string) (Agent, api.Status, error) {
+	ag := p.agent(conf.AgentSocket)
+	st, err := ag.Status()
+	if err != nil {
+		return nil, st, agentError(cmd, err)
+	}
+	return ag, st, nil
 }
