@@ -63,27 +63,33 @@ type DatapathIpcacheKey struct {
 type DatapathMetric uint32
 
 const (
-	DatapathMetricMETRIC_FWD_LOCAL             DatapathMetric = 0
-	DatapathMetricMETRIC_FWD_ENCAP             DatapathMetric = 1
-	DatapathMetricMETRIC_FWD_DECAP             DatapathMetric = 2
-	DatapathMetricMETRIC_ARP_REPLY             DatapathMetric = 3
-	DatapathMetricMETRIC_TO_HOST               DatapathMetric = 4
-	DatapathMetricMETRIC_DROP_UNKNOWN_ENDPOINT DatapathMetric = 5
-	DatapathMetricMETRIC_DROP_NO_ROUTE         DatapathMetric = 6
-	DatapathMetricMETRIC_DROP_SPOOFED_SOURCE   DatapathMetric = 7
-	DatapathMetricMETRIC_DROP_INVALID          DatapathMetric = 8
-	DatapathMetricMETRIC_DROP_TTL_EXCEEDED     DatapathMetric = 9
-	DatapathMetricMETRIC_DROP_BAD_VNI          DatapathMetric = 10
-	DatapathMetricMETRIC_DROP_FRAG_NEEDED      DatapathMetric = 11
-	DatapathMetricMETRIC_DROP_ENCAP_FAILED     DatapathMetric = 12
-	DatapathMetricMETRIC_FWD_SNAT              DatapathMetric = 13
-	DatapathMetricMETRIC_FWD_SNAT_REPLY        DatapathMetric = 14
-	DatapathMetricMETRIC_FWD_DNAT              DatapathMetric = 15
-	DatapathMetricMETRIC_FWD_DNAT_REPLY        DatapathMetric = 16
-	DatapathMetricMETRIC_DROP_CT_FULL          DatapathMetric = 17
-	DatapathMetricMETRIC_DROP_NAT_EXHAUSTED    DatapathMetric = 18
-	DatapathMetricMETRIC_DROP_POLICY           DatapathMetric = 19
-	DatapathMetricMETRIC_MAX                   DatapathMetric = 20
+	DatapathMetricMETRIC_FWD_LOCAL                  DatapathMetric = 0
+	DatapathMetricMETRIC_FWD_ENCAP                  DatapathMetric = 1
+	DatapathMetricMETRIC_FWD_DECAP                  DatapathMetric = 2
+	DatapathMetricMETRIC_ARP_REPLY                  DatapathMetric = 3
+	DatapathMetricMETRIC_TO_HOST                    DatapathMetric = 4
+	DatapathMetricMETRIC_DROP_UNKNOWN_ENDPOINT      DatapathMetric = 5
+	DatapathMetricMETRIC_DROP_NO_ROUTE              DatapathMetric = 6
+	DatapathMetricMETRIC_DROP_SPOOFED_SOURCE        DatapathMetric = 7
+	DatapathMetricMETRIC_DROP_INVALID               DatapathMetric = 8
+	DatapathMetricMETRIC_DROP_TTL_EXCEEDED          DatapathMetric = 9
+	DatapathMetricMETRIC_DROP_BAD_VNI               DatapathMetric = 10
+	DatapathMetricMETRIC_DROP_FRAG_NEEDED           DatapathMetric = 11
+	DatapathMetricMETRIC_DROP_ENCAP_FAILED          DatapathMetric = 12
+	DatapathMetricMETRIC_FWD_SNAT                   DatapathMetric = 13
+	DatapathMetricMETRIC_FWD_SNAT_REPLY             DatapathMetric = 14
+	DatapathMetricMETRIC_FWD_DNAT                   DatapathMetric = 15
+	DatapathMetricMETRIC_FWD_DNAT_REPLY             DatapathMetric = 16
+	DatapathMetricMETRIC_DROP_CT_FULL               DatapathMetric = 17
+	DatapathMetricMETRIC_DROP_NAT_EXHAUSTED         DatapathMetric = 18
+	DatapathMetricMETRIC_DROP_POLICY                DatapathMetric = 19
+	DatapathMetricMETRIC_DROP_UNKNOWN_PEER          DatapathMetric = 20
+	DatapathMetricMETRIC_DROP_TUNNEL_FROM_CONTAINER DatapathMetric = 21
+	DatapathMetricMETRIC_DROP_UNENCRYPTED           DatapathMetric = 22
+	DatapathMetricMETRIC_DROP_NO_KEY                DatapathMetric = 23
+	DatapathMetricMETRIC_DROP_FRAG_UNKNOWN          DatapathMetric = 24
+	DatapathMetricMETRIC_DROP_CT_QUOTA              DatapathMetric = 25
+	DatapathMetricMETRIC_MAX                        DatapathMetric = 26
 )
 
 type DatapathMetricValue struct {

@@ -27,7 +27,13 @@ enum metric {
 	METRIC_DROP_CT_FULL = 17,       /* connection-tracking map full: new flow refused */
 	METRIC_DROP_NAT_EXHAUSTED = 18, /* no free masquerade port for this destination */
 	METRIC_DROP_POLICY = 19,        /* denied by network policy (rule in the drop event) */
-	METRIC_MAX = 20,
+	METRIC_DROP_UNKNOWN_PEER = 20,  /* VXLAN whose outer source is no cluster host */
+	METRIC_DROP_TUNNEL_FROM_CONTAINER = 21, /* container packet to a host's VXLAN/WireGuard port */
+	METRIC_DROP_UNENCRYPTED = 22,   /* plaintext VXLAN from a host that has a WireGuard key */
+	METRIC_DROP_NO_KEY = 23,        /* encryption on, peer has no key yet: nothing sent in clear */
+	METRIC_DROP_FRAG_UNKNOWN = 24,  /* non-first fragment with no remembered verdict */
+	METRIC_DROP_CT_QUOTA = 25,      /* the endpoint's conntrack quota is used up */
+	METRIC_MAX = 26,
 };
 
 /* Keyed by enum metric as __u32: the kernel accepts only an integer BTF key for arrays. */
