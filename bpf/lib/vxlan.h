@@ -93,6 +93,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 /* Headers of a VXLAN packet addressed to this host, as parsed from the underlay. */
 struct vxlan_rx {
 	struct iphdr *inner_ip;
+	__be32 outer_saddr; /* sending host's underlay IPv4, network order */
 	__u32 vni;
 	__u32 src_identity; /* from the GBP extension; 0 when absent */
 };
@@ -132,6 +133,7 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 	if (inner_eth->h_proto != bpf_htons(ETH_P_IP) || inner_ip->ihl < 5)
 		return -METRIC_DROP_INVALID;
 	rx->inner_ip = inner_ip;
+	rx->outer_saddr = ip->saddr;
 	rx->vni = bpf_ntohl(vx->vni) >> 8;
 	if (vx->flags & VXLAN_FLAG_GBP)
 		rx->src_identity = bpf_ntohl(vx->flags) & VXLAN_GBP_ID_MASK;
