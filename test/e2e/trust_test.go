@@ -311,7 +311,11 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 		s.mu.Lock()
 		delivered := s.arrived[sport]
 		s.mu.Unlock()
-		t.Logf("| %-66s | %-5s | delivered %d/%d | %s %s +%d |", a.name, def, delivered, attackCount, a.host.Name, a.counter, moved)
+		store := "local"
+		if s.sharedIdentities {
+			store = "etcd"
+		}
+		t.Logf("| %-5s | %-68s | %-5s | delivered %d/%d | %s %s +%d |", store, a.name, def, delivered, attackCount, a.host.Name, a.counter, moved)
 		assert.Zero(t, delivered, "%s under default %s: frames reached the victim", a.name, def)
 		assert.Equal(t, uint64(attackCount), moved, "%s under default %s: %s on %s", a.name, def, a.counter, a.host.Name)
 	}
