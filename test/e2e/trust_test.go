@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/assert"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/maps"
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
@@ -395,4 +397,57 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 	for _, def := range []string{"deny", "allow"} {
 		s.run(t, def, attacks)
 	}
+
+	// The peers map follows the node records: the other two live nodes, and a node whose
+	// lease ran out leaves it.
+	h1, h2, h3 := ec.Hosts[0], ec.Hosts[1], ec.Hosts[2]
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}, h3.UnderlayIP: {IP: h3.UnderlayIP}}, peerHosts(t, h1))
+	require.NoError(t, ec.KillAgent(h3))
+	require.Eventually(t, func() bool {
+		_, ok := peerHosts(t, h1)[h3.UnderlayIP]
+		return !ok
+	}, etcdNodeTTL+5*time.Second, 50*time.Millisecond, "h3 still in h1's peers map after its lease expired")
+	require.Contains(t, peerHosts(t, h1), h2.UnderlayIP)
+}
+
+// peerHosts reads h's pinned peers map: host underlay IPv4 -> entry.
+func peerHosts(t *testing.T, h *testbed.Host) map[netip.Addr]maps.Peer {
+	t.Helper()
+	m, err := ebpf.LoadPinnedMap(filepath.Join(h.PinDir, "peers"), &ebpf.LoadPinOptions{ReadOnly: true})
+	require.NoError(t, err)
+	defer m.Close()
+	all, err := maps.NewPeers(m).List()
+	require.NoError(t, err)
+	out := map[netip.Addr]maps.Peer{}
+	for _, p := range all {
+		out[p.IP] = p
+	}
+	return out
+}
+
+// TestPeersMapSync: the agent keeps the peers map equal to its peers' hosts: `peer add` (with
+// --plain-vxlan) and `peer del` change it at once, and a restarted agent sweeps an entry
+// nobody wants (mark and sweep) while keeping the others.
+func TestPeersMapSync(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, 0)
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	plain := netip.MustParseAddr("172.31.0.3")
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
+
+	_, err := c.CLI(h1, "peer", "add", "10.42.3.0/24", "--host", plain.String(), "--plain-vxlan")
+	require.NoError(t, err)
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}, plain: {IP: plain, PlainVXLAN: true}}, peerHosts(t, h1))
+	_, err = c.CLI(h1, "peer", "del", "10.42.3.0/24")
+	require.NoError(t, err)
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
+
+	// A stale entry written while no agent runs is swept on restart; h2 stays throughout.
+	require.NoError(t, c.KillAgent(h1))
+	m, err := ebpf.LoadPinnedMap(filepath.Join(h1.PinDir, "peers"), nil)
+	require.NoError(t, err)
+	require.NoError(t, maps.NewPeers(m).Put(maps.Peer{IP: plain}))
+	m.Close()
+	require.NoError(t, c.StartAgent(h1))
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
 }
