@@ -16,9 +16,7 @@ import (
 // an inner source that host owns (ipcache), and every refusal is a counted drop with an event.
 func TestOverlayTrust(t *testing.T) {
 	f := newFixture(t)
-	ev, err := f.dp.DropEvents()
-	require.NoError(t, err)
-	defer ev.Close()
+	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromOverlay
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
 	otherPeer := netip.MustParseAddr("172.31.0.3")
@@ -89,9 +87,7 @@ func TestOverlayGBPFromPlainPeer(t *testing.T) {
 // the receiver's outer-source check); other traffic to those hosts and ports is untouched.
 func TestFromContainerTunnelPort(t *testing.T) {
 	f := newFixture(t)
-	ev, err := f.dp.DropEvents()
-	require.NoError(t, err)
-	defer ev.Close()
+	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromContainer
 	n, err := f.m.Node.Get()
 	require.NoError(t, err)

@@ -271,15 +271,6 @@ func TestPolicySameHost(t *testing.T) {
 func TestPolicyAcrossHosts(t *testing.T) {
 	t.Parallel()
 	ec := newEtcdCluster(t, false, true)
-	for _, h := range ec.Hosts {
-		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
-	}
-	for _, h := range ec.Hosts {
-		for _, o := range ec.Hosts {
-			if o != h {
-				waitIPCacheRoute(t, h, o.PodCIDR, o.UnderlayIP, 10*time.Second)
-			}
-		}
-	}
+	ec.meshed(t)
 	runPolicyScenario(t, ec.Cluster)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -67,22 +68,15 @@ func (s *trustScene) serve(t *testing.T) {
 	udp, err := bed.ListenUDP(s.victim.Name, netip.AddrPortFrom(s.victim.IP, victimUDPPort))
 	require.NoError(t, err)
 	t.Cleanup(func() { udp.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, err := udp.Read(buf)
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if string(buf[:n]) == "legit" {
-				s.legitUDP++
-			} else {
-				s.otherUDP++
-			}
-			s.mu.Unlock()
+	go readEach(udp, func(b []byte) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if string(b) == "legit" {
+			s.legitUDP++
+		} else {
+			s.otherUDP++
 		}
-	}()
+	})
 	tcp, err := bed.ListenTCP(s.victim.Name, netip.AddrPortFrom(s.victim.IP, victimTCPPort))
 	require.NoError(t, err)
 	t.Cleanup(func() { tcp.Close() })
@@ -112,23 +106,28 @@ func (s *trustScene) serve(t *testing.T) {
 	sniff, err := bed.OpenPacketSocket(s.victim.Name, "eth0")
 	require.NoError(t, err)
 	t.Cleanup(func() { sniff.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := sniff.Read(buf)
-			if err != nil {
-				return
-			}
-			if src, sport, ok := s.victimFrame(buf[:n]); ok {
-				s.mu.Lock()
-				s.arrived[sport]++
-				if src == s.client.IP {
-					s.fromLegit++
-				}
-				s.mu.Unlock()
+	go readEach(sniff, func(frame []byte) {
+		if src, sport, ok := s.victimFrame(frame); ok {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.arrived[sport]++
+			if src == s.client.IP {
+				s.fromLegit++
 			}
 		}
-	}()
+	})
+}
+
+// readEach calls fn with every datagram or frame read from r until a read fails (r closed).
+func readEach(r io.Reader, fn func([]byte)) {
+	buf := make([]byte, 65536)
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		fn(buf[:n])
+	}
 }
 
 // victimFrame reports the source address and port of a frame addressed to one of the
@@ -380,16 +379,7 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 	t.Parallel()
 	ec := newEtcdCluster(t, false, true)
 	require.NoError(t, ec.AddOutside("out", outsideIP))
-	for _, h := range ec.Hosts {
-		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
-	}
-	for _, h := range ec.Hosts {
-		for _, o := range ec.Hosts {
-			if o != h {
-				waitIPCacheRoute(t, h, o.PodCIDR, o.UnderlayIP, 10*time.Second)
-			}
-		}
-	}
+	ec.meshed(t)
 	s := newTrustScene(t, ec.Cluster, true)
 	// h2 knows the client's identity (its /32 ipcache entry) before the attacks.
 	waitIPCacheRoute(t, s.h2, netip.PrefixFrom(s.client.IP, 32), s.h1.UnderlayIP, 10*time.Second)
@@ -413,10 +403,7 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 // peerHosts reads h's pinned peers map: host underlay IPv4 -> entry.
 func peerHosts(t *testing.T, h *testbed.Host) map[netip.Addr]maps.Peer {
 	t.Helper()
-	m, err := ebpf.LoadPinnedMap(filepath.Join(h.PinDir, "peers"), &ebpf.LoadPinOptions{ReadOnly: true})
-	require.NoError(t, err)
-	defer m.Close()
-	all, err := maps.NewPeers(m).List()
+	all, err := maps.NewPeers(pinnedMap(t, h, "peers")).List()
 	require.NoError(t, err)
 	out := map[netip.Addr]maps.Peer{}
 	for _, p := range all {
