@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,13 +241,15 @@ func identityOf(t *testing.T, c *testbed.Cluster, ct *testbed.Container) uint16 
 }
 
 // trustAttack is one injection attempt: send crafts and sends it attackCount times; its inner
-// packets carry source port sport; counter on host must move by attackCount.
+// packets carry source port sport; counter on host must move by attackCount, and `ebpfnet
+// monitor` on host must show as many drops of that reason with source src.
 type trustAttack struct {
 	name    string
 	sport   uint16
 	send    func(t *testing.T, sport uint16)
 	host    *testbed.Host
 	counter string
+	src     netip.Addr
 }
 
 // attacks are issue 9's injection attacks against the victim.
@@ -255,28 +259,28 @@ func (s *trustScene) attacks(t *testing.T) []trustAttack {
 	clientID := identityOf(t, s.c, s.client)
 	outMAC, h2MAC := macOf(t, bed, "out", "eth0"), macOf(t, bed, s.h2.Name, "ul0")
 	return []trustAttack{
-		{name: "(a) container -> h2:4789, VXLAN-GBP with the client's identity", sport: 5001, host: s.h1, counter: "drop_tunnel_from_container",
+		{name: "(a) container -> h2:4789, VXLAN-GBP with the client's identity", sport: 5001, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
 			send: func(t *testing.T, sport uint16) {
 				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, s.attacker.IP, sport, false)))
 			}},
-		{name: "(a) container -> h2:51820 (WireGuard port), same datagram", sport: 5002, host: s.h1, counter: "drop_tunnel_from_container",
+		{name: "(a) container -> h2:51820 (WireGuard port), same datagram", sport: 5002, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
 			send: func(t *testing.T, sport uint16) {
 				s.sendUDP(t, s.attacker.Name, s.attacker.IP, netip.AddrPortFrom(s.h2.UnderlayIP, agent.WireGuardPort),
 					vxlanDatagram(t, clientID, s.innerPacket(t, s.attacker.IP, sport, false)))
 			}},
-		{name: "(b) container -> h2:4789, no GBP, inner source = the client", sport: 5003, host: s.h1, counter: "drop_tunnel_from_container",
+		{name: "(b) container -> h2:4789, no GBP, inner source = the client", sport: 5003, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
 			send: func(t *testing.T, sport uint16) {
 				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, vxlanDatagram(t, 0, s.innerPacket(t, s.client.IP, sport, false)))
 			}},
-		{name: "(c) outside machine -> h2:4789, inner UDP, client's GBP", sport: 5004, host: s.h2, counter: "drop_unknown_peer",
+		{name: "(c) outside machine -> h2:4789, inner UDP, client's GBP", sport: 5004, host: s.h2, counter: "drop_unknown_peer", src: outsideIP,
 			send: func(t *testing.T, sport uint16) {
 				s.sendUDP(t, "out", outsideIP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, false)))
 			}},
-		{name: "(c) outside machine -> h2:4789, inner TCP SYN, client's GBP", sport: 5005, host: s.h2, counter: "drop_unknown_peer",
+		{name: "(c) outside machine -> h2:4789, inner TCP SYN, client's GBP", sport: 5005, host: s.h2, counter: "drop_unknown_peer", src: outsideIP,
 			send: func(t *testing.T, sport uint16) {
 				s.sendUDP(t, "out", outsideIP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, true)))
 			}},
-		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: "drop_spoofed_source",
+		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: "drop_spoofed_source", src: outsideIP,
 			send: func(t *testing.T, sport uint16) {
 				outer := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolUDP,
 					SrcIP: s.h1.UnderlayIP.AsSlice(), DstIP: s.h2.UnderlayIP.AsSlice()}
@@ -306,9 +310,14 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 			sport += 100 // new flows: no conntrack entry from the other run
 		}
 		before := counter(t, s.c, a.host, a.counter)
+		mon, err := s.c.Bed.Start(a.host.Name, s.c.Binary, "--socket", a.host.Socket, "monitor", "-o", "json",
+			"--count", strconv.Itoa(attackCount))
+		require.NoError(t, err)
+		time.Sleep(300 * time.Millisecond) // subscribed
 		a.send(t, sport)
 		time.Sleep(300 * time.Millisecond)
 		moved := counter(t, s.c, a.host, a.counter) - before
+		s.checkMonitor(t, a, mon)
 		s.mu.Lock()
 		delivered := s.arrived[sport]
 		s.mu.Unlock()
@@ -356,6 +365,24 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 		// 5 datagrams and at least SYN, ACK, data: the frame counter sees what the sockets see
 		return s.legitUDP-udpBefore == attackCount && s.legitConn-connBefore == 1 && s.fromLegit-framesBefore >= attackCount+3
 	}, 2*time.Second, 20*time.Millisecond, "legitimate client -> victim traffic under default %s", def)
+}
+
+// checkMonitor requires that mon (`ebpfnet monitor -o json --count attackCount`) saw a's
+// drops: its reason, its source.
+func (s *trustScene) checkMonitor(t *testing.T, a trustAttack, mon *testbed.Proc) {
+	if !assert.Eventually(t, mon.Exited, 5*time.Second, 20*time.Millisecond, "%s: monitor on %s saw %d drops: %s",
+		a.name, a.host.Name, attackCount, mon.Log()) {
+		_ = mon.Kill()
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(mon.Log()), "\n")
+	assert.Len(t, lines, attackCount)
+	for _, line := range lines {
+		var ev api.DropEvent
+		require.NoError(t, json.Unmarshal([]byte(line), &ev), line)
+		assert.Equal(t, a.counter, ev.Reason, "%s: monitor event %s", a.name, line)
+		assert.Equal(t, a.src, ev.Src, "%s: monitor event %s", a.name, line)
+	}
 }
 
 // TestTrustedOverlay: issue 9's injection attacks on a 3-host cluster of static peers (local
