@@ -40,6 +40,7 @@ type Agent struct {
 	unlock    func() error
 	ln        net.Listener
 	cl        *clusterState // etcd membership; nil with the local store
+	policyErr error         // why the stored policy is not the one in force; nil when it is (a.mu)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -82,10 +83,17 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	a.maps = a.dp.Maps()
+	// A restart keeps the policy in force (revision, default, enforcement) until reconcile
+	// swaps in the stored one: no window without policy.
+	prev, err := a.maps.Node.Get()
+	if err != nil {
+		return err
+	}
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
 		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1],
+		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
 	}

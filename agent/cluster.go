@@ -266,7 +266,9 @@ func (a *Agent) resyncFromStore() {
 	a.mu.Lock()
 	err := a.reconcileIPCache()
 	if err == nil {
-		err = a.syncPolicy() // policy or identities may have changed on another node
+		// policy or identities may have changed on another node; a policy that does not fit
+		// here is this host's problem, not the store's
+		a.notePolicySync(a.syncPolicy())
 	}
 	a.mu.Unlock()
 	a.storeResult(err)

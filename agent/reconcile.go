@@ -26,7 +26,10 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcileIPCache(); err != nil {
 		return err
 	}
-	return a.syncPolicy()
+	// A stored policy that no longer fits (identities grew) must not stop the agent: the
+	// policy in force stays, and the error is logged and shown by `policy list`.
+	a.notePolicySync(a.syncPolicy())
+	return nil
 }
 
 // reconcilePublished rewrites the published-port entries of the stored endpoints and deletes

@@ -172,6 +172,9 @@ type PolicyState struct {
 	DefaultDropped uint64        `json:"defaultDropped"` // packets the default action denied here
 	Entries        int           `json:"entries"`        // compiled policy map entries
 	Enforced       bool          `json:"enforced"`
+	// SyncError says why the stored policy is not the one in force on this host (it did not
+	// fit the policy map after identities grew); empty when it is.
+	SyncError string `json:"syncError,omitempty"`
 }
 
 // DropEvent is one dropped packet as `ebpfnet monitor` streams it.

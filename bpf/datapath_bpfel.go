@@ -14,13 +14,14 @@ import (
 )
 
 type DatapathCtEntry struct {
-	_        structs.HostLayout
-	LastSeen uint64
-	Addr     uint32
-	OrigAddr uint32
-	Port     uint16
-	Flags    uint16
-	Pad      uint32
+	_         structs.HostLayout
+	LastSeen  uint64
+	Addr      uint32
+	OrigAddr  uint32
+	Port      uint16
+	Flags     uint16
+	PolicyRev uint16
+	Pad       uint16
 }
 
 type DatapathCtKey struct {
@@ -58,6 +59,22 @@ type DatapathIpcacheKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
 	Ip        uint32
+}
+
+type DatapathIpfragKey struct {
+	_     structs.HostLayout
+	Saddr uint32
+	Daddr uint32
+	Id    uint16
+	Proto uint8
+	Pad   uint8
+}
+
+type DatapathIpfragVerdict struct {
+	_     structs.HostLayout
+	Allow uint8
+	Pad   uint8
+	Rule  uint16
 }
 
 type DatapathMetric uint32
@@ -112,7 +129,7 @@ type DatapathNodeParams struct {
 	NatPortMax      uint16
 	PolicyEnforce   uint8
 	PolicyDefault   uint8
-	Pad2            uint16
+	PolicyRev       uint16
 }
 
 type DatapathPolicyKey struct {
@@ -121,7 +138,7 @@ type DatapathPolicyKey struct {
 	DstIdentity uint32
 	Dport       uint16
 	Proto       uint8
-	Pad         uint8
+	Gen         uint8
 }
 
 type DatapathPolicyValue struct {
@@ -153,6 +170,7 @@ const (
 	DatapathMapCt             = "ct"
 	DatapathMapDropEvents     = "drop_events"
 	DatapathMapEndpoints      = "endpoints"
+	DatapathMapFragVerdicts   = "frag_verdicts"
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
@@ -215,15 +233,16 @@ type DatapathProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
-	Ct          *ebpf.MapSpec `ebpf:"ct"`
-	DropEvents  *ebpf.MapSpec `ebpf:"drop_events"`
-	Endpoints   *ebpf.MapSpec `ebpf:"endpoints"`
-	Ipcache     *ebpf.MapSpec `ebpf:"ipcache"`
-	Metrics     *ebpf.MapSpec `ebpf:"metrics"`
-	NodeConfig  *ebpf.MapSpec `ebpf:"node_config"`
-	Policy      *ebpf.MapSpec `ebpf:"policy"`
-	PolicyDrops *ebpf.MapSpec `ebpf:"policy_drops"`
-	Published   *ebpf.MapSpec `ebpf:"published"`
+	Ct           *ebpf.MapSpec `ebpf:"ct"`
+	DropEvents   *ebpf.MapSpec `ebpf:"drop_events"`
+	Endpoints    *ebpf.MapSpec `ebpf:"endpoints"`
+	FragVerdicts *ebpf.MapSpec `ebpf:"frag_verdicts"`
+	Ipcache      *ebpf.MapSpec `ebpf:"ipcache"`
+	Metrics      *ebpf.MapSpec `ebpf:"metrics"`
+	NodeConfig   *ebpf.MapSpec `ebpf:"node_config"`
+	Policy       *ebpf.MapSpec `ebpf:"policy"`
+	PolicyDrops  *ebpf.MapSpec `ebpf:"policy_drops"`
+	Published    *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -252,15 +271,16 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
-	Ct          *ebpf.Map `ebpf:"ct"`
-	DropEvents  *ebpf.Map `ebpf:"drop_events"`
-	Endpoints   *ebpf.Map `ebpf:"endpoints"`
-	Ipcache     *ebpf.Map `ebpf:"ipcache"`
-	Metrics     *ebpf.Map `ebpf:"metrics"`
-	NodeConfig  *ebpf.Map `ebpf:"node_config"`
-	Policy      *ebpf.Map `ebpf:"policy"`
-	PolicyDrops *ebpf.Map `ebpf:"policy_drops"`
-	Published   *ebpf.Map `ebpf:"published"`
+	Ct           *ebpf.Map `ebpf:"ct"`
+	DropEvents   *ebpf.Map `ebpf:"drop_events"`
+	Endpoints    *ebpf.Map `ebpf:"endpoints"`
+	FragVerdicts *ebpf.Map `ebpf:"frag_verdicts"`
+	Ipcache      *ebpf.Map `ebpf:"ipcache"`
+	Metrics      *ebpf.Map `ebpf:"metrics"`
+	NodeConfig   *ebpf.Map `ebpf:"node_config"`
+	Policy       *ebpf.Map `ebpf:"policy"`
+	PolicyDrops  *ebpf.Map `ebpf:"policy_drops"`
+	Published    *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
@@ -268,6 +288,7 @@ func (m *DatapathMaps) Close() error {
 		m.Ct,
 		m.DropEvents,
 		m.Endpoints,
+		m.FragVerdicts,
 		m.Ipcache,
 		m.Metrics,
 		m.NodeConfig,

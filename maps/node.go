@@ -23,6 +23,9 @@ type Node struct {
 	NATPortMax      uint16
 	PolicyEnforce   bool // network policy is enforced (rules exist or the default is deny)
 	PolicyDefault   bool // verdict of packets no policy entry matches: true = allow
+	// PolicyRev is the policy revision in force (wraps at 65,536); its low bit names the
+	// generation of policy map entries the datapath reads. Changed by [SwapPolicy] only.
+	PolicyRev uint16
 }
 
 // NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
@@ -63,6 +66,7 @@ func (c *NodeConfig) Set(n Node) error {
 		NatPortMax:      n.NATPortMax,
 		PolicyEnforce:   b2u8(n.PolicyEnforce),
 		PolicyDefault:   b2u8(n.PolicyDefault),
+		PolicyRev:       n.PolicyRev,
 	}
 	copy(v.RouterMac[:], n.RouterMAC)
 	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
@@ -87,6 +91,7 @@ func (c *NodeConfig) Get() (Node, error) {
 		NATPortMax:      v.NatPortMax,
 		PolicyEnforce:   v.PolicyEnforce != 0,
 		PolicyDefault:   v.PolicyDefault != 0,
+		PolicyRev:       v.PolicyRev,
 	}, nil
 }
 

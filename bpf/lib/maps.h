@@ -56,7 +56,10 @@ struct node_params {
 	__u16 nat_port_max;
 	__u8 policy_enforce; /* 1: network policy is enforced (any rule, or default deny) */
 	__u8 policy_default; /* verdict when no policy entry matches: 1 allow, 0 deny */
-	__u16 pad2;
+	__u16 policy_rev;    /* policy revision, host order; its low bit is the generation of the
+			      * policy map entries in force. With policy_enforce and
+			      * policy_default in one aligned word, written by one map update: a
+			      * policy swap is one flip. */
 };
 
 /* Per-CPU counters, keyed by enum metric (see metrics.h). */
