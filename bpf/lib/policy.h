@@ -203,13 +203,13 @@ static __always_inline struct ct_entry *policy_ct_lookup(const struct policy_pkt
 /* An established flow (entry e, key orig) decided under an older policy revision is decided
  * again under rev, in the direction that opened it (src/dst swapped for a packet going the
  * other way): still allowed, e is stamped with rev; now denied, e is removed and the packet
- * dropped. Entries recorded undecided, or a point that cannot decide (decide 0), only
- * refresh. Returns TC_ACT_OK or the drop verdict. */
+ * dropped (*v gets the verdict). Entries recorded undecided, or a point that cannot decide
+ * (decide 0), only refresh. Returns TC_ACT_OK or the drop verdict. */
 static __always_inline int policy_recheck(struct __sk_buff *skb, const struct node_params *cfg,
 					  __u16 rev, struct ct_entry *e, const struct ct_key *orig,
-					  __be32 saddr, __u32 src, __u32 dst, int decide)
+					  __be32 saddr, __u32 src, __u32 dst, int decide,
+					  struct policy_value *v)
 {
-	struct policy_value v;
 	__u32 tmp;
 
 	if (e->policy_rev != rev && !(e->flags & CT_F_UNDECIDED) && decide) {
@@ -218,10 +218,10 @@ static __always_inline int policy_recheck(struct __sk_buff *skb, const struct no
 			src = dst;
 			dst = tmp;
 		}
-		v = policy_lookup(cfg, rev, src, dst, orig);
-		if (v.verdict != POLICY_ALLOW) {
+		*v = policy_lookup(cfg, rev, src, dst, orig);
+		if (v->verdict != POLICY_ALLOW) {
 			bpf_map_delete_elem(&ct, orig);
-			return policy_drop(skb, v.rule, src, dst);
+			return policy_drop(skb, v->rule, src, dst);
 		}
 		e->policy_rev = rev;
 	}
@@ -242,7 +242,7 @@ static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_
 
 	e = policy_ct_lookup(p, &orig);
 	if (e)
-		return policy_recheck(skb, cfg, rev, e, &orig, p->k.saddr, src, dst, decide);
+		return policy_recheck(skb, cfg, rev, e, &orig, p->k.saddr, src, dst, decide, v);
 	if (decide) {
 		*v = policy_lookup(cfg, rev, src, dst, &p->k);
 		if (v->verdict != POLICY_ALLOW)
