@@ -81,15 +81,7 @@ func (a *Agent) enforcePolicy(p policy.Policy, commit func() error) error {
 	if err != nil {
 		return err
 	}
-	entries := make([]maps.PolicyEntry, len(c.Entries))
-	for i, e := range c.Entries {
-		rule := uint16(e.Rule)
-		if e.Rule < 0 {
-			rule = maps.RuleDefault
-		}
-		entries[i] = maps.PolicyEntry{Src: e.Src, Dst: e.Dst, Proto: e.Proto, Port: e.Port, Allow: e.Verdict == policy.VerdictAllow, Rule: rule}
-	}
-	err = maps.SwapPolicy(a.maps.Policy, a.maps.Node, entries, commit, func(n *maps.Node) {
+	err = maps.SwapPolicy(a.maps.Policy, a.maps.Node, maps.PolicyEntriesOf(c), commit, func(n *maps.Node) {
 		n.PolicyDefault = c.Default == policy.VerdictAllow
 		n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
 	})

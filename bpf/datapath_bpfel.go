@@ -71,10 +71,12 @@ type DatapathIpfragKey struct {
 }
 
 type DatapathIpfragVerdict struct {
-	_     structs.HostLayout
-	Allow uint8
-	Pad   uint8
-	Rule  uint16
+	_         structs.HostLayout
+	Allow     uint8
+	Pad       uint8
+	Rule      uint16
+	PolicyRev uint16
+	Pad2      uint16
 }
 
 type DatapathMetric uint32

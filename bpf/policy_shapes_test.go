@@ -10,16 +10,16 @@ import (
 	"github.com/ebpfnet/ebpfnet/maps"
 )
 
-// A remote endpoint (another host, identity remoteID, in the ipcache as a /32).
-var remoteIP = netip.MustParseAddr("10.42.2.5")
+// Remote endpoints behind the peer host (the first has identity remoteID).
+var remoteIP, otherRemoteIP = netip.MustParseAddr("10.42.2.5"), netip.MustParseAddr("10.42.2.6")
 
 const remoteID = 300
 
 var peerVTEPMAC = []byte{0x0e, 0x00, 172, 31, 0, 2}
 
-// fromPeer wraps inner in VXLAN from the peer host with identity remoteID in GBP.
-func fromPeer(t *testing.T, f *fixture, inner []byte) []byte {
-	return vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 40000, testVNI, remoteID, inner)
+// fromPeer wraps inner in VXLAN from the peer host with identity in GBP.
+func fromPeer(t *testing.T, f *fixture, identity uint16, inner []byte) []byte {
+	return vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 40000, testVNI, identity, inner)
 }
 
 // verdictsOf runs every frame through run and returns the verdicts.
@@ -60,13 +60,13 @@ func TestPolicyIPOptions(t *testing.T) {
 	require.Equal(t, uint16(5432), e.DstPort, "the drop event reads the ports past the options")
 	require.Equal(t, uint16(0), e.Rule)
 
-	verdict, _ = f.run(t, progO, f.ul, fromPeer(t, f, tcpSynOpts(t, peerVTEPMAC, routerMAC, remoteIP, 40000, c2IP, 5432)))
+	verdict, _ = f.run(t, progO, f.ul, fromPeer(t, f, remoteID, tcpSynOpts(t, peerVTEPMAC, routerMAC, remoteIP, 40000, c2IP, 5432)))
 	require.Equal(t, uint32(tcActShot), verdict, "cross host, options, denied port")
 	_ = nextDrop(t, ev)
 
 	verdict, _ = f.run(t, progC, f.lxc1, tcpSynOpts(t, c1MAC, routerMAC, c1IP, 40001, c2IP, 80))
 	require.Equal(t, uint32(tcActRedirect), verdict, "options, allowed port")
-	verdict, _ = f.run(t, progO, f.ul, fromPeer(t, f, tcpSynOpts(t, peerVTEPMAC, routerMAC, remoteIP, 40001, c2IP, 80)))
+	verdict, _ = f.run(t, progO, f.ul, fromPeer(t, f, remoteID, tcpSynOpts(t, peerVTEPMAC, routerMAC, remoteIP, 40001, c2IP, 80)))
 	require.Equal(t, uint32(tcActRedirect), verdict, "cross host, options, allowed port")
 
 	// A TCP header cut short (no ports) is invalid, never decided on port 0.
@@ -86,7 +86,10 @@ func TestPolicyIPOptions(t *testing.T) {
 func TestPolicyFragments(t *testing.T) {
 	f := newFixture(t)
 	runC := func(b []byte) uint32 { v, _ := f.run(t, f.dp.Programs().FromContainer, f.lxc1, b); return v }
-	runO := func(b []byte) uint32 { v, _ := f.run(t, f.dp.Programs().FromOverlay, f.ul, fromPeer(t, f, b)); return v }
+	runO := func(b []byte) uint32 {
+		v, _ := f.run(t, f.dp.Programs().FromOverlay, f.ul, fromPeer(t, f, remoteID, b))
+		return v
+	}
 	id := uint16(100)
 	frags := func(src netip.Addr, smac []byte, dport uint16) [][]byte {
 		id++

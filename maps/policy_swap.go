@@ -2,6 +2,8 @@ package maps
 
 import (
 	"fmt"
+
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // PolicyCapacityError says a policy does not fit beside the one in force: a swap holds both
@@ -66,4 +68,18 @@ func SwapPolicy(pol *Policy, node *NodeConfig, want []PolicyEntry, commit func()
 		return err
 	}
 	return pol.sweep(1 - gen)
+}
+
+// PolicyEntriesOf converts a compiled policy to policy map entries (rule -1, the default
+// action, becomes RuleDefault).
+func PolicyEntriesOf(c policy.Compiled) []PolicyEntry {
+	out := make([]PolicyEntry, len(c.Entries))
+	for i, e := range c.Entries {
+		rule := uint16(e.Rule)
+		if e.Rule < 0 {
+			rule = RuleDefault
+		}
+		out[i] = PolicyEntry{Src: e.Src, Dst: e.Dst, Proto: e.Proto, Port: e.Port, Allow: e.Verdict == policy.VerdictAllow, Rule: rule}
+	}
+	return out
 }

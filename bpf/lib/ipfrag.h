@@ -23,11 +23,13 @@ struct ipfrag_key {
 	__u8 pad;
 };
 
-/* The first fragment's policy verdict. */
+/* The first fragment's policy verdict, valid under the policy revision it was made under. */
 struct ipfrag_verdict {
-	__u8 allow; /* 1: the first fragment was allowed */
+	__u8 allow;       /* 1: the first fragment was allowed */
 	__u8 pad;
-	__u16 rule; /* deciding rule of a denied first fragment */
+	__u16 rule;       /* deciding rule of a denied first fragment */
+	__u16 policy_rev; /* node_params.policy_rev of the decision */
+	__u16 pad2;
 };
 
 struct {
@@ -56,10 +58,11 @@ static __always_inline struct ipfrag_key ipfrag_key_of(const struct iphdr *ip)
 	return k;
 }
 
-/* Remember the first fragment's verdict for the datagram's later fragments. */
-static __always_inline void ipfrag_remember(const struct ipfrag_key *k, int allow, __u16 rule)
+/* Remember the first fragment's verdict (under policy revision rev) for the datagram's later
+ * fragments. */
+static __always_inline void ipfrag_remember(const struct ipfrag_key *k, int allow, __u16 rule, __u16 rev)
 {
-	struct ipfrag_verdict v = { .allow = !!allow, .rule = rule };
+	struct ipfrag_verdict v = { .allow = !!allow, .rule = rule, .policy_rev = rev };
 
 	bpf_map_update_elem(&frag_verdicts, k, &v, BPF_ANY);
 }

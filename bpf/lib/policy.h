@@ -259,13 +259,14 @@ static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_
 	return TC_ACT_OK;
 }
 
-/* A later fragment takes its datagram's first-fragment verdict; none remembered: dropped. */
+/* A later fragment takes its datagram's first-fragment verdict; none remembered under the
+ * policy in force (rev): dropped, so a policy change also stops datagrams half through. */
 static __always_inline int policy_later_fragment(struct __sk_buff *skb, const struct ipfrag_key *k,
-						 __u32 src, __u32 dst)
+						 __u16 rev, __u32 src, __u32 dst)
 {
 	struct ipfrag_verdict *fv = bpf_map_lookup_elem(&frag_verdicts, k);
 
-	if (!fv)
+	if (!fv || fv->policy_rev != rev)
 		return drop(skb, METRIC_DROP_FRAG_UNKNOWN);
 	if (!fv->allow)
 		return policy_drop(skb, fv->rule, src, dst);
@@ -289,9 +290,9 @@ static __always_inline int policy_enforce(struct __sk_buff *skb, const struct no
 	if (rc < 0)
 		return drop(skb, -rc);
 	if (p.frag_kind == IPFRAG_LATER)
-		return policy_later_fragment(skb, &p.frag, src, dst);
+		return policy_later_fragment(skb, &p.frag, rev, src, dst);
 	rc = policy_flow(skb, cfg, rev, &p, src, dst, decide, &v);
 	if (p.frag_kind == IPFRAG_FIRST && (rc == TC_ACT_OK || v.verdict != POLICY_ALLOW))
-		ipfrag_remember(&p.frag, rc == TC_ACT_OK, v.rule);
+		ipfrag_remember(&p.frag, rc == TC_ACT_OK, v.rule, rev);
 	return rc;
 }
