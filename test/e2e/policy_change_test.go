@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// policyState is h's `policy list -o json`.
+func policyState(t *testing.T, c *testbed.Cluster, h *testbed.Host) api.PolicyState {
+	t.Helper()
+	out, err := c.CLI(h, "policy", "list", "-o", "json")
+	require.NoError(t, err, out)
+	var st api.PolicyState
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	return st
+}
+
+// applyPolicyFile writes doc to a file and runs `policy apply -f` on h.
+func applyPolicyFile(t *testing.T, c *testbed.Cluster, h *testbed.Host, doc any) (string, error) {
+	t.Helper()
+	data, err := json.Marshal(doc)
+	require.NoError(t, err)
+	file := filepath.Join(c.Bed.TempDir(), "policy.json")
+	require.NoError(t, os.WriteFile(file, data, 0o644))
+	return c.CLI(h, "policy", "apply", "-f", file)
+}
+
+// allPorts is every TCP and UDP port, 131,070 port specs.
+func allPorts() []string {
+	out := make([]string, 0, 2*65535)
+	for p := 1; p <= 65535; p++ {
+		out = append(out, fmt.Sprintf("%d/tcp", p), fmt.Sprintf("%d/udp", p))
+	}
+	return out
+}
+
+// TestPolicyTooBigOrReplaced (issue 10 items 5 and 6): a policy that does not fit the policy
+// map is refused with the numbers before it is stored (the store keeps the policy in force,
+// a restart works); a policy that fills the map is replaced by a small one as a whole, with
+// nothing of the old one left. On main the too-big policy was stored anyway ("map is full"),
+// `policy list` showed it and the agent no longer restarted.
+func TestPolicyTooBigOrReplaced(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 0)
+	h := c.Hosts[0]
+	a, err := c.AddContainer(h, "pa", h.PodCIDR.Addr().Next().Next(), "app=a")
+	require.NoError(t, err)
+	b, err := c.AddContainer(h, "pb", a.IP.Next(), "app=b")
+	require.NoError(t, err)
+	rule := func(from, to string, ports []string) map[string]any {
+		return map[string]any{"action": "deny", "from": map[string]string{"selector": from}, "to": map[string]string{"selector": to}, "ports": ports}
+	}
+
+	// 4 identity pairs x 131,070 ports: twice the map.
+	huge := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app in (a,b)", "app in (a,b)", allPorts())}}
+	out, err := applyPolicyFile(t, c, h, huge)
+	require.Error(t, err)
+	t.Logf("too big: %s", strings.TrimSpace(out))
+	require.Contains(t, out, "policy compiles to 524280 entries; the policy map holds 262144")
+	st := policyState(t, c, h)
+	require.Empty(t, st.Rules, "nothing stored")
+	require.Equal(t, 0, st.Entries)
+
+	// 2 pairs x 131,070 = 262,140 entries: fills the map, then a 1-rule policy replaces it.
+	big := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app=a", "app in (a,b)", allPorts())}}
+	out, err = applyPolicyFile(t, c, h, big)
+	require.NoError(t, err, out)
+	require.Equal(t, 262140, policyState(t, c, h).Entries)
+	expectReach(t, c, "allow + deny a->(a,b) every port", a, b, 5201, reach{icmp: true})
+
+	small := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app=a", "app=b", []string{"5201/tcp"})}}
+	out, err = applyPolicyFile(t, c, h, small)
+	require.NoError(t, err, out)
+	st = policyState(t, c, h)
+	require.Len(t, st.Rules, 1)
+	require.Equal(t, 1, st.Entries, "the old policy's entries are all gone")
+	expectReach(t, c, "allow + deny a->b 5201/tcp", a, b, 5201, reach{icmp: true, udp: true})
+	expectReach(t, c, "allow + deny a->b 5201/tcp", a, b, 5202, reach{icmp: true, tcp: true, udp: true})
+
+	// A restart enforces the stored policy.
+	require.NoError(t, c.KillAgent(h))
+	require.NoError(t, c.StartAgent(h))
+	require.Equal(t, 1, policyState(t, c, h).Entries)
+	expectReach(t, c, "after restart", a, b, 5201, reach{icmp: true, udp: true})
+}
+
+// TestPolicyDropCountersReset (issue 10 item 10, issue 11 item 4): a rule's drop counter
+// belongs to that rule; when `policy apply` puts another rule at its index (or removes it) the
+// count starts at zero, while an unchanged rule keeps its count. On main the old counts showed
+// on the new rules by position.
+func TestPolicyDropCountersReset(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 0)
+	h := c.Hosts[0]
+	a, err := c.AddContainer(h, "pa", h.PodCIDR.Addr().Next().Next(), "app=a")
+	require.NoError(t, err)
+	b, err := c.AddContainer(h, "pb", a.IP.Next(), "app=b")
+	require.NoError(t, err)
+	deny := func(port string) map[string]any {
+		return map[string]any{"action": "deny", "from": map[string]string{"selector": "app=a"}, "to": map[string]string{"selector": "app=b"}, "ports": []string{port}}
+	}
+	_, err = applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{deny("5201/tcp"), deny("5202/tcp")}})
+	require.NoError(t, err)
+	require.False(t, tcpReaches(t, c, a, b, 5201))
+	require.False(t, tcpReaches(t, c, a, b, 5202))
+	st := policyState(t, c, h)
+	require.Positive(t, st.Rules[0].Dropped)
+	kept := st.Rules[1].Dropped
+	require.Positive(t, kept)
+
+	allow := map[string]any{"action": "allow", "from": map[string]string{"selector": "app=a"}, "to": map[string]string{"selector": "app=b"}}
+	_, err = applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{allow, deny("5202/tcp")}})
+	require.NoError(t, err)
+	st = policyState(t, c, h)
+	t.Logf("after replacing rule 0: rule 0 dropped %d, rule 1 dropped %d (was %d)", st.Rules[0].Dropped, st.Rules[1].Dropped, kept)
+	require.Zero(t, st.Rules[0].Dropped, "a new rule at index 0 starts at zero")
+	require.Equal(t, kept, st.Rules[1].Dropped, "the unchanged rule keeps its count")
+}
