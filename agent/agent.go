@@ -39,8 +39,9 @@ type Agent struct {
 	maps      maps.Set
 	unlock    func() error
 	ln        net.Listener
-	cl        *clusterState // etcd membership; nil with the local store
-	policyErr error         // why the stored policy is not the one in force; nil when it is (a.mu)
+	cl        *clusterState        // etcd membership; nil with the local store
+	policyErr error                // why the stored policy is not the one in force; nil when it is (a.mu)
+	idUnused  map[string]time.Time // identity label keys seen unused, since when (a.mu)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -149,6 +150,7 @@ func listenUnix(path string) (net.Listener, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go a.runConntrackGC(ctx, 10*time.Second)
+	go a.runIdentityGC(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute))
 	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()

@@ -450,6 +450,10 @@ func (s storeErrors) Identities() (map[string]uint32, error) {
 	return ids, unavailableError(err)
 }
 
+func (s storeErrors) DeleteIdentity(labelsKey string, id uint32) error {
+	return unavailableError(s.Etcd.DeleteIdentity(labelsKey, id))
+}
+
 func (s storeErrors) Policy() (policy.Policy, error) {
 	p, err := s.Etcd.Policy()
 	return p, unavailableError(err)

@@ -35,6 +35,12 @@ type DatapathCtKey struct {
 	Pad   uint16
 }
 
+type DatapathCtQuotaValue struct {
+	_     structs.HostLayout
+	Count uint32
+	Limit uint32
+}
+
 type DatapathEndpointInfo struct {
 	_        structs.HostLayout
 	Ifindex  uint32
@@ -170,6 +176,7 @@ type DatapathPortTarget struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	DatapathMapCt             = "ct"
+	DatapathMapCtQuota        = "ct_quota"
 	DatapathMapDropEvents     = "drop_events"
 	DatapathMapEndpoints      = "endpoints"
 	DatapathMapFragVerdicts   = "frag_verdicts"
@@ -236,6 +243,7 @@ type DatapathProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
 	Ct           *ebpf.MapSpec `ebpf:"ct"`
+	CtQuota      *ebpf.MapSpec `ebpf:"ct_quota"`
 	DropEvents   *ebpf.MapSpec `ebpf:"drop_events"`
 	Endpoints    *ebpf.MapSpec `ebpf:"endpoints"`
 	FragVerdicts *ebpf.MapSpec `ebpf:"frag_verdicts"`
@@ -274,6 +282,7 @@ func (o *DatapathObjects) Close() error {
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
 	Ct           *ebpf.Map `ebpf:"ct"`
+	CtQuota      *ebpf.Map `ebpf:"ct_quota"`
 	DropEvents   *ebpf.Map `ebpf:"drop_events"`
 	Endpoints    *ebpf.Map `ebpf:"endpoints"`
 	FragVerdicts *ebpf.Map `ebpf:"frag_verdicts"`
@@ -288,6 +297,7 @@ type DatapathMaps struct {
 func (m *DatapathMaps) Close() error {
 	return _DatapathClose(
 		m.Ct,
+		m.CtQuota,
 		m.DropEvents,
 		m.Endpoints,
 		m.FragVerdicts,

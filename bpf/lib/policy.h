@@ -11,6 +11,7 @@
 #pragma once
 
 #include "ct.h"
+#include "ct_quota.h"
 #include "flow.h"
 #include "events.h"
 #include "ipfrag.h"
@@ -250,6 +251,9 @@ static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_
 	}
 	if (p->is_error)
 		return TC_ACT_OK; /* an allowed error opens no flow */
+	err = ct_quota_charge(p->k.saddr, p->k.daddr, 1);
+	if (err)
+		return drop(skb, -err);
 	fresh.last_seen = bpf_ktime_get_ns();
 	fresh.policy_rev = rev;
 	fresh.flags = decide ? 0 : CT_F_UNDECIDED;

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -124,4 +125,44 @@ func TestPolicyDropCountersReset(t *testing.T) {
 	t.Logf("after replacing rule 0: rule 0 dropped %d, rule 1 dropped %d (was %d)", st.Rules[0].Dropped, st.Rules[1].Dropped, kept)
 	require.Zero(t, st.Rules[0].Dropped, "a new rule at index 0 starts at zero")
 	require.Equal(t, kept, st.Rules[1].Dropped, "the unchanged rule keeps its count")
+}
+
+// TestIdentityGC (issue 10 item 7): identities no endpoint uses are freed after the grace
+// period, so the compiled policy shrinks back; a 70 KB label is refused with a clear error.
+// On main identities were never freed (the policy only grew) and the label was accepted.
+func TestIdentityGC(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 0, "--identity-gc-grace", "1s")
+	h := c.Hosts[0]
+	ports := make([]string, 200)
+	for i := range ports {
+		ports[i] = fmt.Sprintf("%d/tcp", i+1)
+	}
+	_, err := applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{map[string]any{
+		"action": "deny", "from": map[string]string{"selector": "app=x"}, "to": map[string]string{"selector": "app=y"}, "ports": ports}}})
+	require.NoError(t, err)
+	ip := h.PodCIDR.Addr().Next().Next()
+	_, err = c.AddContainer(h, "x1", ip, "app=x")
+	require.NoError(t, err)
+	_, err = c.AddContainer(h, "y1", ip.Next(), "app=y", "n=1")
+	require.NoError(t, err)
+	base := policyState(t, c, h).Entries
+	for i, name := range []string{"y2", "y3"} {
+		_, err = c.AddContainer(h, name, ip.Next().Next().Next().Next(), "app=y", fmt.Sprintf("n=%d", i+2))
+		require.NoError(t, err)
+		_, err = c.CLI(h, "endpoint", "del", name)
+		require.NoError(t, err)
+	}
+	grown := policyState(t, c, h).Entries
+	t.Logf("policy entries: %d with x1, y1; %d after two more identities came and went", base, grown)
+	require.Greater(t, grown, base)
+	require.Eventually(t, func() bool { return policyState(t, c, h).Entries == base }, 20*time.Second, 200*time.Millisecond,
+		"unused identities freed, policy back to %d entries", base)
+
+	netnsPath, err := c.Bed.Netns("big")
+	require.NoError(t, err)
+	out, err := c.CLI(h, "endpoint", "add", "big", "--netns", netnsPath, "--ip", ip.Next().Next().String(), "--label", "app="+strings.Repeat("a", 70*1024))
+	require.Error(t, err)
+	require.Contains(t, out, "invalid value of label app")
+	require.Less(t, len(out), 1000, "the error does not echo 70 KB")
 }
