@@ -49,6 +49,9 @@ type Config struct {
 	// IdentityGrace is how long no endpoint of the cluster may use an identity before it is
 	// freed; 0 = DefaultIdentityGrace.
 	IdentityGrace time.Duration
+	// CTMaxPerEndpoint is each endpoint's conntrack quota; 0 = a fair share,
+	// CTMax / (endpoints + 1).
+	CTMaxPerEndpoint int
 	Logger        *slog.Logger // nil = slog.Default()
 	Store         StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
 }
@@ -107,6 +110,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 	}
 	if c.NATPorts[0] == 0 || c.NATPorts[0] > c.NATPorts[1] {
 		return api.Node{}, 0, fmt.Errorf("masquerade port range %d-%d: want 1 <= first <= last", c.NATPorts[0], c.NATPorts[1])
+	}
+	if c.CTMaxPerEndpoint < 0 || c.CTMaxPerEndpoint > c.CTMax {
+		return api.Node{}, 0, fmt.Errorf("conntrack quota per endpoint %d: want 1 to --ct-max (%d), or 0 for a fair share", c.CTMaxPerEndpoint, c.CTMax)
 	}
 	if c.IdentityGrace < 0 {
 		return api.Node{}, 0, fmt.Errorf("identity GC grace %s: want a positive duration", c.IdentityGrace)

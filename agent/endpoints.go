@@ -49,6 +49,10 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		a.unprogram(ep)
 		return api.Endpoint{}, err
 	}
+	if err := a.syncCTQuotas(); err != nil { // its quota exists before its first packet
+		a.unprogram(ep)
+		return api.Endpoint{}, fmt.Errorf("conntrack quota of %s: %w", ep.Name, err)
+	}
 	if err := a.store.PutEndpoint(ep); err != nil {
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
@@ -198,6 +202,9 @@ func (a *Agent) DeleteEndpoint(name string) error {
 		return err
 	}
 	a.unprogram(ep)
+	if err := a.syncCTQuotas(); err != nil { // the others' fair share grows
+		a.log.Warn("conntrack quotas after endpoint delete", "err", err)
+	}
 	if err := a.store.DeleteEndpoint(name); err != nil {
 		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
 	}

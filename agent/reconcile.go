@@ -104,7 +104,7 @@ func (a *Agent) reconcileEndpoints() error {
 			}
 		}
 	}
-	return nil
+	return a.syncCTQuotas()
 }
 
 func (a *Agent) reconcileIPCache() error {
