@@ -52,8 +52,8 @@ type Config struct {
 	// CTMaxPerEndpoint is each endpoint's conntrack quota; 0 = a fair share,
 	// CTMax / (endpoints + 1).
 	CTMaxPerEndpoint int
-	Logger        *slog.Logger // nil = slog.Default()
-	Store         StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
+	Logger           *slog.Logger // nil = slog.Default()
+	Store            StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
 }
 
 // withDefaults fills zero fields.

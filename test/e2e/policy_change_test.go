@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,4 +166,42 @@ func TestIdentityGC(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "invalid value of label app")
 	require.Less(t, len(out), 1000, "the error does not echo 70 KB")
+}
+
+// TestConntrackQuotaFlood (issue 10 item 8): a container flooding new UDP flows is held to its
+// fair share of conntrack (drop_ct_quota), another container's new flows still work at once,
+// and `ebpfnet status` shows the use per endpoint. On main the flood filled the table and the
+// other container's new flows failed until idle entries expired.
+func TestConntrackQuotaFlood(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 0, "--ct-max", "1024")
+	h := c.Hosts[0]
+	ip := h.PodCIDR.Addr().Next().Next()
+	flooder, err := c.AddContainer(h, "flood", ip, "app=flood")
+	require.NoError(t, err)
+	victim, err := c.AddContainer(h, "victim", ip.Next(), "app=victim")
+	require.NoError(t, err)
+	policyCLI(t, c, h, "deny", "--from", "app=nobody", "--to", "app=victim") // enforcement on
+	srv, err := c.Bed.ListenUDP(victim.Name, netip.AddrPortFrom(victim.IP, 5201))
+	require.NoError(t, err)
+	defer srv.Close()
+	for range 1100 { // every socket a new source port: a new flow
+		cl, err := c.Bed.DialUDP(flooder.Name, netip.AddrPortFrom(flooder.IP, 0), netip.AddrPortFrom(victim.IP, 5201))
+		require.NoError(t, err)
+		_, _ = cl.Write([]byte("flood"))
+		cl.Close()
+	}
+	st := status(t, c, h)
+	require.NotEmpty(t, st.Conntrack)
+	top := st.Conntrack[0]
+	t.Logf("status: %+v; drop_ct_quota %d, drop_ct_full %d", st.Conntrack, counter(t, c, h, "drop_ct_quota"), counter(t, c, h, "drop_ct_full"))
+	require.Equal(t, flooder.Name, top.Endpoint)
+	require.Equal(t, 1024/3, top.Limit, "fair share: ct-max / (2 endpoints + 1)")
+	require.Equal(t, top.Limit, top.Entries)
+	require.Positive(t, counter(t, c, h, "drop_ct_quota"))
+	require.Zero(t, counter(t, c, h, "drop_ct_full"))
+	require.True(t, udpReaches(t, c, victim, flooder, 5202), "the other container opens new flows")
+	out, err := c.CLI(h, "status")
+	require.NoError(t, err)
+	require.Contains(t, out, "conntrack flood")
 }
