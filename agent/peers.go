@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -12,6 +13,15 @@ import (
 // IdentityCluster is the reserved identity of cluster addresses whose endpoint identity is not
 // known on this host (a peer's whole pod CIDR).
 const IdentityCluster = 3
+
+// IdentityRemoteNode is the reserved identity of peer hosts' underlay addresses (Cilium's
+// reserved:remote-node): the source of their containers' masqueraded connections to this
+// host's published ports. Policy names it with the label ReservedLabel=remote-node.
+const IdentityRemoteNode = 6
+
+// ReservedLabel is the label key of reserved identities in policy selectors
+// ("io.ebpfnet.reserved=remote-node"); endpoints may not carry it.
+const ReservedLabel = "io.ebpfnet.reserved"
 
 // AddPeer routes a pod CIDR to a peer host. Refuses malformed input, CIDRs outside the cluster,
 // this node's own pod CIDR or underlay IP, and any overlap with an existing peer.
@@ -66,6 +76,13 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
 	return p, nil
+}
+
+// remoteNodeRoute is the /32 ipcache entry of peer p's underlay address, identity remote-node
+// (looked up only for sources of published-port connections; outside the cluster CIDR it is
+// never a route).
+func remoteNodeRoute(p api.Peer) maps.Route {
+	return maps.Route{Prefix: netip.PrefixFrom(p.HostIP, 32), TunnelEndpoint: p.HostIP, Identity: IdentityRemoteNode, PlainVXLAN: p.PlainVXLAN}
 }
 
 // peerRoute is the ipcache entry of peer p.

@@ -44,7 +44,8 @@ func (a *Agent) policyEndpoints() ([]policy.Endpoint, error) {
 		}
 		out = append(out, policy.Endpoint{Name: fmt.Sprintf("identity/%d", id), Identity: id, Labels: labels})
 	}
-	out = append(out, policy.Endpoint{Name: "identity/cluster", Identity: IdentityCluster})
+	out = append(out, policy.Endpoint{Name: "identity/cluster", Identity: IdentityCluster},
+		policy.Endpoint{Name: "identity/remote-node", Identity: IdentityRemoteNode, Labels: map[string]string{ReservedLabel: "remote-node"}})
 	return out, nil
 }
 

@@ -119,6 +119,8 @@ func (a *Agent) reconcileIPCache() error {
 	}
 	for _, p := range peers {
 		want[p.CIDR] = peerRoute(p)
+		r := remoteNodeRoute(p)
+		want[r.Prefix] = r
 	}
 	remote, err := a.store.ClusterEndpoints()
 	if err != nil {

@@ -72,6 +72,9 @@ func parseLabels(in []string) (map[string]string, error) {
 		if !ok || k == "" {
 			return nil, badRequest("invalid label %q: want key=value", l)
 		}
+		if strings.EqualFold(k, ReservedLabel) {
+			return nil, badRequest("invalid label key %q: reserved for reserved identities (remote-node)", k)
+		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			return nil, badRequest("invalid label key %q: %s", abbrev(k), strings.Join(errs, "; "))
 		}

@@ -217,3 +217,34 @@ func TestMasqueradeIPOptions(t *testing.T) {
 	require.Equal(t, c1IP, r.dst)
 	require.Equal(t, uint16(5000), r.dport)
 }
+
+// TestPublishedPortPolicy (issue 10 item 9): a connection reaching a container through a
+// published port is subject to its ingress policy when the source's identity is known: a
+// local endpoint (hairpin), or a peer host (remote-node, 6) whose containers it masquerades.
+// Sources outside the cluster are not. On main every published port skipped policy.
+func TestPublishedPortPolicy(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: c2ID, Published: true}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c2IP, Port: 80}))
+	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: netip.PrefixFrom(peerIP, 32), TunnelEndpoint: peerIP, Identity: 6}))
+	const remoteNode = 6
+	setPolicy(t, f, true,
+		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Rule: 0},
+		maps.PolicyEntry{Src: remoteNode, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Rule: 1})
+	progC, progO := f.dp.Programs().FromContainer, f.dp.Programs().FromOverlay
+	fromPeerHost := tcpSyn(t, peerMAC, f.underlayMAC, peerIP, 33333, underlayIP, 8080)
+
+	before := f.counters(t)
+	v, _ := f.run(t, progC, f.lxc1, tcpSyn(t, c1MAC, routerMAC, c1IP, 40000, underlayIP, 8080))
+	require.Equal(t, uint32(tcActShot), v, "denied local endpoint through the published port")
+	v, _ = f.run(t, progO, f.ul, fromPeerHost)
+	require.Equal(t, uint32(tcActShot), v, "denied remote-node through the published port")
+	require.Equal(t, uint64(2), counted(t, f, bpf.DatapathMetricMETRIC_DROP_POLICY, before))
+	v, _ = f.run(t, progO, f.ul, tcpSyn(t, outsideMAC, f.underlayMAC, outsideIP, 33333, underlayIP, 8080))
+	require.Equal(t, uint32(tcActRedirect), v, "a source outside the cluster is not subject to policy")
+
+	setPolicy(t, f, true, maps.PolicyEntry{Src: c1ID, Dst: c2ID, Rule: 0})
+	v, out := f.run(t, progO, f.ul, fromPeerHost)
+	require.Equal(t, uint32(tcActRedirect), v, "remote-node allowed")
+	require.Equal(t, c2IP, decodeChecked(t, out).dst)
+}
