@@ -75,6 +75,11 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
 	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
+	// The host's remote-node entry by the same mark and sweep as a restart (the next resync or
+	// restart retries it).
+	if err := a.reconcileIPCache(); err != nil {
+		a.log.Warn("ipcache after peer add", "err", err)
+	}
 	return p, nil
 }
 
@@ -107,7 +112,7 @@ func (a *Agent) DeletePeer(cidrText string) error {
 		return err
 	}
 	a.log.Info("peer deleted", "cidr", cidr)
-	return nil
+	return a.reconcileIPCache() // its host's remote-node entry, unless another peer shares it
 }
 
 // Peers lists the stored peers.
