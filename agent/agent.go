@@ -149,8 +149,8 @@ func listenUnix(path string) (net.Listener, error) {
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go a.runConntrackGC(ctx, 10*time.Second)
-	go a.runIdentityGC(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute))
+	go every(ctx, 10*time.Second, a.conntrackGC)
+	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()

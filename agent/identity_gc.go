@@ -1,9 +1,6 @@
 package agent
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // gcIdentities frees the identities no endpoint of the cluster (every node's, with etcd) has
 // used for a.cfg.IdentityGrace as seen by this agent, including those of an `endpoint add`
@@ -56,18 +53,9 @@ func (a *Agent) gcIdentities(now time.Time) (int, error) {
 	return freed, nil
 }
 
-// runIdentityGC sweeps identities every interval until ctx is done.
-func (a *Agent) runIdentityGC(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if _, err := a.gcIdentities(now); err != nil {
-				a.log.Warn("identity GC", "err", err)
-			}
-		}
+// identityGC runs gcIdentities, logging what fails.
+func (a *Agent) identityGC(now time.Time) {
+	if _, err := a.gcIdentities(now); err != nil {
+		a.log.Warn("identity GC", "err", err)
 	}
 }

@@ -64,25 +64,30 @@ func (a *Agent) gcConntrack() (int, []maps.CTEntry, error) {
 	return deleted, live, nil
 }
 
-// runConntrackGC expires idle conntrack entries every interval until ctx is done.
-func (a *Agent) runConntrackGC(ctx context.Context, interval time.Duration) {
+// every runs fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			n, live, err := a.gcConntrack()
-			if err == nil {
-				err = a.recountCTQuotas(live)
-			}
-			if err != nil {
-				a.log.Warn("conntrack GC", "err", err)
-			} else if n > 0 {
-				a.log.Debug("conntrack GC", "expired", n)
-			}
+		case now := <-t.C:
+			fn(now)
 		}
+	}
+}
+
+// conntrackGC expires idle conntrack entries and recounts the endpoints' quotas.
+func (a *Agent) conntrackGC(time.Time) {
+	n, live, err := a.gcConntrack()
+	if err == nil {
+		err = a.recountCTQuotas(live)
+	}
+	if err != nil {
+		a.log.Warn("conntrack GC", "err", err)
+	} else if n > 0 {
+		a.log.Debug("conntrack GC", "expired", n)
 	}
 }
 

@@ -36,6 +36,27 @@ func applyPolicyFile(t *testing.T, c *testbed.Cluster, h *testbed.Host, doc any)
 	return c.CLI(h, "policy", "apply", "-f", file)
 }
 
+// fromTo is a from/to policy rule document (ports optional).
+func fromTo(action, from, to string, ports ...string) map[string]any {
+	r := map[string]any{"action": action, "from": map[string]string{"selector": from}, "to": map[string]string{"selector": to}}
+	if len(ports) > 0 {
+		r["ports"] = ports
+	}
+	return r
+}
+
+// appPair is a one-host cluster with containers "pa" (app=a) and "pb" (app=b).
+func appPair(t *testing.T) (*testbed.Cluster, *testbed.Container, *testbed.Container) {
+	t.Helper()
+	c := newCluster(t, 1, 0)
+	h := c.Hosts[0]
+	a, err := c.AddContainer(h, "pa", h.PodCIDR.Addr().Next().Next(), "app=a")
+	require.NoError(t, err)
+	b, err := c.AddContainer(h, "pb", a.IP.Next(), "app=b")
+	require.NoError(t, err)
+	return c, a, b
+}
+
 // allPorts is every TCP and UDP port, 131,070 port specs.
 func allPorts() []string {
 	out := make([]string, 0, 2*65535)
@@ -52,18 +73,11 @@ func allPorts() []string {
 // `policy list` showed it and the agent no longer restarted.
 func TestPolicyTooBigOrReplaced(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, 1, 0)
+	c, a, b := appPair(t)
 	h := c.Hosts[0]
-	a, err := c.AddContainer(h, "pa", h.PodCIDR.Addr().Next().Next(), "app=a")
-	require.NoError(t, err)
-	b, err := c.AddContainer(h, "pb", a.IP.Next(), "app=b")
-	require.NoError(t, err)
-	rule := func(from, to string, ports []string) map[string]any {
-		return map[string]any{"action": "deny", "from": map[string]string{"selector": from}, "to": map[string]string{"selector": to}, "ports": ports}
-	}
 
 	// 4 identity pairs x 131,070 ports: twice the map.
-	huge := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app in (a,b)", "app in (a,b)", allPorts())}}
+	huge := map[string]any{"defaultPolicyAction": "allow", "rules": []any{fromTo("deny", "app in (a,b)", "app in (a,b)", allPorts()...)}}
 	out, err := applyPolicyFile(t, c, h, huge)
 	require.Error(t, err)
 	t.Logf("too big: %s", strings.TrimSpace(out))
@@ -73,13 +87,13 @@ func TestPolicyTooBigOrReplaced(t *testing.T) {
 	require.Equal(t, 0, st.Entries)
 
 	// 2 pairs x 131,070 = 262,140 entries: fills the map, then a 1-rule policy replaces it.
-	big := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app=a", "app in (a,b)", allPorts())}}
+	big := map[string]any{"defaultPolicyAction": "allow", "rules": []any{fromTo("deny", "app=a", "app in (a,b)", allPorts()...)}}
 	out, err = applyPolicyFile(t, c, h, big)
 	require.NoError(t, err, out)
 	require.Equal(t, 262140, policyState(t, c, h).Entries)
 	expectReach(t, c, "allow + deny a->(a,b) every port", a, b, 5201, reach{icmp: true})
 
-	small := map[string]any{"defaultPolicyAction": "allow", "rules": []any{rule("app=a", "app=b", []string{"5201/tcp"})}}
+	small := map[string]any{"defaultPolicyAction": "allow", "rules": []any{fromTo("deny", "app=a", "app=b", "5201/tcp")}}
 	out, err = applyPolicyFile(t, c, h, small)
 	require.NoError(t, err, out)
 	st = policyState(t, c, h)
@@ -101,16 +115,10 @@ func TestPolicyTooBigOrReplaced(t *testing.T) {
 // on the new rules by position.
 func TestPolicyDropCountersReset(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, 1, 0)
+	c, a, b := appPair(t)
 	h := c.Hosts[0]
-	a, err := c.AddContainer(h, "pa", h.PodCIDR.Addr().Next().Next(), "app=a")
-	require.NoError(t, err)
-	b, err := c.AddContainer(h, "pb", a.IP.Next(), "app=b")
-	require.NoError(t, err)
-	deny := func(port string) map[string]any {
-		return map[string]any{"action": "deny", "from": map[string]string{"selector": "app=a"}, "to": map[string]string{"selector": "app=b"}, "ports": []string{port}}
-	}
-	_, err = applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{deny("5201/tcp"), deny("5202/tcp")}})
+	deny := func(port string) map[string]any { return fromTo("deny", "app=a", "app=b", port) }
+	_, err := applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{deny("5201/tcp"), deny("5202/tcp")}})
 	require.NoError(t, err)
 	require.False(t, tcpReaches(t, c, a, b, 5201))
 	require.False(t, tcpReaches(t, c, a, b, 5202))
@@ -119,7 +127,7 @@ func TestPolicyDropCountersReset(t *testing.T) {
 	kept := st.Rules[1].Dropped
 	require.Positive(t, kept)
 
-	allow := map[string]any{"action": "allow", "from": map[string]string{"selector": "app=a"}, "to": map[string]string{"selector": "app=b"}}
+	allow := fromTo("allow", "app=a", "app=b")
 	_, err = applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{allow, deny("5202/tcp")}})
 	require.NoError(t, err)
 	st = policyState(t, c, h)
@@ -139,8 +147,7 @@ func TestIdentityGC(t *testing.T) {
 	for i := range ports {
 		ports[i] = fmt.Sprintf("%d/tcp", i+1)
 	}
-	_, err := applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{map[string]any{
-		"action": "deny", "from": map[string]string{"selector": "app=x"}, "to": map[string]string{"selector": "app=y"}, "ports": ports}}})
+	_, err := applyPolicyFile(t, c, h, map[string]any{"defaultPolicyAction": "allow", "rules": []any{fromTo("deny", "app=x", "app=y", ports...)}})
 	require.NoError(t, err)
 	ip := h.PodCIDR.Addr().Next().Next()
 	_, err = c.AddContainer(h, "x1", ip, "app=x")
