@@ -181,7 +181,7 @@ static __always_inline void ct_key_reverse(const struct ct_key *k, struct ct_key
 /* The CT_POLICY entry of the flow p belongs to, either direction; *orig gets its key (the
  * direction that opened the flow). An ICMP error belongs to the flow it quotes only when the
  * quoted packet went between the same two endpoints (quoted source = the error's destination
- * and quoted destination = the error's source, RFC 5508 section 4.3, Cilium's nat.h); a forged
+ * and quoted destination = the error's source, RFC 5508 section 4, Cilium's nat.h); a forged
  * error quoting a flow elsewhere belongs to none. */
 static __always_inline struct ct_entry *policy_ct_lookup(const struct policy_pkt *p, struct ct_key *orig)
 {
