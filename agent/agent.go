@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,9 +40,10 @@ type Agent struct {
 	maps      maps.Set
 	unlock    func() error
 	ln        net.Listener
-	cl        *clusterState        // etcd membership; nil with the local store
-	policyErr error                // why the stored policy is not the one in force; nil when it is (a.mu)
-	idUnused  map[string]time.Time // identity label keys seen unused, since when (a.mu)
+	cl        *clusterState         // etcd membership; nil with the local store
+	policyErr error                 // why the stored policy is not the one in force; nil when it is (a.mu)
+	idUnused  map[string]time.Time  // identity label keys seen unused, since when (a.mu)
+	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same

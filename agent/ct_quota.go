@@ -24,11 +24,18 @@ func (a *Agent) ctQuotaLimit(n int) int {
 }
 
 // syncCTQuotas gives every endpoint of the endpoints map its limit, keeping its count, and
-// removes the quotas of endpoints that are gone. Callers hold a.mu.
+// removes the quotas of endpoints that are gone; it also refreshes the endpoint names status
+// shows (from the store, so status itself never waits on it). Callers hold a.mu.
 func (a *Agent) syncCTQuotas() error {
 	eps, err := a.maps.Endpoints.All()
 	if err != nil {
 		return err
+	}
+	if stored, err := a.store.Endpoints(); err == nil {
+		a.epNames = make(map[netip.Addr]string, len(stored))
+		for _, e := range stored {
+			a.epNames[e.IP] = e.Name
+		}
 	}
 	have, err := a.maps.CTQuota.All()
 	if err != nil {
@@ -92,17 +99,9 @@ func (a *Agent) ctTop() ([]api.CTUse, error) {
 	if err != nil {
 		return nil, err
 	}
-	eps, err := a.store.Endpoints()
-	if err != nil {
-		return nil, err
-	}
-	names := make(map[netip.Addr]string, len(eps))
-	for _, e := range eps {
-		names[e.IP] = e.Name
-	}
 	out := make([]api.CTUse, 0, len(have))
 	for ip, q := range have {
-		out = append(out, api.CTUse{Endpoint: names[ip], IP: ip, Entries: q.Count, Limit: q.Limit})
+		out = append(out, api.CTUse{Endpoint: a.epNames[ip], IP: ip, Entries: q.Count, Limit: q.Limit})
 	}
 	slices.SortFunc(out, func(x, y api.CTUse) int {
 		return cmp.Or(cmp.Compare(y.Entries, x.Entries), x.IP.Compare(y.IP))

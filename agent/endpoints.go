@@ -57,6 +57,9 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
 	}
+	if a.epNames != nil {
+		a.epNames[ep.IP] = ep.Name
+	}
 	if len(ep.Links) > 0 { // within: linked rules see the links only now
 		if err := a.syncPolicy(); err != nil {
 			a.log.Warn("policy sync after endpoint add", "err", err)

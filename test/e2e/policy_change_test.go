@@ -212,3 +212,39 @@ func TestConntrackQuotaFlood(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "conntrack flood")
 }
+
+// TestIdentityGCAcrossHosts: with etcd, identities are freed cluster-wide: one used only by an
+// endpoint of another host is kept by every host's GC, one no endpoint of any host uses is
+// freed and every host's compiled policy shrinks back.
+func TestIdentityGCAcrossHosts(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, false)
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.StartAgent(h, append(ec.agentArgs(h), "--identity-gc-grace", "1s")...))
+		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
+	}
+	h1, h2 := ec.Hosts[0], ec.Hosts[1]
+	policyCLI(t, ec.Cluster, h1, "deny", "--from", "app=x", "--to", "app=y", "--port", "5201/tcp")
+	_, err := ec.AddContainer(h1, "x1", h1.PodCIDR.Addr().Next().Next(), "app=x")
+	require.NoError(t, err)
+	_, err = ec.AddContainer(h2, "y1", h2.PodCIDR.Addr().Next().Next(), "app=y", "n=1")
+	require.NoError(t, err)
+	base := map[string]int{}
+	for _, h := range ec.Hosts {
+		require.Eventually(t, func() bool { base[h.Name] = policyState(t, ec.Cluster, h).Entries; return base[h.Name] > 0 },
+			10*time.Second, 100*time.Millisecond)
+	}
+	_, err = ec.AddContainer(h2, "y2", h2.PodCIDR.Addr().Next().Next().Next(), "app=y", "n=2")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return policyState(t, ec.Cluster, h1).Entries > base[h1.Name] }, 10*time.Second,
+		100*time.Millisecond, "y2's identity compiled on h1")
+	_, err = ec.CLI(h2, "endpoint", "del", "y2")
+	require.NoError(t, err)
+	time.Sleep(3 * time.Second) // several grace periods: y1's identity, used on h2 only, stays
+	for _, h := range ec.Hosts {
+		require.Eventually(t, func() bool { return policyState(t, ec.Cluster, h).Entries == base[h.Name] }, 20*time.Second,
+			200*time.Millisecond, "%s: back to %d entries", h.Name, base[h.Name])
+	}
+	t.Logf("entries per host after GC: %v", base)
+	require.False(t, tcpReaches(t, ec.Cluster, ec.Containers[0], ec.Containers[1], 5201), "x1 -> y1 still denied: y1's identity kept")
+}
