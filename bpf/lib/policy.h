@@ -279,8 +279,8 @@ static __always_inline int policy_later_fragment(struct __sk_buff *skb, const st
 
 /* Enforce policy on an IPv4 packet from identity src to identity dst. decide = 0 (the
  * destination's identity is not known here) only records the flow so its replies pass.
- * Returns TC_ACT_OK to go on, or the verdict to return. A BPF subprogram: inlined at its five
- * call sites it doubled the object. */
+ * Returns TC_ACT_OK to go on, or the verdict to return. A BPF subprogram: inlined at each of
+ * its call sites it doubled the object. */
 static __noinline int policy_enforce(struct __sk_buff *skb, const struct node_params *cfg,
 				     __u32 src, __u32 dst, int decide)
 {
