@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -39,7 +40,10 @@ type Agent struct {
 	maps      maps.Set
 	unlock    func() error
 	ln        net.Listener
-	cl        *clusterState // etcd membership; nil with the local store
+	cl        *clusterState         // etcd membership; nil with the local store
+	policyErr error                 // why the stored policy is not the one in force; nil when it is (a.mu)
+	idUnused  map[string]time.Time  // identity label keys seen unused, since when (a.mu)
+	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -82,10 +86,17 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	a.maps = a.dp.Maps()
+	// A restart keeps the policy in force (revision, default, enforcement) until reconcile
+	// swaps in the stored one: no window without policy.
+	prev, err := a.maps.Node.Get()
+	if err != nil {
+		return err
+	}
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
 		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: WireGuardPort,
+		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
 	}
@@ -140,7 +151,8 @@ func listenUnix(path string) (net.Listener, error) {
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go a.runConntrackGC(ctx, 10*time.Second)
+	go every(ctx, 10*time.Second, a.conntrackGC)
+	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()

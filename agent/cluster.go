@@ -269,7 +269,9 @@ func (a *Agent) resyncFromStore() {
 		err = a.reconcilePeerHosts() // nodes joined or left
 	}
 	if err == nil {
-		err = a.syncPolicy() // policy or identities may have changed on another node
+		// policy or identities may have changed on another node; a policy that does not fit
+		// here is this host's problem, not the store's
+		a.notePolicySync(a.syncPolicy())
 	}
 	a.mu.Unlock()
 	a.storeResult(err)
@@ -449,6 +451,10 @@ func (s storeErrors) ClusterEndpoints() ([]api.Endpoint, error) {
 func (s storeErrors) Identities() (map[string]uint32, error) {
 	ids, err := s.Etcd.Identities()
 	return ids, unavailableError(err)
+}
+
+func (s storeErrors) DeleteIdentity(labelsKey string, id uint32) error {
+	return unavailableError(s.Etcd.DeleteIdentity(labelsKey, id))
 }
 
 func (s storeErrors) Policy() (policy.Policy, error) {

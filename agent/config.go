@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -22,6 +23,9 @@ const (
 	DefaultVNI      = 1042           // Rancher's VXLAN backend VNI
 	DefaultStateDir = "/var/lib/ebpfnet"
 	DefaultSocket   = "/run/ebpfnet/agent.sock"
+	// DefaultIdentityGrace: an identity unused this long is freed (Cilium's identity GC keeps
+	// unused identities for a heartbeat period in the same way).
+	DefaultIdentityGrace = 5 * time.Minute
 	// VXLANOverhead is what VXLAN over IPv4 adds to a frame: outer IPv4 20 + UDP 8 + VXLAN 8 +
 	// inner Ethernet 14 (RFC 7348; Flannel, Cilium and Docker subtract the same).
 	VXLANOverhead = 50
@@ -46,8 +50,14 @@ type Config struct {
 	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
 	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
-	Logger      *slog.Logger // nil = slog.Default()
-	Store       StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
+	// IdentityGrace is how long no endpoint of the cluster may use an identity before it is
+	// freed; 0 = DefaultIdentityGrace.
+	IdentityGrace time.Duration
+	// CTMaxPerEndpoint is each endpoint's conntrack quota; 0 = a fair share,
+	// CTMax / (endpoints + 1).
+	CTMaxPerEndpoint int
+	Logger           *slog.Logger // nil = slog.Default()
+	Store            StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
 }
 
 // withDefaults fills zero fields.
@@ -77,6 +87,9 @@ func (c Config) withDefaults() Config {
 	if c.CTMax == 0 {
 		c.CTMax = 262144
 	}
+	if c.IdentityGrace == 0 {
+		c.IdentityGrace = DefaultIdentityGrace
+	}
 	return c
 }
 
@@ -101,6 +114,12 @@ func resolveNode(c Config) (api.Node, int, error) {
 	}
 	if c.NATPorts[0] == 0 || c.NATPorts[0] > c.NATPorts[1] {
 		return api.Node{}, 0, fmt.Errorf("masquerade port range %d-%d: want 1 <= first <= last", c.NATPorts[0], c.NATPorts[1])
+	}
+	if c.CTMaxPerEndpoint < 0 || c.CTMaxPerEndpoint > c.CTMax {
+		return api.Node{}, 0, fmt.Errorf("conntrack quota per endpoint %d: want 1 to --ct-max (%d), or 0 for a fair share", c.CTMaxPerEndpoint, c.CTMax)
+	}
+	if c.IdentityGrace < 0 {
+		return api.Node{}, 0, fmt.Errorf("identity GC grace %s: want a positive duration", c.IdentityGrace)
 	}
 	if c.CTMax < 1024 {
 		return api.Node{}, 0, fmt.Errorf("conntrack size %d: want at least 1024", c.CTMax)

@@ -49,9 +49,16 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		a.unprogram(ep)
 		return api.Endpoint{}, err
 	}
+	if err := a.syncCTQuotas(); err != nil { // its quota exists before its first packet
+		a.unprogram(ep)
+		return api.Endpoint{}, fmt.Errorf("conntrack quota of %s: %w", ep.Name, err)
+	}
 	if err := a.store.PutEndpoint(ep); err != nil {
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
+	}
+	if a.epNames != nil {
+		a.epNames[ep.IP] = ep.Name
 	}
 	if len(ep.Links) > 0 { // within: linked rules see the links only now
 		if err := a.syncPolicy(); err != nil {
@@ -198,6 +205,9 @@ func (a *Agent) DeleteEndpoint(name string) error {
 		return err
 	}
 	a.unprogram(ep)
+	if err := a.syncCTQuotas(); err != nil { // the others' fair share grows
+		a.log.Warn("conntrack quotas after endpoint delete", "err", err)
+	}
 	if err := a.store.DeleteEndpoint(name); err != nil {
 		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
 	}

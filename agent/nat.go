@@ -25,13 +25,15 @@ func monotonicNow() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-// gcConntrack deletes idle entries. A masquerade pair (snat-out and its snat-in) goes only
-// when both directions are idle, so a one-way flow keeps its reply path.
-func (a *Agent) gcConntrack() (int, error) {
+// gcConntrack deletes idle entries and returns how many, and the entries left. A masquerade
+// pair (snat-out and its snat-in) goes only when both directions are idle, so a one-way flow
+// keeps its reply path.
+func (a *Agent) gcConntrack() (int, []maps.CTEntry, error) {
 	entries, err := a.maps.CT.All()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	live := entries[:0:0]
 	now := monotonicNow()
 	type tuple struct {
 		src, dst         [4]byte
@@ -51,31 +53,41 @@ func (a *Agent) gcConntrack() (int, error) {
 			last = max(last, lastIn[tuple{e.Dst.As4(), e.Addr.As4(), e.DstPort, e.Port, e.Proto}])
 		}
 		if now-last < ctTimeout[e.Proto] {
+			live = append(live, e)
 			continue
 		}
 		if err := a.maps.CT.Delete(e); err != nil {
-			return deleted, err
+			return deleted, nil, err
 		}
 		deleted++
 	}
-	return deleted, nil
+	return deleted, live, nil
 }
 
-// runConntrackGC expires idle conntrack entries every interval until ctx is done.
-func (a *Agent) runConntrackGC(ctx context.Context, interval time.Duration) {
+// every runs fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if n, err := a.gcConntrack(); err != nil {
-				a.log.Warn("conntrack GC", "err", err)
-			} else if n > 0 {
-				a.log.Debug("conntrack GC", "expired", n)
-			}
+		case now := <-t.C:
+			fn(now)
 		}
+	}
+}
+
+// conntrackGC expires idle conntrack entries and recounts the endpoints' quotas.
+func (a *Agent) conntrackGC(time.Time) {
+	n, live, err := a.gcConntrack()
+	if err == nil {
+		err = a.recountCTQuotas(live)
+	}
+	if err != nil {
+		a.log.Warn("conntrack GC", "err", err)
+	} else if n > 0 {
+		a.log.Debug("conntrack GC", "expired", n)
 	}
 }
 

@@ -14,6 +14,15 @@ import (
 // known on this host (a peer's whole pod CIDR).
 const IdentityCluster = 3
 
+// IdentityRemoteNode is the reserved identity of peer hosts' underlay addresses (Cilium's
+// reserved:remote-node): the source of their containers' masqueraded connections to this
+// host's published ports. Policy names it with the label ReservedLabel=remote-node.
+const IdentityRemoteNode = 6
+
+// ReservedLabel is the label key of reserved identities in policy selectors
+// ("io.ebpfnet.reserved=remote-node"); endpoints may not carry it.
+const ReservedLabel = "io.ebpfnet.reserved"
+
 // AddPeer routes a pod CIDR to a peer host and trusts the host's VXLAN (peers map). Refuses
 // malformed input, CIDRs outside the cluster, this node's own pod CIDR or underlay IP, host
 // addresses that no host can have (see checkPeerHost), and any overlap with an existing peer.
@@ -73,7 +82,19 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		return api.Peer{}, err
 	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
+	// The host's remote-node entry by the same mark and sweep as a restart (the next resync or
+	// restart retries it).
+	if err := a.reconcileIPCache(); err != nil {
+		a.log.Warn("ipcache after peer add", "err", err)
+	}
 	return p, nil
+}
+
+// remoteNodeRoute is the /32 ipcache entry of peer p's underlay address, identity remote-node
+// (looked up only for sources of published-port connections; outside the cluster CIDR it is
+// never a route).
+func remoteNodeRoute(p api.Peer) maps.Route {
+	return maps.Route{Prefix: netip.PrefixFrom(p.HostIP, 32), TunnelEndpoint: p.HostIP, Identity: IdentityRemoteNode, PlainVXLAN: p.PlainVXLAN}
 }
 
 // peerRoute is the ipcache entry of peer p.
@@ -101,7 +122,7 @@ func (a *Agent) DeletePeer(cidrText string) error {
 		return err
 	}
 	a.log.Info("peer deleted", "cidr", cidr)
-	return nil
+	return a.reconcileIPCache() // its host's remote-node entry, unless another peer shares it
 }
 
 // reconcilePeerHosts makes the peers map (the cluster hosts whose VXLAN is decapsulated) hold

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -43,7 +44,8 @@ func (a *Agent) policyEndpoints() ([]policy.Endpoint, error) {
 		}
 		out = append(out, policy.Endpoint{Name: fmt.Sprintf("identity/%d", id), Identity: id, Labels: labels})
 	}
-	out = append(out, policy.Endpoint{Name: "identity/cluster", Identity: IdentityCluster})
+	out = append(out, policy.Endpoint{Name: "identity/cluster", Identity: IdentityCluster},
+		policy.Endpoint{Name: "identity/remote-node", Identity: IdentityRemoteNode, Labels: map[string]string{ReservedLabel: "remote-node"}})
 	return out, nil
 }
 
@@ -61,50 +63,77 @@ func (a *Agent) compilePolicy(p policy.Policy) (policy.Compiled, error) {
 	return c, err
 }
 
-// syncPolicy compiles the stored policy into the policy map and switches enforcement on when
-// there is anything to enforce. Callers hold a.mu.
+// syncPolicy enforces the stored policy (see enforcePolicy). Callers hold a.mu.
 func (a *Agent) syncPolicy() error {
 	p, err := a.store.Policy()
 	if err != nil {
 		return err
 	}
+	return a.enforcePolicy(p, nil)
+}
+
+// enforcePolicy compiles p and swaps it into the policy map atomically (maps.SwapPolicy):
+// the new entries are written beside those in force, commit runs (nil: nothing), then one
+// node_config write flips to them with p's default action, and the old entries go. A policy
+// that does not fit beside the one in force is refused with the numbers before commit runs,
+// so the store never holds a policy the map does not. Callers hold a.mu.
+func (a *Agent) enforcePolicy(p policy.Policy, commit func() error) error {
 	c, err := a.compilePolicy(p)
 	if err != nil {
 		return err
 	}
-	entries := make([]maps.PolicyEntry, len(c.Entries))
-	for i, e := range c.Entries {
-		rule := uint16(e.Rule)
-		if e.Rule < 0 {
-			rule = maps.RuleDefault
+	err = maps.SwapPolicy(a.maps.Policy, a.maps.Node, maps.PolicyEntriesOf(c), commit, func(n *maps.Node) {
+		n.PolicyDefault = c.Default == policy.VerdictAllow
+		n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
+	})
+	if errors.Is(err, maps.ErrFull) {
+		return insufficientStorage("policy not applied: %v", err)
+	}
+	if err == nil {
+		a.mon.stale.Store(true)
+	}
+	return err
+}
+
+// notePolicySync records the outcome of enforcing the stored policy where no caller can be
+// told (restart, store watch): the policy in force stays and `policy list` shows why. Callers
+// hold a.mu.
+func (a *Agent) notePolicySync(err error) {
+	if err != nil && (a.policyErr == nil || a.policyErr.Error() != err.Error()) {
+		a.log.Error("stored policy not enforced; the previous one stays in force", "err", err)
+	}
+	a.policyErr = err
+}
+
+// resetPolicyDrops zeroes the drop counters of every rule whose meaning changed from old to
+// updated (a different rule at that index, or none any more), and the default action's when
+// it changed, so counts never carry over to another rule by position.
+func (a *Agent) resetPolicyDrops(old, updated policy.Policy) error {
+	for i := range max(len(old.Rules), len(updated.Rules)) {
+		if i < len(old.Rules) && i < len(updated.Rules) && reflect.DeepEqual(old.Rules[i], updated.Rules[i]) {
+			continue
 		}
-		entries[i] = maps.PolicyEntry{Src: e.Src, Dst: e.Dst, Proto: e.Proto, Port: e.Port, Allow: e.Verdict == policy.VerdictAllow, Rule: rule}
-	}
-	if err := a.maps.Policy.Sync(entries); err != nil {
-		if errors.Is(err, maps.ErrFull) {
-			return insufficientStorage("policy compiles to %d entries: %v", len(entries), err)
+		if err := a.maps.PolicyDrops.Reset(i); err != nil {
+			return err
 		}
-		return err
 	}
-	n, err := a.maps.Node.Get()
-	if err != nil {
-		return err
+	if old.DefaultAction == updated.DefaultAction {
+		return nil
 	}
-	a.mon.stale.Store(true)
-	n.PolicyDefault = c.Default == policy.VerdictAllow
-	n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
-	return a.maps.Node.Set(n)
+	return a.maps.PolicyDrops.Reset(a.maps.PolicyDrops.DefaultRuleSlot())
 }
 
 // changePolicy applies edit to the stored policy, validates and compiles the result, and only
-// then stores and enforces it: a bad change leaves policy and maps as they were.
+// when it fits the policy map stores and enforces it: a bad change leaves policy and maps as
+// they were.
 func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.store.Policy()
+	old, err := a.store.Policy()
 	if err != nil {
-		return p, err
+		return old, err
 	}
+	p := old
 	p.Rules = slices.Clone(p.Rules)
 	if err := edit(&p); err != nil {
 		return p, err
@@ -112,20 +141,21 @@ func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, er
 	if p.DefaultAction == "" {
 		p.DefaultAction = policy.ActionAllow
 	}
+	if old.DefaultAction == "" {
+		old.DefaultAction = policy.ActionAllow
+	}
 	if err := p.Validate(); err != nil {
 		return p, badRequest("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if len(p.Rules) > maxPolicyRules {
 		return p, badRequest("policy has %d rules, at most %d are supported", len(p.Rules), maxPolicyRules)
 	}
-	if _, err := a.compilePolicy(p); err != nil {
+	if err := a.enforcePolicy(p, func() error { return a.store.PutPolicy(p) }); err != nil {
 		return p, err
 	}
-	if err := a.store.PutPolicy(p); err != nil {
-		return p, err
-	}
+	a.policyErr = nil
 	a.log.Info("policy changed", "default", p.DefaultAction, "rules", len(p.Rules))
-	return p, a.syncPolicy()
+	return p, a.resetPolicyDrops(old, p)
 }
 
 // ApplyPolicy replaces the whole policy with the YAML or JSON document data, all or nothing.
@@ -185,6 +215,9 @@ func (a *Agent) PolicyState() (api.PolicyState, error) {
 		return st, err
 	}
 	st.DefaultDropped = c.Packets
+	if a.policyErr != nil {
+		st.SyncError = a.policyErr.Error()
+	}
 	if st.Entries, err = a.maps.Policy.Len(); err != nil {
 		return st, err
 	}

@@ -29,7 +29,10 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcilePeerHosts(); err != nil {
 		return err
 	}
-	return a.syncPolicy()
+	// A stored policy that no longer fits (identities grew) must not stop the agent: the
+	// policy in force stays, and the error is logged and shown by `policy list`.
+	a.notePolicySync(a.syncPolicy())
+	return nil
 }
 
 // reconcilePublished rewrites the published-port entries of the stored endpoints and deletes
@@ -104,7 +107,7 @@ func (a *Agent) reconcileEndpoints() error {
 			}
 		}
 	}
-	return nil
+	return a.syncCTQuotas()
 }
 
 func (a *Agent) reconcileIPCache() error {
@@ -119,6 +122,8 @@ func (a *Agent) reconcileIPCache() error {
 	}
 	for _, p := range peers {
 		want[p.CIDR] = peerRoute(p)
+		r := remoteNodeRoute(p)
+		want[r.Prefix] = r
 	}
 	remote, err := a.store.ClusterEndpoints()
 	if err != nil {

@@ -19,6 +19,10 @@ func (a *Agent) Status() (api.Status, error) {
 	if err := a.storeStatus(&st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err
 	}
+	if st.Conntrack, err = a.ctTop(); err != nil {
+		return api.Status{}, err
+	}
+	st.CTMax = a.maps.CT.MaxEntries()
 	for _, m := range maps.AllMetrics() {
 		c := counters[m]
 		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -54,7 +56,15 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 	return mac, nil
 }
 
-// parseLabels parses "key=value" labels; keys are unique.
+// maxInstanceLabelValue bounds the values of per-instance labels (a 64-character CNI container
+// id does not fit Kubernetes' 63), as a DNS subdomain is bounded (RFC 1123).
+const maxInstanceLabelValue = 253
+
+// parseLabels parses "key=value" labels; keys are unique. Keys are Kubernetes qualified
+// names (an optional DNS-subdomain prefix of at most 253 characters, "/", a name of at most
+// 63 of [A-Za-z0-9_.-] starting and ending alphanumeric) and values Kubernetes label values
+// (at most 63 such characters, or empty), as k8s.io/apimachinery's validation checks them;
+// per-instance labels (see identityLabels) may have values up to 253 characters.
 func parseLabels(in []string) (map[string]string, error) {
 	out := make(map[string]string, len(in))
 	for _, l := range in {
@@ -62,12 +72,33 @@ func parseLabels(in []string) (map[string]string, error) {
 		if !ok || k == "" {
 			return nil, badRequest("invalid label %q: want key=value", l)
 		}
+		if strings.EqualFold(k, ReservedLabel) {
+			return nil, badRequest("invalid label key %q: reserved for reserved identities (remote-node)", k)
+		}
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return nil, badRequest("invalid label key %q: %s", abbrev(k), strings.Join(errs, "; "))
+		}
+		if isPerInstance(k) {
+			if len(v) > maxInstanceLabelValue {
+				return nil, badRequest("invalid value of label %s: %d characters, at most %d", k, len(v), maxInstanceLabelValue)
+			}
+		} else if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return nil, badRequest("invalid value of label %s (%q): %s", k, abbrev(v), strings.Join(errs, "; "))
+		}
 		if old, dup := out[k]; dup && old != v {
 			return nil, badRequest("label %q given twice with different values", k)
 		}
 		out[k] = v
 	}
 	return out, nil
+}
+
+// abbrev shortens s for an error message.
+func abbrev(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d characters)", s[:64], len(s))
 }
 
 // labelsKey is the canonical form of a label set: its JSON object with sorted keys

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,4 +90,26 @@ func TestCheckPeerHost(t *testing.T) {
 	for _, host := range []string{"172.31.0.2", "192.168.50.2", "10.43.0.1", "223.255.255.254"} {
 		require.NoError(t, checkPeerHost(netip.MustParseAddr(host), cluster), host)
 	}
+}
+
+// TestLabelLimits (issue 10 item 7): label keys and values are bounded as Kubernetes bounds
+// them, with a clear error; on main a 70 KB label was accepted.
+func TestLabelLimits(t *testing.T) {
+	long := strings.Repeat("a", 70*1024)
+	for _, tc := range []struct{ label, err string }{
+		{"app=" + long, "invalid value of label app"},
+		{long + "=x", "invalid label key"},
+		{strings.Repeat("p", 254) + "/app=x", "invalid label key"},
+		{"app=" + strings.Repeat("v", 64), "must be no more than 63 bytes"},
+		{"app=web db", "invalid value of label app"},
+		{"-app=x", "invalid label key"},
+		{"io.ebpfnet.cni.containerid=" + strings.Repeat("f", 254), "at most 253"},
+	} {
+		_, err := parseLabels([]string{tc.label})
+		require.ErrorContains(t, err, tc.err, abbrev(tc.label))
+		require.Less(t, len(err.Error()), 400, "the error quotes a bounded part of the label")
+	}
+	ok, err := parseLabels([]string{"app=" + strings.Repeat("v", 63), "example.com/tier=front", "io.ebpfnet.cni.containerid=" + strings.Repeat("f", 64), "empty="})
+	require.NoError(t, err)
+	require.Len(t, ok, 4)
 }

@@ -76,6 +76,17 @@ type Status struct {
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
 	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
 	Counters  []Counter   `json:"counters"`
+	// Conntrack is the endpoints with the most conntrack entries, most first (at most 10).
+	Conntrack []CTUse `json:"conntrack"`
+	CTMax     int     `json:"ctMax"` // conntrack map capacity
+}
+
+// CTUse is one endpoint's conntrack use against its quota (--ct-max-per-endpoint).
+type CTUse struct {
+	Endpoint string     `json:"endpoint"`
+	IP       netip.Addr `json:"ip"`
+	Entries  int        `json:"entries"` // entries charged (recounted every 10 s as idle ones expire)
+	Limit    int        `json:"limit"`   // new flows are dropped (drop_ct_quota) at this many
 }
 
 // StoreStatus is the health of the agent's desired-state store.
@@ -172,6 +183,9 @@ type PolicyState struct {
 	DefaultDropped uint64        `json:"defaultDropped"` // packets the default action denied here
 	Entries        int           `json:"entries"`        // compiled policy map entries
 	Enforced       bool          `json:"enforced"`
+	// SyncError says why the stored policy is not the one in force on this host (it did not
+	// fit the policy map after identities grew); empty when it is.
+	SyncError string `json:"syncError,omitempty"`
 }
 
 // DropEvent is one dropped packet as `ebpfnet monitor` streams it.

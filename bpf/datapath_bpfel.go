@@ -14,13 +14,14 @@ import (
 )
 
 type DatapathCtEntry struct {
-	_        structs.HostLayout
-	LastSeen uint64
-	Addr     uint32
-	OrigAddr uint32
-	Port     uint16
-	Flags    uint16
-	Pad      uint32
+	_         structs.HostLayout
+	LastSeen  uint64
+	Addr      uint32
+	OrigAddr  uint32
+	Port      uint16
+	Flags     uint16
+	PolicyRev uint16
+	Pad       uint16
 }
 
 type DatapathCtKey struct {
@@ -32,6 +33,12 @@ type DatapathCtKey struct {
 	Proto uint8
 	Dir   uint8
 	Pad   uint16
+}
+
+type DatapathCtQuotaValue struct {
+	_     structs.HostLayout
+	Count uint32
+	Limit uint32
 }
 
 type DatapathEndpointInfo struct {
@@ -58,6 +65,24 @@ type DatapathIpcacheKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
 	Ip        uint32
+}
+
+type DatapathIpfragKey struct {
+	_     structs.HostLayout
+	Saddr uint32
+	Daddr uint32
+	Id    uint16
+	Proto uint8
+	Pad   uint8
+}
+
+type DatapathIpfragVerdict struct {
+	_         structs.HostLayout
+	Allow     uint8
+	Pad       uint8
+	Rule      uint16
+	PolicyRev uint16
+	Pad2      uint16
 }
 
 type DatapathMetric uint32
@@ -112,7 +137,9 @@ type DatapathNodeParams struct {
 	NatPortMax      uint16
 	PolicyEnforce   uint8
 	PolicyDefault   uint8
+	PolicyRev       uint16
 	WgPort          uint16
+	Pad2            uint16
 	WgIfindex       uint32
 }
 
@@ -133,7 +160,7 @@ type DatapathPolicyKey struct {
 	DstIdentity uint32
 	Dport       uint16
 	Proto       uint8
-	Pad         uint8
+	Gen         uint8
 }
 
 type DatapathPolicyValue struct {
@@ -163,8 +190,10 @@ type DatapathPortTarget struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	DatapathMapCt             = "ct"
+	DatapathMapCtQuota        = "ct_quota"
 	DatapathMapDropEvents     = "drop_events"
 	DatapathMapEndpoints      = "endpoints"
+	DatapathMapFragVerdicts   = "frag_verdicts"
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
@@ -228,16 +257,18 @@ type DatapathProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
-	Ct          *ebpf.MapSpec `ebpf:"ct"`
-	DropEvents  *ebpf.MapSpec `ebpf:"drop_events"`
-	Endpoints   *ebpf.MapSpec `ebpf:"endpoints"`
-	Ipcache     *ebpf.MapSpec `ebpf:"ipcache"`
-	Metrics     *ebpf.MapSpec `ebpf:"metrics"`
-	NodeConfig  *ebpf.MapSpec `ebpf:"node_config"`
-	Peers       *ebpf.MapSpec `ebpf:"peers"`
-	Policy      *ebpf.MapSpec `ebpf:"policy"`
-	PolicyDrops *ebpf.MapSpec `ebpf:"policy_drops"`
-	Published   *ebpf.MapSpec `ebpf:"published"`
+	Ct           *ebpf.MapSpec `ebpf:"ct"`
+	CtQuota      *ebpf.MapSpec `ebpf:"ct_quota"`
+	DropEvents   *ebpf.MapSpec `ebpf:"drop_events"`
+	Endpoints    *ebpf.MapSpec `ebpf:"endpoints"`
+	FragVerdicts *ebpf.MapSpec `ebpf:"frag_verdicts"`
+	Ipcache      *ebpf.MapSpec `ebpf:"ipcache"`
+	Metrics      *ebpf.MapSpec `ebpf:"metrics"`
+	NodeConfig   *ebpf.MapSpec `ebpf:"node_config"`
+	Peers        *ebpf.MapSpec `ebpf:"peers"`
+	Policy       *ebpf.MapSpec `ebpf:"policy"`
+	PolicyDrops  *ebpf.MapSpec `ebpf:"policy_drops"`
+	Published    *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -266,23 +297,27 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
-	Ct          *ebpf.Map `ebpf:"ct"`
-	DropEvents  *ebpf.Map `ebpf:"drop_events"`
-	Endpoints   *ebpf.Map `ebpf:"endpoints"`
-	Ipcache     *ebpf.Map `ebpf:"ipcache"`
-	Metrics     *ebpf.Map `ebpf:"metrics"`
-	NodeConfig  *ebpf.Map `ebpf:"node_config"`
-	Peers       *ebpf.Map `ebpf:"peers"`
-	Policy      *ebpf.Map `ebpf:"policy"`
-	PolicyDrops *ebpf.Map `ebpf:"policy_drops"`
-	Published   *ebpf.Map `ebpf:"published"`
+	Ct           *ebpf.Map `ebpf:"ct"`
+	CtQuota      *ebpf.Map `ebpf:"ct_quota"`
+	DropEvents   *ebpf.Map `ebpf:"drop_events"`
+	Endpoints    *ebpf.Map `ebpf:"endpoints"`
+	FragVerdicts *ebpf.Map `ebpf:"frag_verdicts"`
+	Ipcache      *ebpf.Map `ebpf:"ipcache"`
+	Metrics      *ebpf.Map `ebpf:"metrics"`
+	NodeConfig   *ebpf.Map `ebpf:"node_config"`
+	Peers        *ebpf.Map `ebpf:"peers"`
+	Policy       *ebpf.Map `ebpf:"policy"`
+	PolicyDrops  *ebpf.Map `ebpf:"policy_drops"`
+	Published    *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
 	return _DatapathClose(
 		m.Ct,
+		m.CtQuota,
 		m.DropEvents,
 		m.Endpoints,
+		m.FragVerdicts,
 		m.Ipcache,
 		m.Metrics,
 		m.NodeConfig,

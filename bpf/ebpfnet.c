@@ -78,13 +78,32 @@ static __always_inline int route_out(struct __sk_buff *skb, const struct node_pa
 	return fib_redirect(&fib, rc);
 }
 
+/* Ingress policy of a connection from saddr (before translation) that reaches the endpoint
+ * ep at tip through a published port, as Kubernetes and Cilium apply it to hostPort traffic:
+ * decided when the source's identity is known (a local endpoint; an ipcache entry: a remote
+ * endpoint, or remote-node for a peer host, whose containers' traffic it masquerades); not for
+ * sources outside the cluster nor the endpoint's own hairpin. Returns TC_ACT_OK or a drop. */
+static __always_inline int published_policy(struct __sk_buff *skb, const struct node_params *cfg,
+					    __be32 saddr, __be32 tip, const struct endpoint_info *ep)
+{
+	struct endpoint_key k = { .ip = saddr };
+	struct endpoint_info *src = bpf_map_lookup_elem(&endpoints, &k);
+	__u32 id = src ? src->identity : ipcache_identity(saddr);
+
+	if (!id || saddr == tip)
+		return TC_ACT_OK;
+	return policy_enforce(skb, cfg, id, ep->identity, 1);
+}
+
 /* A connection to a published port (f parsed from skb): translate it to the container and
- * deliver it there. Returns a verdict, or -1 when f's destination is not published. */
+ * deliver it there, ingress policy permitting. Returns a verdict, or -1 when f's destination
+ * is not published. */
 static __always_inline int to_published(struct __sk_buff *skb, const struct node_params *cfg,
 					const struct flow *f)
 {
+	struct endpoint_info *ep;
+	struct endpoint_key k;
 	struct port_target *t;
-	__be32 tip;
 	int rc;
 
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
@@ -92,11 +111,16 @@ static __always_inline int to_published(struct __sk_buff *skb, const struct node
 	t = published_lookup(cfg, f->daddr, f->dport, f->proto);
 	if (!t)
 		return -1;
-	tip = t->ip;
+	k.ip = t->ip;
 	rc = dnat(skb, cfg, f, t);
 	if (rc < 0)
 		return drop(skb, -rc);
-	return deliver_to(skb, cfg, tip, METRIC_FWD_DNAT);
+	ep = bpf_map_lookup_elem(&endpoints, &k);
+	if (!ep)
+		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
+	if (published_policy(skb, cfg, f->saddr, k.ip, ep) != TC_ACT_OK)
+		return TC_ACT_SHOT;
+	return deliver_local(skb, cfg, ep, METRIC_FWD_DNAT);
 }
 
 /* A container's packet to a destination outside the cluster: a published port of this host

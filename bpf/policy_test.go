@@ -16,13 +16,18 @@ import (
 // c1 has identity 256 and c2 identity 257 in the fixture.
 const c1ID, c2ID = 256, 257
 
+// enablePolicy swaps in entries under default deny, as the agent does (maps.SwapPolicy).
 func enablePolicy(t *testing.T, f *fixture, entries ...maps.PolicyEntry) {
 	t.Helper()
-	n, err := f.m.Node.Get()
-	require.NoError(t, err)
-	n.PolicyEnforce, n.PolicyDefault = true, false
-	require.NoError(t, f.m.Node.Set(n))
-	require.NoError(t, f.m.Policy.Sync(entries))
+	setPolicy(t, f, false, entries...)
+}
+
+// setPolicy swaps in entries with the given default action, policy enforced.
+func setPolicy(t *testing.T, f *fixture, defaultAllow bool, entries ...maps.PolicyEntry) {
+	t.Helper()
+	require.NoError(t, maps.SwapPolicy(f.m.Policy, f.m.Node, entries, nil, func(n *maps.Node) {
+		n.PolicyEnforce, n.PolicyDefault = true, defaultAllow
+	}))
 }
 
 // nextDrop reads the next drop event (within a second).
@@ -94,14 +99,22 @@ func TestPolicyAllowDenyStateful(t *testing.T) {
 	require.Equal(t, uint32(tcActShot), verdict, "ICMP error about nothing allowed")
 	_ = nextDrop(t, ev)
 
-	// allow -> deny: the established flow goes on, a new connection is refused.
-	require.NoError(t, f.m.Policy.Sync([]maps.PolicyEntry{allowDNS, denyUDP}))
+	// allow -> deny: the established flow is decided again on its next packet and stopped,
+	// its reply too; a new connection is refused.
+	enablePolicy(t, f, allowDNS, denyUDP)
+	verdict, _ = f.run(t, prog, f.lxc2, tcpSyn(t, c2MAC, routerMAC, c2IP, 80, c1IP, 40000))
+	require.Equal(t, uint32(tcActShot), verdict, "reply of a flow the new policy denies")
+	require.Equal(t, uint16(40000), nextDrop(t, ev).DstPort)
 	verdict, _ = f.run(t, prog, f.lxc1, syn)
-	require.Equal(t, uint32(tcActRedirect), verdict, "established flow keeps going")
+	require.Equal(t, uint32(tcActShot), verdict, "established flow the new policy denies")
+	_ = nextDrop(t, ev)
 	verdict, _ = f.run(t, prog, f.lxc1, tcpSyn(t, c1MAC, routerMAC, c1IP, 40002, c2IP, 80))
 	require.Equal(t, uint32(tcActShot), verdict, "new connection after the deny")
 	e = nextDrop(t, ev)
 	require.Equal(t, uint16(40002), e.SrcPort)
+	// A flow still allowed survives the change.
+	verdict, _ = f.run(t, prog, f.lxc1, dns)
+	require.Equal(t, uint32(tcActRedirect), verdict, "established flow the new policy allows")
 }
 
 // TestPolicyByIdentityFromOverlay: the receiving host decides with the identity carried in the

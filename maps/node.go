@@ -23,6 +23,9 @@ type Node struct {
 	NATPortMax      uint16
 	PolicyEnforce   bool // network policy is enforced (rules exist or the default is deny)
 	PolicyDefault   bool // verdict of packets no policy entry matches: true = allow
+	// PolicyRev is the policy revision in force (wraps at 65,536); its low bit names the
+	// generation of policy map entries the datapath reads. Changed by [SwapPolicy] only.
+	PolicyRev uint16
 	// WireGuardPort is the UDP port of the hosts' WireGuard endpoints (host byte order here,
 	// network order in the map); from_container drops container UDP to a cluster host on it.
 	// 0 = no WireGuard port is guarded.
@@ -69,6 +72,7 @@ func (c *NodeConfig) Set(n Node) error {
 		NatPortMax:      n.NATPortMax,
 		PolicyEnforce:   b2u8(n.PolicyEnforce),
 		PolicyDefault:   b2u8(n.PolicyDefault),
+		PolicyRev:       n.PolicyRev,
 		WgPort:          be16(n.WireGuardPort),
 		WgIfindex:       uint32(n.WireGuardIfIndex),
 	}
@@ -97,6 +101,7 @@ func (c *NodeConfig) Get() (Node, error) {
 		PolicyDefault:    v.PolicyDefault != 0,
 		WireGuardPort:    fromBE16(v.WgPort),
 		WireGuardIfIndex: int(v.WgIfindex),
+		PolicyRev:        v.PolicyRev,
 	}, nil
 }
 

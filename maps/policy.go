@@ -18,35 +18,53 @@ type PolicyEntry struct {
 	Rule     uint16 // index of the deciding rule
 }
 
-// Policy is the typed view of the pinned "policy" hash map (262,144 entries).
+// Policy is the typed view of the pinned "policy" hash map (262,144 entries). Entries carry a
+// generation bit; the datapath reads only the generation node_config names, so a policy is
+// replaced by [SwapPolicy], never edited in place.
 type Policy struct{ m *ebpf.Map }
 
 // NewPolicy wraps the policy map.
 func NewPolicy(m *ebpf.Map) *Policy { return &Policy{m: m} }
 
-func policyKey(e PolicyEntry) bpf.DatapathPolicyKey {
-	return bpf.DatapathPolicyKey{SrcIdentity: e.Src, DstIdentity: e.Dst, Dport: e.Port, Proto: e.Proto}
+func policyKey(e PolicyEntry, gen uint8) bpf.DatapathPolicyKey {
+	return bpf.DatapathPolicyKey{SrcIdentity: e.Src, DstIdentity: e.Dst, Dport: e.Port, Proto: e.Proto, Gen: gen}
 }
 
-// Sync makes the map hold exactly want: entries are written in place first (a flow never sees
-// a missing entry that stays), then stale keys are deleted. Errors wrap ErrFull.
-func (p *Policy) Sync(want []PolicyEntry) error {
-	if len(want) > int(p.m.MaxEntries()) {
-		return mapErr(p.m, "sync", ErrFull)
+// Capacity is the map's size in entries.
+func (p *Policy) Capacity() int { return int(p.m.MaxEntries()) }
+
+// Counts returns the number of entries of generation 0 and of generation 1 (the key's gen,
+// node_params.policy_rev & 1 in bpf/lib/policy.h).
+func (p *Policy) Counts() ([2]int, error) {
+	var (
+		k bpf.DatapathPolicyKey
+		v bpf.DatapathPolicyValue
+		n [2]int
+	)
+	it := p.m.Iterate()
+	for it.Next(&k, &v) {
+		n[k.Gen&1]++
 	}
-	wanted := make(map[bpf.DatapathPolicyKey]bool, len(want))
-	if len(want) > 0 {
-		keys := make([]bpf.DatapathPolicyKey, len(want))
-		vals := make([]bpf.DatapathPolicyValue, len(want))
-		for i, e := range want {
-			keys[i] = policyKey(e)
-			vals[i] = bpf.DatapathPolicyValue{Verdict: b2u8(e.Allow), Rule: e.Rule}
-			wanted[keys[i]] = true
-		}
-		if _, err := p.m.BatchUpdate(keys, vals, nil); err != nil {
-			return mapErr(p.m, "update", err)
-		}
+	return n, mapErr(p.m, "iterate", it.Err())
+}
+
+// stage writes want as generation gen (one batch update). Errors wrap ErrFull.
+func (p *Policy) stage(gen uint8, want []PolicyEntry) error {
+	if len(want) == 0 {
+		return nil
 	}
+	keys := make([]bpf.DatapathPolicyKey, len(want))
+	vals := make([]bpf.DatapathPolicyValue, len(want))
+	for i, e := range want {
+		keys[i] = policyKey(e, gen)
+		vals[i] = bpf.DatapathPolicyValue{Verdict: b2u8(e.Allow), Rule: e.Rule}
+	}
+	_, err := p.m.BatchUpdate(keys, vals, nil)
+	return mapErr(p.m, "update", err)
+}
+
+// sweep deletes every entry of generation gen.
+func (p *Policy) sweep(gen uint8) error {
 	var (
 		k     bpf.DatapathPolicyKey
 		v     bpf.DatapathPolicyValue
@@ -54,7 +72,7 @@ func (p *Policy) Sync(want []PolicyEntry) error {
 	)
 	it := p.m.Iterate()
 	for it.Next(&k, &v) {
-		if !wanted[k] {
+		if k.Gen&1 == gen {
 			stale = append(stale, k)
 		}
 	}
@@ -69,18 +87,10 @@ func (p *Policy) Sync(want []PolicyEntry) error {
 	return nil
 }
 
-// Len counts the entries.
+// Len counts the entries of both generations.
 func (p *Policy) Len() (int, error) {
-	var (
-		k bpf.DatapathPolicyKey
-		v bpf.DatapathPolicyValue
-		n int
-	)
-	it := p.m.Iterate()
-	for it.Next(&k, &v) {
-		n++
-	}
-	return n, mapErr(p.m, "iterate", it.Err())
+	n, err := p.Counts()
+	return n[0] + n[1], err
 }
 
 // PolicyDrops is the typed view of the per-CPU "policy_drops" array: drops per deciding rule.
@@ -104,4 +114,10 @@ func (p *PolicyDrops) Read(slot int) (Counter, error) {
 		c.Bytes += v.Bytes
 	}
 	return c, nil
+}
+
+// Reset zeroes the counter of slot on every CPU.
+func (p *PolicyDrops) Reset(slot int) error {
+	zero := make([]bpf.DatapathMetricValue, ebpf.MustPossibleCPU())
+	return mapErr(p.m, "reset", p.m.Put(uint32(slot), zero))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -32,6 +33,19 @@ func (s *Etcd) Identities() (map[string]uint32, error) {
 		out[strings.TrimPrefix(string(kv.Key), prefix)] = id
 	}
 	return out, nil
+}
+
+// DeleteIdentity removes identities/<labelsKey> and its reverse key in one transaction that
+// commits only while the key still holds id, so an identity another node re-allocated in the
+// meantime stays.
+func (s *Etcd) DeleteIdentity(labelsKey string, id uint32) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	idKey, num := s.prefix+etcdIdentities+labelsKey, strconv.FormatUint(uint64(id), 10)
+	_, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(idKey), "=", num)).Then(
+		clientv3.OpDelete(idKey), clientv3.OpDelete(s.prefix+etcdIdentityIDs+num),
+	).Commit()
+	return s.wrap("delete identity", err)
 }
 
 // Policy returns the cluster's network policy, or the zero Policy.

@@ -34,6 +34,18 @@ func (l *Local) Identities() (map[string]uint32, error) {
 	return out, err
 }
 
+// DeleteIdentity removes labelsKey's identity if it is id, in one transaction.
+func (l *Local) DeleteIdentity(labelsKey string, id uint32) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIdentities)
+		k := []byte("=" + labelsKey)
+		if v := b.Get(k); v == nil || binary.BigEndian.Uint32(v) != id {
+			return nil
+		}
+		return b.Delete(k)
+	})
+}
+
 // Policy returns the stored network policy, or the zero Policy.
 func (l *Local) Policy() (policy.Policy, error) {
 	var p policy.Policy

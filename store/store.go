@@ -37,6 +37,9 @@ type Store interface {
 	ClusterEndpoints() ([]api.Endpoint, error)
 	// Identities lists every allocated identity as labelsKey -> identity.
 	Identities() (map[string]uint32, error)
+	// DeleteIdentity frees labelsKey's identity if it is still id (a compare-and-delete, so a
+	// concurrent re-allocation is never removed); the number itself is not handed out again.
+	DeleteIdentity(labelsKey string, id uint32) error
 	// Policy returns the network policy (the zero Policy: default allow, no rules, when none
 	// was stored).
 	Policy() (policy.Policy, error)

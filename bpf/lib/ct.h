@@ -27,6 +27,9 @@ struct ct_key {
 /* CT_DNAT_REPLY of a self-hairpin: the client was the endpoint itself, whose source was
  * rewritten to the gateway; its reply must go back to orig_addr. */
 #define CT_F_HAIRPIN 0x1
+/* CT_POLICY created where the destination's identity was unknown: recorded for its replies,
+ * never decided here, so a policy change does not re-decide it here either. */
+#define CT_F_UNDECIDED 0x2
 
 struct ct_entry {
 	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet, ns since boot */
@@ -34,7 +37,8 @@ struct ct_entry {
 	__be32 orig_addr; /* CT_F_HAIRPIN: the client endpoint's address; else 0 */
 	__be16 port;      /* translated port or echo id */
 	__u16 flags;      /* CT_F_* */
-	__u32 pad;
+	__u16 policy_rev; /* CT_POLICY: node_params.policy_rev the flow was last decided under */
+	__u16 pad;
 };
 
 struct {

@@ -50,8 +50,10 @@ static __always_inline void event_drop(struct __sk_buff *skb, __u8 reason, __u16
 		e->saddr = ip.saddr;
 		e->daddr = ip.daddr;
 		e->proto = ip.protocol;
-		if (ip.ihl == 5 && (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) &&
-		    !bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(ip), ports, sizeof(ports))) {
+		/* Ports at IHL * 4 (IP options); a later fragment has none. */
+		if (ip.ihl >= 5 && !(ip.frag_off & bpf_htons(0x1fff)) &&
+		    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) &&
+		    !bpf_skb_load_bytes(skb, ETH_HLEN + ((__u32)(ip.ihl & 0xf) << 2), ports, sizeof(ports))) {
 			e->sport = ports[0];
 			e->dport = ports[1];
 		}

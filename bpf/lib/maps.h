@@ -72,7 +72,12 @@ struct node_params {
 	__u16 nat_port_max;
 	__u8 policy_enforce; /* 1: network policy is enforced (any rule, or default deny) */
 	__u8 policy_default; /* verdict when no policy entry matches: 1 allow, 0 deny */
+	__u16 policy_rev;    /* policy revision, host order; its low bit is the generation of the
+			      * policy map entries in force. With policy_enforce and
+			      * policy_default in one aligned word, written by one map update: a
+			      * policy swap is one flip. */
 	__be16 wg_port;      /* WireGuard UDP port, network order */
+	__u16 pad2;
 	__u32 wg_ifindex;    /* WireGuard device; 0 = encryption off */
 };
 
@@ -130,4 +135,13 @@ static __always_inline const struct node_params *node_cfg(void)
 static __always_inline int in_cluster(const struct node_params *cfg, __be32 ip)
 {
 	return (ip & cfg->cluster_mask) == cfg->cluster_ip;
+}
+
+/* Identity of the ipcache prefix holding ip (network order), 0 when none. */
+static __always_inline __u32 ipcache_identity(__be32 ip)
+{
+	struct ipcache_key k = { .prefixlen = 32, .ip = ip };
+	struct ipcache_info *v = bpf_map_lookup_elem(&ipcache, &k);
+
+	return v ? v->identity : 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ct.h"
+#include "ct_quota.h"
 #include "flow.h"
 #include "ports.h"
 
@@ -34,6 +35,9 @@ static __always_inline int snat_port(const struct node_params *cfg, const struct
 	}
 	if (cfg->nat_port_max < cfg->nat_port_min)
 		return -METRIC_DROP_NAT_EXHAUSTED;
+	err = ct_quota_charge(f->saddr, 0, 2); /* the two entries below */
+	if (err)
+		return err;
 	for (i = 0; i < NAT_PORT_TRIES; i++) {
 		__be16 p = bpf_htons((__u16)(cfg->nat_port_min + (start + i) % range));
 
@@ -129,11 +133,14 @@ static __always_inline int dnat(struct __sk_buff *skb, const struct node_params 
 	if (e && e->addr == f->daddr && e->port == f->dport) {
 		ct_touch(e);
 	} else {
+		int err = e ? 0 : ct_quota_charge(tip, 0, 1);
 		struct ct_entry v = {
 			.last_seen = bpf_ktime_get_ns(), .addr = f->daddr, .port = f->dport,
 			.orig_addr = hairpin ? f->saddr : 0, .flags = hairpin ? CT_F_HAIRPIN : 0,
 		};
 
+		if (err)
+			return err;
 		if (bpf_map_update_elem(&ct, &rk, &v, BPF_ANY))
 			return -METRIC_DROP_CT_FULL;
 	}

@@ -161,4 +161,7 @@ func policyTable(w io.Writer, st api.PolicyState) {
 		row(w, r.Index, r.Text, r.Dropped)
 	}
 	row(w, "-", "default "+string(st.DefaultAction), st.DefaultDropped)
+	if st.SyncError != "" {
+		fmt.Fprintf(w, "NOT IN FORCE on this host: %s\n", st.SyncError)
+	}
 }

@@ -38,6 +38,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				row(w, "endpoints", st.Endpoints)
 				row(w, "peers", st.Peers)
+				for _, u := range st.Conntrack {
+					row(w, "conntrack "+u.Endpoint, fmt.Sprintf("%d of %d entries (%s; table %d)", u.Entries, u.Limit, u.IP, st.CTMax))
+				}
 				for _, c := range st.Counters {
 					row(w, c.Name, fmt.Sprintf("%d packets, %d bytes", c.Packets, c.Bytes))
 				}
