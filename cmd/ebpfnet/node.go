@@ -58,9 +58,6 @@ func newNodeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if nodes == nil {
-				nodes = []api.NodeInfo{}
-			}
 			return render(cmd.OutOrStdout(), g, nodes, func(w io.Writer) { nodeTable(w, nodes) })
 		},
 	}

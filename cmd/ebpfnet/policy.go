@@ -32,6 +32,9 @@ func newPolicyCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if st.Rules == nil {
+					st.Rules = []api.PolicyRule{}
+				}
 				return render(cmd.OutOrStdout(), g, st, func(w io.Writer) { policyTable(w, st) })
 			},
 		},
@@ -147,6 +150,9 @@ func newExplainCmd(g *globals) *cobra.Command {
 func printPolicy(cmd *cobra.Command, g *globals, p policy.Policy, err error) error {
 	if err != nil {
 		return err
+	}
+	if p.Rules == nil {
+		p.Rules = []policy.Rule{}
 	}
 	st := api.PolicyState{DefaultAction: p.DefaultAction}
 	for i, r := range p.Rules {
