@@ -14,14 +14,14 @@ import (
 // "Error"), printed as JSON on stdout by skel:
 //
 //	 3 ErrUnknownContainer             the container's netns does not exist
-//	 4 ErrInvalidEnvironmentVariables  malformed CNI_ARGS
+//	 4 ErrInvalidEnvironmentVariables  malformed CNI_ARGS, CNI_NETNS naming the host's own netns
 //	 6 ErrDecodingFailure              the config is not valid JSON or a field has the wrong type
-//	 7 ErrInvalidNetworkConfig         a config value is wrong or cannot be served (no pod CIDR,
-//	                                   port mappings without publish support)
+//	 7 ErrInvalidNetworkConfig         a config value is wrong or cannot be served (bad MTU or
+//	                                   labels, a malformed port mapping, no pod CIDR)
 //	11 ErrTryAgainLater                the agent does not answer (ADD, DEL, CHECK, GC)
 //	50 ErrPluginNotAvailable           STATUS: the agent does not answer or cannot serve ADD
-//	999 ErrInternal                    anything else: refused by the agent or IPAM, a failed
-//	                                   check, a recovered panic
+//	999 ErrInternal                    anything else: refused by the agent (a port it cannot
+//	                                   publish among them) or IPAM, a failed check, a recovered panic
 //
 // Errors of the IPAM plugin are passed through with their own code.
 

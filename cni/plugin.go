@@ -81,8 +81,8 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(args.Netns); err != nil {
-		return newError(types.ErrUnknownContainer, "container netns %q: %v", args.Netns, errors.Unwrap(err))
+	if err := checkContainerNetns(args.Netns); err != nil {
+		return err
 	}
 	ag, st, err := p.agentStatus(conf, "ADD")
 	if err != nil {
