@@ -99,7 +99,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if err != nil {
 		return fmt.Errorf("loopback device: %w", err)
 	}
-	if err := enableLoopbackAcceptLocal(); err != nil {
+	if err := enableLoopbackReplies(); err != nil {
 		return err
 	}
 	if err := a.dp.AttachHost(lo.Attrs().Index); err != nil {
