@@ -1,6 +1,6 @@
 # ebpfnet — see README.md. Targets that touch the kernel (deps, demo, test) need root.
 #
-#   make                 build bin/ebpfnet
+#   make                 build bin/ebpfnet, bin/ebpfnet-agent and bin/ebpfnet-cni
 #   sudo make demo       2 hosts x 2 containers in network namespaces, all 12 pairs tested
 #   sudo make test       unit + end-to-end tests
 #   make generate        regenerate the BPF objects (clang-19)
@@ -33,8 +33,10 @@ CNITOOL_VERSION := v1.3.1
 
 all: build
 
+# The CLI, the node agent it runs (`ebpfnet agent` executes bin/ebpfnet-agent beside it) and
+# the CNI plugin.
 build:
-	$(GO) build -o bin/ebpfnet ./cmd/ebpfnet
+	$(GO) build -o bin/ ./cmd/ebpfnet ./cmd/ebpfnet-agent ./cmd/ebpfnet-cni
 
 # Idempotent: apt only runs when a package is missing, bpffs is only mounted when it is not.
 deps:

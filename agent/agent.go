@@ -21,9 +21,6 @@ import (
 	"github.com/ebpfnet/ebpfnet/store"
 )
 
-// Version is the agent's version, set at build time with -ldflags "-X ...agent.Version=...".
-var Version = "dev"
-
 // Agent is a running node agent. Create it with New, serve with Run, release with Close.
 type Agent struct {
 	cfg    Config

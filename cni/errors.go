@@ -7,7 +7,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
-	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/client"
 )
 
 // Every error the plugin returns is a *types.Error with a code of the CNI spec (SPEC.md,
@@ -47,7 +47,7 @@ func internalError(format string, a ...any) *types.Error {
 
 // agentError turns an agent client error into a CNI error: unreachable means try again later.
 func agentError(what string, err error) *types.Error {
-	if errors.Is(err, agent.ErrAgentUnreachable) {
+	if errors.Is(err, client.ErrAgentUnreachable) {
 		return newError(types.ErrTryAgainLater, "%s: %v", what, err)
 	}
 	return internalError("%s: %v", what, err)
@@ -55,7 +55,7 @@ func agentError(what string, err error) *types.Error {
 
 // isNotFound reports whether the agent answered 404.
 func isNotFound(err error) bool {
-	var e *agent.Error
+	var e *client.Error
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 

@@ -5,6 +5,7 @@ package cni
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -24,7 +25,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// Tools built once for the package: the agent binary, the plugin dir (CNI_PATH: ebpfnet-cni and
+// Tools built once for the package: the CLI (ebpfnet-agent beside it), the plugin dir (CNI_PATH: ebpfnet-cni and
 // host-local) and cnitool.
 var (
 	agentBin  string
@@ -58,9 +59,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build puts ebpfnet in dir, ebpfnet-cni and host-local in dir/plugins, cnitool in dir/tools.
+// build puts ebpfnet and ebpfnet-agent in dir, ebpfnet-cni and host-local in dir/plugins, cnitool in dir/tools.
 func build(dir string) error {
-	agentBin = filepath.Join(dir, "ebpfnet")
 	pluginDir = filepath.Join(dir, "plugins")
 	plugin = filepath.Join(pluginDir, "ebpfnet-cni")
 	cnitool = filepath.Join(dir, "tools", "cnitool")
@@ -68,10 +68,13 @@ func build(dir string) error {
 		gobin string
 		args  []string
 	}{
-		{"", []string{"build", "-o", agentBin, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet"}},
 		{"", []string{"build", "-o", plugin, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet-cni"}},
 		{filepath.Dir(cnitool), []string{"install", cnitoolPkg}},
 		{pluginDir, []string{"install", hostLocalPkg}},
+	}
+	var err error
+	if agentBin, err = testbed.BuildCLI(context.Background(), dir); err != nil {
+		return err
 	}
 	for _, s := range steps {
 		cmd := exec.Command("go", s.args...)
