@@ -19,12 +19,13 @@ export DEBIAN_FRONTEND := noninteractive
 
 GO ?= go
 
-# Debian 12 packages the build, the tests, the demo and the benchmark need. (On a machine
+# Debian 12 packages the build, the tests, the demo and the benchmark need (podman, runc and
+# busybox-static: test/cni's TestPodman drives the CNI plugin through podman). (On a machine
 # with systemd, installing nginx also starts its default site; the benchmark runs its own
 # nginx inside network namespaces only.)
 DEB_PACKAGES := clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool iproute2 iperf3 \
 	iputils-ping util-linux tcpdump iptables nftables etcd-server \
-	sockperf wrk nginx containernetworking-plugins
+	sockperf wrk nginx containernetworking-plugins podman runc busybox-static
 
 # cnitool drives the CNI plugins of the benchmark's kernel baseline.
 CNITOOL_VERSION := v1.3.1
