@@ -160,7 +160,8 @@ func (p *podmanEnv) httpGet(ns string, addr netip.AddrPort) (string, error) {
 // TestPodman drives the plugin through a real runtime, Debian's podman 4.3 with runc, using the
 // shipped example conflist (cniVersion 1.0.0, the newest podman 4 reads): two containers on the
 // ebpfnet network reach each other, a port published with -p answers on the host's loopback,
-// its underlay IP and to a container (hairpin), and removing the containers leaves no endpoint,
+// its underlay IP and to a container (hairpin), although podman holds a reservation socket on
+// it (which used to take the loopback connection and hang it), and removing the containers leaves no endpoint,
 // no published port and no allocated address.
 func TestPodman(t *testing.T) {
 	p := newPodmanEnv(t)
@@ -180,6 +181,12 @@ func TestPodman(t *testing.T) {
 	inspect, err := p.podman("inspect", "--format", "{{(index .NetworkSettings.Networks \""+netName+"\").IPAddress}}", webID)
 	require.NoError(t, err, inspect)
 	require.Equal(t, web.IP.String(), strings.TrimSpace(inspect), "podman read the plugin's 1.0.0 result")
+
+	// podman (conmon) holds a reservation socket on the published port for the container's
+	// life; a connection that reaches it hangs. Every local address must be served before it.
+	ss, err := p.Bed.Run(t.Context(), h.Name, "ss", "-Hltn", "sport = :8080")
+	require.NoError(t, err)
+	require.Contains(t, ss, "LISTEN", "podman's reservation socket on 8080")
 
 	const page = "served by ebpfnet under podman"
 	for _, target := range []string{web.IP.String(), h.UnderlayIP.String() + ":8080"} {
