@@ -74,7 +74,7 @@ type demo struct {
 var errInterrupted = errors.New("interrupted")
 
 func run() (code int) {
-	binPath := flag.String("binary", "", "ebpfnet binary to use (default: go build ./cmd/ebpfnet into a temp dir)")
+	binPath := flag.String("binary", "", "ebpfnet CLI to use, ebpfnet-agent beside it (default: go build both into a temp dir)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: %s [--binary PATH]\n\n", filepath.Base(os.Args[0]))
 		fmt.Fprintln(os.Stderr, "Builds a 2-host x 2-container ebpfnet cluster in network namespaces, tests")
