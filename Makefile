@@ -1,6 +1,6 @@
 # ebpfnet — see README.md. Targets that touch the kernel (deps, demo, test) need root.
 #
-#   make                 build bin/ebpfnet
+#   make                 build bin/ebpfnet, bin/ebpfnet-agent and bin/ebpfnet-cni
 #   sudo make demo       2 hosts x 2 containers in network namespaces, all 12 pairs tested
 #   sudo make test       unit + end-to-end tests
 #   make generate        regenerate the BPF objects (clang-19)
@@ -19,12 +19,13 @@ export DEBIAN_FRONTEND := noninteractive
 
 GO ?= go
 
-# Debian 12 packages the build, the tests, the demo and the benchmark need. (On a machine
+# Debian 12 packages the build, the tests, the demo and the benchmark need (podman, runc and
+# busybox-static: test/cni's TestPodman drives the CNI plugin through podman). (On a machine
 # with systemd, installing nginx also starts its default site; the benchmark runs its own
 # nginx inside network namespaces only.)
 DEB_PACKAGES := clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool iproute2 iperf3 \
 	iputils-ping util-linux tcpdump iptables nftables etcd-server \
-	sockperf wrk nginx containernetworking-plugins
+	sockperf wrk nginx containernetworking-plugins podman runc busybox-static
 
 # cnitool drives the CNI plugins of the benchmark's kernel baseline.
 CNITOOL_VERSION := v1.3.1
@@ -33,8 +34,10 @@ CNITOOL_VERSION := v1.3.1
 
 all: build
 
+# The CLI, the node agent it runs (`ebpfnet agent` executes bin/ebpfnet-agent beside it) and
+# the CNI plugin.
 build:
-	$(GO) build -o bin/ebpfnet ./cmd/ebpfnet
+	$(GO) build -o bin/ ./cmd/ebpfnet ./cmd/ebpfnet-agent ./cmd/ebpfnet-cni
 
 # Idempotent: apt only runs when a package is missing, bpffs is only mounted when it is not.
 deps:

@@ -22,9 +22,6 @@ import (
 	"github.com/ebpfnet/ebpfnet/store"
 )
 
-// Version is the agent's version, set at build time with -ldflags "-X ...agent.Version=...".
-var Version = "dev"
-
 // Agent is a running node agent. Create it with New, serve with Run, release with Close.
 type Agent struct {
 	cfg    Config
@@ -110,7 +107,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if err != nil {
 		return fmt.Errorf("loopback device: %w", err)
 	}
-	if err := enableLoopbackAcceptLocal(); err != nil {
+	if err := enableLoopbackReplies(); err != nil {
 		return err
 	}
 	if err := a.dp.AttachHost(lo.Attrs().Index); err != nil {

@@ -16,8 +16,8 @@ import (
 
 // Store kinds of StoreConfig.Kind (`ebpfnet agent --store`).
 const (
-	StoreLocal = "local" // bbolt file in the state dir, single host, static peers
-	StoreEtcd  = "etcd"  // etcd shared by all hosts: node registration, pod CIDR allocation
+	StoreLocal = api.StoreLocal
+	StoreEtcd  = api.StoreEtcd
 )
 
 // Cluster defaults (etcd store).

@@ -22,7 +22,6 @@ const (
 	DefaultCluster  = "10.42.0.0/16" // Rancher's subnet
 	DefaultVNI      = 1042           // Rancher's VXLAN backend VNI
 	DefaultStateDir = "/var/lib/ebpfnet"
-	DefaultSocket   = "/run/ebpfnet/agent.sock"
 	// DefaultIdentityGrace: an identity unused this long is freed (Cilium's identity GC keeps
 	// unused identities for a heartbeat period in the same way).
 	DefaultIdentityGrace = 5 * time.Minute
@@ -45,7 +44,7 @@ type Config struct {
 	MTU         int          // container MTU in bytes; 0 = underlay MTU - VXLANOverhead
 	PinDir      string       // bpffs directory; "" = loader.DefaultPinDir
 	StateDir    string       // state directory; "" = DefaultStateDir
-	Socket      string       // API socket path; "" = DefaultSocket
+	Socket      string       // API socket path; "" = api.DefaultSocket
 	LegacyTC    bool         // attach with tc clsact instead of tcx
 	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
 	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
@@ -75,7 +74,7 @@ func (c Config) withDefaults() Config {
 		c.StateDir = DefaultStateDir
 	}
 	if c.Socket == "" {
-		c.Socket = DefaultSocket
+		c.Socket = api.DefaultSocket
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -14,7 +14,7 @@ func (a *Agent) Status() (api.Status, error) {
 		return api.Status{}, err
 	}
 	st := api.Status{
-		Version: Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
+		Version: api.Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
 	}
 	if err := a.storeStatus(&st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/client"
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
@@ -112,11 +112,11 @@ func (p *ebpfnetPorts) AddOne(_ context.Context, i int) (map[string]time.Duratio
 		return nil, err
 	}
 	start = time.Now()
-	if _, err := agent.NewClient(p.host.Socket).Publish(api.PublishRequest{Endpoint: p.web, Spec: spec}); err != nil {
+	if _, err := client.NewClient(p.host.Socket).Publish(api.PublishRequest{Endpoint: p.web, Spec: spec}); err != nil {
 		return nil, fmt.Errorf("publish %s through the agent API: %w", spec, err)
 	}
 	dAPI := time.Since(start)
-	if err := agent.NewClient(p.host.Socket).Unpublish(api.PublishRequest{Endpoint: p.web, Spec: del}); err != nil {
+	if err := client.NewClient(p.host.Socket).Unpublish(api.PublishRequest{Endpoint: p.web, Spec: del}); err != nil {
 		return nil, fmt.Errorf("unpublish %s through the agent API: %w", del, err)
 	}
 	return map[string]time.Duration{AddCLI: dCLI, AddAPI: dAPI}, nil

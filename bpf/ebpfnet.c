@@ -108,7 +108,7 @@ static __always_inline int to_published(struct __sk_buff *skb, const struct node
 
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
 		return -1;
-	t = published_lookup(cfg, f->daddr, f->dport, f->proto);
+	t = published_lookup(skb, cfg, f->daddr, f->dport, f->proto);
 	if (!t)
 		return -1;
 	k.ip = t->ip;

@@ -135,10 +135,12 @@ func addVeth(t *testing.T, h *netlink.Handle, name string, mac net.HardwareAddr)
 }
 
 // skbCtx is the head of struct __sk_buff up to ifindex (offset 40); BPF_PROG_TEST_RUN takes
-// the packet's device from it. Other fields must stay zero.
+// the packet's device from ifindex and skb->skb_iif from ingress_ifindex (offset 36). Other
+// fields must stay zero.
 type skbCtx struct {
-	_       [10]uint32
-	Ifindex uint32
+	_              [9]uint32
+	IngressIfindex uint32
+	Ifindex        uint32
 }
 
 // run executes prog once on pkt as if received on ifindex, inside the fixture's netns (helpers
@@ -148,7 +150,7 @@ func (f *fixture) run(t *testing.T, prog *ebpf.Program, ifindex int, pkt []byte)
 	var (
 		ret  uint32
 		err  error
-		opts = &ebpf.RunOptions{Data: pkt, DataOut: make([]byte, len(pkt)+256), Context: skbCtx{Ifindex: uint32(ifindex)}}
+		opts = &ebpf.RunOptions{Data: pkt, DataOut: make([]byte, len(pkt)+256), Context: skbCtx{IngressIfindex: uint32(ifindex), Ifindex: uint32(ifindex)}}
 	)
 	f.inNetns(t, func() { ret, err = prog.Run(opts) })
 	require.NoError(t, err)

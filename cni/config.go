@@ -8,7 +8,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
-	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/endpoint"
 )
@@ -33,7 +32,7 @@ const DefaultIPAM = "host-local"
 type NetConf struct {
 	types.PluginConf // cniVersion, name, type, capabilities, ipam.type, dns, prevResult, valid attachments
 
-	// AgentSocket is the ebpfnet agent's API socket; default agent.DefaultSocket.
+	// AgentSocket is the ebpfnet agent's API socket; default api.DefaultSocket.
 	AgentSocket string `json:"agentSocket,omitempty"`
 	// MTU is the base MTU; 0 = the agent's container MTU. The container gets MTU − LinkMTUOverhead
 	// (rancher-cni-bridge's rule), which must not exceed the agent's MTU.
@@ -67,7 +66,7 @@ func ParseConfig(stdin []byte) (*NetConf, error) {
 		return nil, decodeError("decode network config: want a JSON object")
 	}
 	if conf.AgentSocket == "" {
-		conf.AgentSocket = agent.DefaultSocket
+		conf.AgentSocket = api.DefaultSocket
 	}
 	if conf.MTU < 0 || conf.LinkMTUOverhead < 0 {
 		return nil, configError("mtu %d, linkMTUOverhead %d: want values >= 0", conf.MTU, conf.LinkMTUOverhead)

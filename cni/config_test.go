@@ -8,7 +8,6 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
 )
 
@@ -30,7 +29,7 @@ func requireCode(t *testing.T, err error, code uint, msg string) {
 func TestParseConfigDefaults(t *testing.T) {
 	conf, err := ParseConfig([]byte(`{"cniVersion":"1.1.0","name":"net1","type":"ebpfnet-cni"}`))
 	require.NoError(t, err)
-	require.Equal(t, agent.DefaultSocket, conf.AgentSocket)
+	require.Equal(t, api.DefaultSocket, conf.AgentSocket)
 	require.Equal(t, "host-local", conf.IPAMType())
 	mtu, err := conf.ContainerMTU(1450)
 	require.NoError(t, err)

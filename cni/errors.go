@@ -7,21 +7,21 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
-	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/client"
 )
 
 // Every error the plugin returns is a *types.Error with a code of the CNI spec (SPEC.md,
 // "Error"), printed as JSON on stdout by skel:
 //
 //	 3 ErrUnknownContainer             the container's netns does not exist
-//	 4 ErrInvalidEnvironmentVariables  malformed CNI_ARGS
+//	 4 ErrInvalidEnvironmentVariables  malformed CNI_ARGS, CNI_NETNS naming the host's own netns
 //	 6 ErrDecodingFailure              the config is not valid JSON or a field has the wrong type
-//	 7 ErrInvalidNetworkConfig         a config value is wrong or cannot be served (no pod CIDR,
-//	                                   port mappings without publish support)
+//	 7 ErrInvalidNetworkConfig         a config value is wrong or cannot be served (bad MTU or
+//	                                   labels, a malformed port mapping, no pod CIDR)
 //	11 ErrTryAgainLater                the agent does not answer (ADD, DEL, CHECK, GC)
 //	50 ErrPluginNotAvailable           STATUS: the agent does not answer or cannot serve ADD
-//	999 ErrInternal                    anything else: refused by the agent or IPAM, a failed
-//	                                   check, a recovered panic
+//	999 ErrInternal                    anything else: refused by the agent (a port it cannot
+//	                                   publish among them) or IPAM, a failed check, a recovered panic
 //
 // Errors of the IPAM plugin are passed through with their own code.
 
@@ -47,7 +47,7 @@ func internalError(format string, a ...any) *types.Error {
 
 // agentError turns an agent client error into a CNI error: unreachable means try again later.
 func agentError(what string, err error) *types.Error {
-	if errors.Is(err, agent.ErrAgentUnreachable) {
+	if errors.Is(err, client.ErrAgentUnreachable) {
 		return newError(types.ErrTryAgainLater, "%s: %v", what, err)
 	}
 	return internalError("%s: %v", what, err)
@@ -55,7 +55,7 @@ func agentError(what string, err error) *types.Error {
 
 // isNotFound reports whether the agent answered 404.
 func isNotFound(err error) bool {
-	var e *agent.Error
+	var e *client.Error
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 

@@ -17,12 +17,12 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 
-	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/client"
 	"github.com/ebpfnet/ebpfnet/endpoint"
 )
 
-// Agent is the part of the agent API the plugin uses; *agent.Client implements it.
+// Agent is the part of the agent API the plugin uses; *client.Client implements it.
 type Agent interface {
 	Status() (api.Status, error)
 	Endpoints() ([]api.Endpoint, error)
@@ -34,7 +34,7 @@ type Agent interface {
 // Plugin implements the CNI commands. The zero value talks to the real agent and runs IPAM
 // plugins from CNI_PATH.
 type Plugin struct {
-	NewAgent func(socket string) Agent // nil = agent.NewClient
+	NewAgent func(socket string) Agent // nil = client.NewClient
 	Exec     invoke.Exec               // nil = run plugin binaries
 	Stdout   io.Writer                 // ADD's result; nil = os.Stdout
 }
@@ -66,7 +66,7 @@ func (p *Plugin) agent(socket string) Agent {
 	if p.NewAgent != nil {
 		return p.NewAgent(socket)
 	}
-	return agent.NewClient(socket)
+	return client.NewClient(socket)
 }
 
 // Add allocates an address with the IPAM plugin and has the agent attach the container with
@@ -81,8 +81,8 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(args.Netns); err != nil {
-		return newError(types.ErrUnknownContainer, "container netns %q: %v", args.Netns, errors.Unwrap(err))
+	if err := checkContainerNetns(args.Netns); err != nil {
+		return err
 	}
 	ag, st, err := p.agentStatus(conf, "ADD")
 	if err != nil {
@@ -133,7 +133,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		Name: name, Netns: args.Netns, IP: ip.String(), Labels: labelList(labels), IfName: args.IfName, MTU: mtu,
 	})
 	if err != nil {
-		var refused *agent.Error
+		var refused *client.Error
 		attached = !errors.As(err, &refused)
 		return agentError("ADD: attach "+name, err)
 	}

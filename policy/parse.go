@@ -9,10 +9,12 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Parse reads a policy file, YAML or JSON (JSON is YAML), in the shape of [Policy]:
+// Parse reads a policy file, YAML or JSON (JSON is YAML), in the shape of [Policy] or of
+// Rancher 1.6's `network` resource as its API returns it (the list is then called `policy`,
+// and the resource's other fields, such as name, subnets and links, are ignored):
 //
 //	defaultPolicyAction: deny          # allow (the default) or deny
-//	rules:
+//	rules:                             # or policy:, Rancher's name
 //	- action: allow
 //	  within: stack                    # stack, service or linked
 //	- action: allow
@@ -23,7 +25,8 @@ import (
 //	  ports: [5432/tcp, 53/udp, 80]    # numbers are read as "80", i.e. 80/tcp
 //
 // Unknown fields and duplicate keys are errors (a misspelt field would otherwise
-// silently widen the policy). An empty defaultPolicyAction becomes allow. Parse then
+// silently widen the policy); the error names the field, where it is and the known
+// fields. An empty defaultPolicyAction becomes allow. Parse then
 // validates: on a decode error it returns the zero Policy and an error starting
 // "parse policy: "; on validation errors it returns the decoded policy and
 // [Policy.Validate]'s error, so callers can still show it.
@@ -35,7 +38,7 @@ func Parse(data []byte) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("parse policy: %w", err)
 	}
-	js, err = portsAsStrings(js)
+	js, err = normalizeJSON(js)
 	if err != nil {
 		return Policy{}, fmt.Errorf("parse policy: %w", err)
 	}
@@ -51,10 +54,8 @@ func Parse(data []byte) (Policy, error) {
 	return p, p.Validate()
 }
 
-// portsAsStrings rewrites numeric entries of rules[*].ports as strings, so YAML's
-// `ports: [80, 443]` reads as Rancher's `["80", "443"]`. Anything that is not the
-// expected shape is left for the strict decoder to reject.
-func portsAsStrings(js []byte) ([]byte, error) {
+// normalizeJSON decodes js (numbers kept as written), [normalize]s it and encodes it again.
+func normalizeJSON(js []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	var doc any
@@ -64,24 +65,9 @@ func portsAsStrings(js []byte) ([]byte, error) {
 	if doc == nil {
 		return nil, errors.New("empty document")
 	}
-	top, ok := doc.(map[string]any)
-	if !ok {
-		return nil, errors.New("the document is not a mapping")
+	top, err := normalize(doc)
+	if err != nil {
+		return nil, err
 	}
-	rules, _ := top["rules"].([]any)
-	changed := false
-	for _, r := range rules {
-		rule, _ := r.(map[string]any)
-		ports, _ := rule["ports"].([]any)
-		for i, p := range ports {
-			if n, isNum := p.(json.Number); isNum {
-				ports[i] = n.String()
-				changed = true
-			}
-		}
-	}
-	if !changed {
-		return js, nil
-	}
-	return json.Marshal(doc)
+	return json.Marshal(top)
 }

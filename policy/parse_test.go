@@ -31,7 +31,7 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 func TestParseYAMLAndJSONFiles(t *testing.T) {
-	for _, f := range []string{"rancher.yaml", "rancher.json"} {
+	for _, f := range []string{"rancher.yaml", "rancher.json", "rancher-network.json", "rancher-network.yaml"} {
 		p, err := Parse(readTestdata(t, f))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -112,9 +112,12 @@ func TestParseDecodeErrors(t *testing.T) {
 		"  \n# only a comment\n": "parse policy: empty document",
 		"[1, 2]":                 "parse policy: the document is not a mapping",
 		"rules: {}":              "parse policy: json: cannot unmarshal object into Go struct field Policy.rules of type []policy.Rule",
-		"defaultPolicyAction: deny\ndefaultPolicyAction: allow\n":         "parse policy: yaml: unmarshal errors:\n  line 2: key \"defaultPolicyAction\" already set in map",
-		`{"rules": [{"action": "allow", "within": "stack"}], "extra": 1}`: `parse policy: json: unknown field "extra"`,
-		"rules:\n- action: allow\n  within: [stack\n":                     "parse policy: yaml: line 3: did not find expected ',' or ']'",
+		"defaultPolicyAction: deny\ndefaultPolicyAction: allow\n":                      "parse policy: yaml: unmarshal errors:\n  line 2: key \"defaultPolicyAction\" already set in map",
+		`{"rules": [{"action": "allow", "within": "stack"}], "extra": 1}`:              `parse policy: unknown field "extra" (known: defaultPolicyAction, policy (or its alias rules), stackLabel, serviceLabel; Rancher's other network fields (` + strings.Join(rancherIgnored, ", ") + `) are ignored)`,
+		`{"policy": [{"action": "allow", "within": "stack", "to": {"selectr": "a"}}]}`: `parse policy: policy[0].to: unknown field "selectr" (known: selector)`,
+		`{"policy": [{"action": "allow", "between": {"groupby": "a"}}]}`:               `parse policy: policy[0].between: unknown field "groupby" (known: selector, groupBy)`,
+		`{"policy": [], "rules": []}`:                                                  `parse policy: both "policy" and "rules" are given: they are the same list (Rancher's name and ebpfnet's), give one`,
+		"rules:\n- action: allow\n  within: [stack\n":                                  "parse policy: yaml: line 3: did not find expected ',' or ']'",
 	}
 	for in, want := range cases {
 		_, err := Parse([]byte(in))
@@ -127,7 +130,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		}
 	}
 	_, err := Parse(readTestdata(t, "unknown-field.yaml"))
-	if err == nil || err.Error() != `parse policy: json: unknown field "whithin"` {
+	if err == nil || err.Error() != `parse policy: rules[0]: unknown field "whithin" (known: action, within, between, from, to, ports)` {
 		t.Errorf("misspelt field: %v", err)
 	}
 }

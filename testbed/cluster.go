@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,10 +38,13 @@ type Container struct {
 // hosts, a bridge in netns "sw" otherwise), each running `ebpfnet agent` with its own pin dir,
 // state dir and socket. Host i (1-based) owns pod CIDR 10.42.i.0/24.
 type Cluster struct {
-	Bed        *Bed
-	Binary     string // ebpfnet binary
-	Hosts      []*Host
-	Containers []*Container
+	Bed    *Bed
+	Binary string // ebpfnet binary
+	// AgentPrefix is argv put before the agent's, e.g. nsenter into a mount namespace it must
+	// share with a container runtime.
+	AgentPrefix []string
+	Hosts       []*Host
+	Containers  []*Container
 }
 
 // UnderlayMTU is the MTU of the underlay links; containers get UnderlayMTU - 50.
@@ -134,7 +138,7 @@ func (c *Cluster) Host(name string) *Host {
 
 // StartAgent starts h's agent inside h's netns and waits until its API answers.
 func (c *Cluster) StartAgent(h *Host, extra ...string) error {
-	argv := []string{c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0", "--pin-dir", h.PinDir, "--state-dir", h.StateDir}
+	argv := append(slices.Clone(c.AgentPrefix), c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0", "--pin-dir", h.PinDir, "--state-dir", h.StateDir)
 	if h.PodCIDR.IsValid() { // zero: the agent gets one from its store (--store etcd)
 		argv = append(argv, "--pod-cidr", h.PodCIDR.String())
 	}

@@ -44,7 +44,7 @@ static __always_inline int snat_port(const struct node_params *cfg, const struct
 		in.dport = p;
 		if (f->proto == IPPROTO_ICMP)
 			in.sport = p; /* echo replies carry the id in both "port" slots */
-		if (f->proto != IPPROTO_ICMP && published_lookup(cfg, cfg->underlay_ip, p, f->proto))
+		if (f->proto != IPPROTO_ICMP && published_entry(cfg->underlay_ip, p, f->proto))
 			continue;
 		err = bpf_map_update_elem(&ct, &in, &rev, BPF_NOEXIST);
 		if (err == -EBPFNET_E2BIG)
@@ -115,13 +115,14 @@ static __always_inline int snat_reply(struct __sk_buff *skb, const struct flow *
 }
 
 /* Translate a packet for a published port to its container target t, remembering how to
- * translate the replies. A client that is the target itself (self-hairpin) is given the
- * gateway as source, or the container would drop a packet from its own address. Returns 0 or
- * a negative drop reason. */
+ * translate the replies. A client that is the target itself (self-hairpin) or the host on a
+ * loopback address is given the gateway as source, or the container would drop a packet from
+ * its own address or answer 127.0.0.1 into its own loopback (portmap masquerades localhost
+ * for the same reason). Returns 0 or a negative drop reason. */
 static __always_inline int dnat(struct __sk_buff *skb, const struct node_params *cfg,
 				const struct flow *f, const struct port_target *t)
 {
-	int hairpin = f->saddr == t->ip;
+	int hairpin = f->saddr == t->ip || ipv4_loopback(f->saddr);
 	__be32 tip = t->ip;
 	__be16 tport = t->port;
 	struct ct_key rk = {

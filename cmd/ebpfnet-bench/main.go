@@ -56,7 +56,7 @@ func main() {
 func run() int {
 	var o options
 	flag.BoolVar(&o.smoke, "smoke", false, "run every measure once, briefly (1 s), to check the harness")
-	flag.StringVar(&o.binary, "binary", "", "ebpfnet binary (default: go build ./cmd/ebpfnet into a temp dir)")
+	flag.StringVar(&o.binary, "binary", "", "ebpfnet CLI, ebpfnet-agent beside it (default: go build both into a temp dir)")
 	flag.StringVar(&o.cnitool, "cnitool", "", "cnitool binary (default: bin/cnitool, else cnitool in PATH)")
 	flag.StringVar(&o.cniPath, "cni-path", bench.DefaultCNIPluginDir, "directory of the CNI plugins (Debian's containernetworking-plugins)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for bench.json and bench.png")

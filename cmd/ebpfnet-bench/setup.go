@@ -89,16 +89,13 @@ func (b *benchRun) preflight() (bench.CNI, error) {
 	return bench.CNI{Cnitool: path, PluginDir: b.opts.cniPath}, nil
 }
 
-// ebpfnetBinary returns the absolute path of the ebpfnet binary: the given one or one built
-// now into a temp dir.
+// ebpfnetBinary returns the absolute path of the ebpfnet CLI (with ebpfnet-agent beside it):
+// the given one or both built now into a temp dir.
 func (b *benchRun) ebpfnetBinary() (string, error) {
 	if b.opts.binary != "" {
-		abs, err := filepath.Abs(b.opts.binary)
+		abs, err := testbed.CheckCLI(b.opts.binary)
 		if err != nil {
-			return "", err
-		}
-		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("--binary %s: not an executable file", abs)
+			return "", fmt.Errorf("--binary: %w", err)
 		}
 		return abs, nil
 	}
@@ -107,9 +104,9 @@ func (b *benchRun) ebpfnetBinary() (string, error) {
 		return "", err
 	}
 	b.binDir = dir
-	out := filepath.Join(dir, "ebpfnet")
-	if msg, err := exec.CommandContext(b.ctx, "go", "build", "-o", out, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/ebpfnet (run from the repository, or pass --binary): %w\n%s", err, msg)
+	out, err := testbed.BuildCLI(b.ctx, dir)
+	if err != nil {
+		return "", fmt.Errorf("%w (or pass --binary)", err)
 	}
 	return out, nil
 }

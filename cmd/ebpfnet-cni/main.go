@@ -5,11 +5,11 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/version"
 
-	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/cni"
 )
 
 func main() {
 	p := &cni.Plugin{}
-	skel.PluginMainFuncs(p.Funcs(), version.All, "CNI plugin ebpfnet-cni "+agent.Version)
+	skel.PluginMainFuncs(p.Funcs(), version.All, "CNI plugin ebpfnet-cni "+api.Version)
 }

@@ -74,7 +74,7 @@ type demo struct {
 var errInterrupted = errors.New("interrupted")
 
 func run() (code int) {
-	binPath := flag.String("binary", "", "ebpfnet binary to use (default: go build ./cmd/ebpfnet into a temp dir)")
+	binPath := flag.String("binary", "", "ebpfnet CLI to use, ebpfnet-agent beside it (default: go build both into a temp dir)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: %s [--binary PATH]\n\n", filepath.Base(os.Args[0]))
 		fmt.Fprintln(os.Stderr, "Builds a 2-host x 2-container ebpfnet cluster in network namespaces, tests")
@@ -268,19 +268,13 @@ func (d *demo) check() error {
 	return nil
 }
 
-// binary returns the absolute path of the ebpfnet binary: the given one, or one built now.
+// binary returns the absolute path of the ebpfnet CLI (with ebpfnet-agent beside it): the given
+// one, or both built now.
 func (d *demo) binary(given string) (string, error) {
 	if given != "" {
-		abs, err := filepath.Abs(given)
-		if err != nil {
-			return "", err
-		}
-		st, err := os.Stat(abs)
+		abs, err := testbed.CheckCLI(given)
 		if err != nil {
 			return "", fmt.Errorf("--binary: %w", err)
-		}
-		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("--binary %s: not an executable file", abs)
 		}
 		d.detail("using %s", abs)
 		return abs, nil
@@ -290,16 +284,15 @@ func (d *demo) binary(given string) (string, error) {
 		return "", err
 	}
 	d.binDir = dir
-	out := filepath.Join(dir, "ebpfnet")
 	t0 := time.Now()
-	cmd := exec.CommandContext(d.ctx, "go", "build", "-o", out, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	out, err := testbed.BuildCLI(d.ctx, dir)
+	if err != nil {
 		if d.ctx.Err() != nil {
 			return "", errInterrupted
 		}
-		return "", fmt.Errorf("go build ./cmd/ebpfnet (run from the repository, or pass --binary): %w\n%s", err, b)
+		return "", fmt.Errorf("%w (or pass --binary)", err)
 	}
-	d.detail("go build ./cmd/ebpfnet -> %s (%.1fs)", out, time.Since(t0).Seconds())
+	d.detail("go build ./cmd/ebpfnet ./cmd/ebpfnet-agent -> %s (%.1fs)", dir, time.Since(t0).Seconds())
 	return out, nil
 }
 

@@ -1,93 +1,68 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"log/slog"
-	"net/netip"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
+	"os/exec"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ebpfnet/ebpfnet/agent"
-	"github.com/ebpfnet/ebpfnet/loader"
 )
 
+// agentBinary is the node agent's binary, run by `ebpfnet agent`.
+const agentBinary = "ebpfnet-agent"
+
+// newAgentCmd is `ebpfnet [--socket PATH] agent [FLAGS]`: it replaces this process with
+// ebpfnet-agent (same PID, so signals and supervisors see the agent), with --socket from the
+// CLI (flag or EBPFNET_SOCKET) and the flags after `agent` passed through as they are.
 func newAgentCmd(g *globals) *cobra.Command {
-	var (
-		cfg                                 agent.Config
-		underlayIP, cluster, pods, natPorts string
-	)
-	cmd := &cobra.Command{
-		Use:   "agent",
-		Short: "Run the node agent: load the datapath, keep maps in sync, serve the API",
-		Args:  cobra.NoArgs,
+	return &cobra.Command{
+		Use:                "agent [--underlay-dev DEV ...]",
+		Short:              "Run the node agent (" + agentBinary + ", see `ebpfnet agent --help`)",
+		DisableFlagParsing: true, // the agent's flags are ebpfnet-agent's
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if cfg.UnderlayIP, err = optAddr("--underlay-ip", underlayIP); err != nil {
+			before, after := splitAtCommand(os.Args[1:], cmd.Name())
+			if err := cmd.Root().PersistentFlags().Parse(before); err != nil {
 				return err
 			}
-			if cfg.Cluster, err = netip.ParsePrefix(cluster); err != nil {
-				return fmt.Errorf("invalid --cluster-cidr %q: %v", cluster, err)
-			}
-			if pods != "" {
-				if cfg.PodCIDR, err = netip.ParsePrefix(pods); err != nil {
-					return fmt.Errorf("invalid --pod-cidr %q: %v", pods, err)
-				}
-			}
-			lo, hi, ok := strings.Cut(natPorts, "-")
-			l, err1 := strconv.ParseUint(lo, 10, 16)
-			h, err2 := strconv.ParseUint(hi, 10, 16)
-			if !ok || err1 != nil || err2 != nil {
-				return fmt.Errorf("invalid --nat-port-range %q: want FIRST-LAST, e.g. 32768-60999", natPorts)
-			}
-			cfg.NATPorts = [2]uint16{uint16(l), uint16(h)}
-			if err := checkStoreFlags(cmd, &cfg); err != nil {
-				return err
-			}
-			cfg.Socket = g.socket
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-			a, err := agent.New(cfg)
+			bin, err := findAgent()
 			if err != nil {
 				return err
 			}
-			defer a.Close()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return a.Run(ctx)
+			argv := append([]string{bin, "--socket", g.socket}, after...)
+			return syscall.Exec(bin, argv, os.Environ())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&cfg.UnderlayDev, "underlay-dev", "", "device that carries VXLAN to peer hosts (required)")
-	f.StringVar(&underlayIP, "underlay-ip", "", "outer source IPv4 (default: first IPv4 of --underlay-dev)")
-	f.StringVar(&cluster, "cluster-cidr", agent.DefaultCluster, "cluster CIDR shared by all hosts")
-	f.StringVar(&pods, "pod-cidr", "", "this host's pod CIDR inside the cluster CIDR (default: none)")
-	f.Uint32Var(&cfg.VNI, "vni", agent.DefaultVNI, "VXLAN network identifier (24 bits)")
-	f.IntVar(&cfg.MTU, "mtu", 0, "container MTU (default: underlay MTU - 50)")
-	f.StringVar(&cfg.PinDir, "pin-dir", loader.DefaultPinDir, "bpffs directory for pinned maps and links")
-	f.StringVar(&cfg.StateDir, "state-dir", agent.DefaultStateDir, "directory of the agent's state file")
-	f.BoolVar(&cfg.LegacyTC, "legacy-tc", false, "attach with tc clsact filters instead of tcx")
-	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
-	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
-	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
-	f.IntVar(&cfg.CTMaxPerEndpoint, "ct-max-per-endpoint", 0, "conntrack entries one endpoint may hold (0: a fair share, ct-max / (endpoints + 1))")
-	f.DurationVar(&cfg.IdentityGrace, "identity-gc-grace", agent.DefaultIdentityGrace, "free an identity no endpoint of the cluster has used for this long")
-	addStoreFlags(f, &cfg)
-	_ = cmd.MarkFlagRequired("underlay-dev")
-	return cmd
 }
 
-func optAddr(flag, s string) (netip.Addr, error) {
-	if s == "" {
-		return netip.Addr{}, nil
+// splitAtCommand splits argv at the command word name into the root's flags before it and the
+// command's arguments after it. (Cobra hands a command without flag parsing both mixed.) The
+// root's flags that take a value (--socket, -o/--output) are skipped with their value.
+func splitAtCommand(argv []string, name string) (before, after []string) {
+	for i := 0; i < len(argv); i++ {
+		switch argv[i] {
+		case name:
+			return argv[:i], argv[i+1:]
+		case "--socket", "-o", "--output":
+			i++
+		}
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("invalid %s %q: %v", flag, s, err)
+	return argv, nil
+}
+
+// findAgent looks for ebpfnet-agent beside this executable, then in PATH.
+func findAgent() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), agentBinary)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
 	}
-	return a, nil
+	p, err := exec.LookPath(agentBinary)
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", fmt.Errorf("%s not found beside %s or in PATH: install it with the CLI (make build puts both in bin/)", agentBinary, os.Args[0])
+	}
+	return p, err
 }

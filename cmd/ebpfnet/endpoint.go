@@ -27,7 +27,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("host-nat") {
 				req.HostNAT = &hostNAT
 			}
-			ep, err := g.client().AddEndpoint(req)
+			ep, err := g.agent().AddEndpoint(req)
 			if err != nil {
 				return err
 			}
@@ -47,7 +47,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 		Use: "del NAME", Aliases: []string{"delete", "rm"}, Short: "Detach a container and remove its veth",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.client().DeleteEndpoint(args[0]); err != nil {
+			if err := g.agent().DeleteEndpoint(args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "endpoint %s deleted\n", args[0])
@@ -57,7 +57,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List endpoints", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eps, err := g.client().Endpoints()
+			eps, err := g.agent().Endpoints()
 			if err != nil {
 				return err
 			}

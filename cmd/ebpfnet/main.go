@@ -1,5 +1,6 @@
-// Command ebpfnet is the CLI and the node agent of the ebpfnet datapath. It is thin: flags and
-// output here, behaviour in package agent.
+// Command ebpfnet is the CLI of the ebpfnet datapath: flags and output here, the agent's API
+// through package client. It links neither the BPF loader nor the stores, so it starts as fast
+// as a minimal Go program; `ebpfnet agent` runs the ebpfnet-agent binary installed beside it.
 package main
 
 import (
@@ -8,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ebpfnet/ebpfnet/agent"
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/client"
 )
 
 // globals are the flags every subcommand shares.
@@ -17,7 +19,8 @@ type globals struct {
 	output string
 }
 
-func (g *globals) client() *agent.Client { return agent.NewClient(g.socket) }
+// agent is the API client of the agent on --socket.
+func (g *globals) agent() *client.Client { return client.NewClient(g.socket) }
 
 func newRoot() *cobra.Command {
 	g := &globals{}
@@ -33,7 +36,7 @@ func newRoot() *cobra.Command {
 			return nil
 		},
 	}
-	socket := agent.DefaultSocket
+	socket := api.DefaultSocket
 	if s := os.Getenv("EBPFNET_SOCKET"); s != "" {
 		socket = s
 	}

@@ -21,7 +21,7 @@ func newMonitorCmd(g *globals) *cobra.Command {
 			defer stop()
 			out, enc := cmd.OutOrStdout(), json.NewEncoder(cmd.OutOrStdout())
 			seen := 0
-			return g.client().Monitor(ctx, func(e api.DropEvent) bool {
+			return g.agent().Monitor(ctx, func(e api.DropEvent) bool {
 				if g.output == "json" {
 					_ = enc.Encode(e)
 				} else {

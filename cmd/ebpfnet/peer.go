@@ -21,7 +21,7 @@ func newPeerCmd(g *globals) *cobra.Command {
 		Example: "  ebpfnet peer add 10.42.2.0/24 --host 192.168.50.2",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.client().AddPeer(api.PeerRequest{CIDR: args[0], HostIP: host, PlainVXLAN: plain})
+			p, err := g.agent().AddPeer(api.PeerRequest{CIDR: args[0], HostIP: host, PlainVXLAN: plain})
 			if err != nil {
 				return err
 			}
@@ -35,7 +35,7 @@ func newPeerCmd(g *globals) *cobra.Command {
 		Use: "del CIDR", Aliases: []string{"delete", "rm"}, Short: "Remove the route of a pod CIDR",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.client().DeletePeer(args[0]); err != nil {
+			if err := g.agent().DeletePeer(args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "peer %s deleted\n", args[0])
@@ -45,7 +45,7 @@ func newPeerCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List peers", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := g.client().Peers()
+			ps, err := g.agent().Peers()
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 			Use: "default allow|deny", Short: "Set the default action", Args: cobra.ExactArgs(1),
 			ValidArgs: []string{"allow", "deny"},
 			RunE: func(cmd *cobra.Command, args []string) error {
-				p, err := g.client().SetPolicyDefault(args[0])
+				p, err := g.agent().SetPolicyDefault(args[0])
 				return printPolicy(cmd, g, p, err)
 			},
 		},
@@ -28,9 +28,12 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use: "list", Aliases: []string{"ls"}, Short: "List the rules, numbered, with drops on this host", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := g.client().Policy()
+				st, err := g.agent().Policy()
 				if err != nil {
 					return err
+				}
+				if st.Rules == nil {
+					st.Rules = []api.PolicyRule{}
 				}
 				return render(cmd.OutOrStdout(), g, st, func(w io.Writer) { policyTable(w, st) })
 			},
@@ -42,7 +45,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("rule %q: want its number from `ebpfnet policy list`", args[0])
 				}
-				p, err := g.client().DeletePolicyRule(n)
+				p, err := g.agent().DeletePolicyRule(n)
 				return printPolicy(cmd, g, p, err)
 			},
 		},
@@ -84,7 +87,7 @@ func newRuleCmd(g *globals, action policy.Action) *cobra.Command {
 					return fmt.Errorf("invalid --between %q: want groupBy=KEY or selector=SEL", b)
 				}
 			}
-			p, err := g.client().AddPolicyRule(r)
+			p, err := g.agent().AddPolicyRule(r)
 			return printPolicy(cmd, g, p, err)
 		},
 	}
@@ -114,7 +117,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := g.client().ApplyPolicy(doc)
+			p, err := g.agent().ApplyPolicy(doc)
 			return printPolicy(cmd, g, p, err)
 		},
 	}
@@ -128,7 +131,7 @@ func newExplainCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "explain --from ENDPOINT --to ENDPOINT [--port 5432/tcp]", Short: "Say which rule decides and why", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.client().ExplainPolicy(from, to, port)
+			e, err := g.agent().ExplainPolicy(from, to, port)
 			if err != nil {
 				return err
 			}
@@ -147,6 +150,9 @@ func newExplainCmd(g *globals) *cobra.Command {
 func printPolicy(cmd *cobra.Command, g *globals, p policy.Policy, err error) error {
 	if err != nil {
 		return err
+	}
+	if p.Rules == nil {
+		p.Rules = []policy.Rule{}
 	}
 	st := api.PolicyState{DefaultAction: p.DefaultAction}
 	for i, r := range p.Rules {

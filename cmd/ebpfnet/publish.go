@@ -21,7 +21,7 @@ func newPublishCmd(g *globals) *cobra.Command {
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Endpoint, req.Spec = args[0], args[1]
-			m, err := g.client().Publish(req)
+			m, err := g.agent().Publish(req)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ func newPublishCmd(g *globals) *cobra.Command {
 		Short: "Stop publishing host ports", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Endpoint, req.Spec = args[0], args[1]
-			if err := g.client().Unpublish(req); err != nil {
+			if err := g.agent().Unpublish(req); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "unpublished %s from %s\n", args[1], args[0])
@@ -48,7 +48,7 @@ func newPublishCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List published ports", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ports, err := g.client().PublishedPorts()
+			ports, err := g.agent().PublishedPorts()
 			if err != nil {
 				return err
 			}
@@ -90,7 +90,7 @@ func newNATCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "list", Aliases: []string{"ls"}, Short: "List live conntrack/NAT entries", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			entries, err := g.client().NATEntries()
+			entries, err := g.agent().NATEntries()
 			if err != nil {
 				return err
 			}

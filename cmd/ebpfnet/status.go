@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ebpfnet/ebpfnet/agent"
 	"github.com/ebpfnet/ebpfnet/api"
 )
 
@@ -14,7 +13,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "status", Short: "Show the node, its datapath and its counters", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.client().Status()
+			st, err := g.agent().Status()
 			if err != nil {
 				return err
 			}
@@ -32,7 +31,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				row(w, "pin dir", st.PinDir)
 				row(w, "state", st.StatePath)
 				row(w, "store", storeLine(st.Store))
-				if st.Store.Kind == agent.StoreEtcd {
+				if st.Store.Kind == api.StoreEtcd {
 					row(w, "node", fmt.Sprintf("%s (registered: %t)", st.Store.NodeName, st.Store.Registered))
 					row(w, "nodes", st.Nodes)
 				}
@@ -53,8 +52,8 @@ func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := map[string]string{"version": agent.Version}
-			return render(cmd.OutOrStdout(), g, v, func(w io.Writer) { row(w, "ebpfnet", agent.Version) })
+			v := map[string]string{"version": api.Version}
+			return render(cmd.OutOrStdout(), g, v, func(w io.Writer) { row(w, "ebpfnet", api.Version) })
 		},
 	}
 }

@@ -220,8 +220,8 @@ func keys[K comparable, V any](m map[K]V) map[K]bool {
 	return out
 }
 
-// TestCNIFailedAddLeavesNothing: a bad config, a netns that is gone, port mappings, and an
-// address the agent refuses all fail with CNI error JSON and the right code, and leave no
+// TestCNIFailedAddLeavesNothing: a bad config, a netns that is gone, the host's own netns, port
+// mappings, and an address the agent refuses all fail with CNI error JSON and the right code, and leave no
 // endpoint, no veth, no map entry and no allocated address.
 func TestCNIFailedAddLeavesNothing(t *testing.T) {
 	t.Parallel()
@@ -231,6 +231,8 @@ func TestCNIFailedAddLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 	gone := e.ownNetns("gone")
 	e.delNetns(gone)
+	hostNetns, err := e.Bed.Path(h.Name) // the namespace the plugin and the agent run in
+	require.NoError(t, err)
 	epsMap := dumpMap(t, h, "endpoints")
 	vars := func(netns string) []string {
 		return []string{"CNI_CONTAINERID=ctr-x", "CNI_NETNS=" + netns, "CNI_IFNAME=eth0"}
@@ -250,6 +252,8 @@ func TestCNIFailedAddLeavesNothing(t *testing.T) {
 		{"MTU above the agent's", e.pluginConf(h, map[string]any{"mtu": 9000}), x, nil, 7, "the agent allows 68..1450"},
 		{"bad CNI_ARGS", e.pluginConf(h, nil), x, []string{"CNI_ARGS=K8S_POD_NAME=a;FOO=b"}, 4, `unknown args ["FOO=b"]`},
 		{"netns gone", e.pluginConf(h, nil), gone, nil, 3, fmt.Sprintf("container netns %q: no such file or directory", gone)},
+		{"host netns", e.pluginConf(h, nil), hostNetns, nil, 4, fmt.Sprintf("CNI_NETNS %q is the host's network namespace", hostNetns)},
+		{"host netns by /proc", e.pluginConf(h, nil), "/proc/self/ns/net", nil, 4, `CNI_NETNS "/proc/self/ns/net" is the host's network namespace`},
 		{"address refused by the agent", e.pluginConf(h, map[string]any{"ipam": map[string]any{"type": "host-local",
 			"dataDir": e.ipamDir(h), "ranges": []any{[]any{map[string]any{"subnet": "10.42.9.0/24"}}}}}), x, nil, 999,
 			"IP 10.42.9.2 is outside this node's pod CIDR 10.42.1.0/24"},

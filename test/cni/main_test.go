@@ -5,6 +5,7 @@ package cni
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -24,7 +25,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// Tools built once for the package: the agent binary, the plugin dir (CNI_PATH: ebpfnet-cni and
+// Tools built once for the package: the CLI (ebpfnet-agent beside it), the plugin dir (CNI_PATH: ebpfnet-cni and
 // host-local) and cnitool.
 var (
 	agentBin  string
@@ -58,9 +59,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build puts ebpfnet in dir, ebpfnet-cni and host-local in dir/plugins, cnitool in dir/tools.
+// build puts ebpfnet and ebpfnet-agent in dir, ebpfnet-cni and host-local in dir/plugins, cnitool in dir/tools.
 func build(dir string) error {
-	agentBin = filepath.Join(dir, "ebpfnet")
 	pluginDir = filepath.Join(dir, "plugins")
 	plugin = filepath.Join(pluginDir, "ebpfnet-cni")
 	cnitool = filepath.Join(dir, "tools", "cnitool")
@@ -68,10 +68,13 @@ func build(dir string) error {
 		gobin string
 		args  []string
 	}{
-		{"", []string{"build", "-o", agentBin, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet"}},
 		{"", []string{"build", "-o", plugin, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet-cni"}},
 		{filepath.Dir(cnitool), []string{"install", cnitoolPkg}},
 		{pluginDir, []string{"install", hostLocalPkg}},
+	}
+	var err error
+	if agentBin, err = testbed.BuildCLI(context.Background(), dir); err != nil {
+		return err
 	}
 	for _, s := range steps {
 		cmd := exec.Command("go", s.args...)
@@ -180,7 +183,10 @@ func (e *env) conflist(h *testbed.Host, override map[string]any) []byte {
 	var list map[string]any
 	require.NoError(e.t, json.Unmarshal(b, &list))
 	require.Equal(e.t, netName, list["name"])
-	require.Equal(e.t, "1.1.0", list["cniVersion"])
+	// 1.0.0 for runtimes whose libcni predates version negotiation (podman 4, containerd 1.x),
+	// which read only cniVersion; libcni 1.2+ (cnitool here) picks the highest of cniVersions.
+	require.Equal(e.t, "1.0.0", list["cniVersion"])
+	require.Equal(e.t, []any{"1.0.0", "1.1.0"}, list["cniVersions"])
 	p := list["plugins"].([]any)[0].(map[string]any)
 	require.Equal(e.t, "ebpfnet-cni", p["type"])
 	p["agentSocket"] = h.Socket
@@ -193,16 +199,17 @@ func (e *env) conflist(h *testbed.Host, override map[string]any) []byte {
 	return out
 }
 
-// pluginConf is the plugin's stdin as libcni builds it from h's conflist, with extra keys.
+// pluginConf is the plugin's stdin as libcni 1.2+ builds it from h's conflist (the highest of
+// cniVersions, 1.1.0), with extra keys.
 func (e *env) pluginConf(h *testbed.Host, extra map[string]any) []byte {
 	var list struct {
-		CNIVersion string           `json:"cniVersion"`
-		Name       string           `json:"name"`
-		Plugins    []map[string]any `json:"plugins"`
+		CNIVersions []string         `json:"cniVersions"`
+		Name        string           `json:"name"`
+		Plugins     []map[string]any `json:"plugins"`
 	}
 	require.NoError(e.t, json.Unmarshal(e.conflist(h, nil), &list))
 	conf := list.Plugins[0]
-	conf["cniVersion"], conf["name"] = list.CNIVersion, list.Name
+	conf["cniVersion"], conf["name"] = list.CNIVersions[len(list.CNIVersions)-1], list.Name
 	for k, v := range extra {
 		conf[k] = v
 	}

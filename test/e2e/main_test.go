@@ -3,11 +3,10 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +14,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// binary is the ebpfnet binary built once for the whole package.
+// binary is the ebpfnet CLI built once for the whole package, ebpfnet-agent beside it.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -27,9 +26,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "ebpfnet")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ebpfnet: %v\n%s", err, out)
+	if binary, err = testbed.BuildCLI(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

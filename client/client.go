@@ -1,4 +1,8 @@
-package agent
+// Package client is the ebpfnet agent's API client: JSON over the agent's unix socket, the
+// documents of package api. It is all the CLI and the CNI plugin link of ebpfnet, so they
+// start fast and carry neither the BPF loader nor the stores (cilium ships its CLI apart
+// from cilium-agent the same way).
+package client
 
 import (
 	"bytes"
@@ -24,6 +28,15 @@ type Client struct {
 
 // ErrAgentUnreachable is returned (wrapped) when nothing answers on the socket.
 var ErrAgentUnreachable = errors.New("cannot reach the ebpfnet agent")
+
+// Error is the agent's refusal of a request: its message (api.Error) and the HTTP status it
+// answered with (400 bad input, 404 unknown name, 409 conflict, 507 full map, 500 otherwise).
+type Error struct {
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
 
 // NewClient returns a client for the agent listening on socket.
 func NewClient(socket string) *Client {
@@ -121,6 +134,11 @@ func (c *Client) Unpublish(req api.PublishRequest) error {
 // PublishedPorts lists published ports by endpoint name.
 func (c *Client) PublishedPorts() (ports map[string][]api.PortMapping, err error) {
 	return ports, c.do(http.MethodGet, "/v1/ports", nil, &ports)
+}
+
+// Nodes lists the cluster's nodes (GET /v1/nodes); agents with the local store answer 501.
+func (c *Client) Nodes() (nodes []api.NodeInfo, err error) {
+	return nodes, c.do(http.MethodGet, "/v1/nodes", nil, &nodes)
 }
 
 // NATEntries lists live conntrack/NAT entries.
