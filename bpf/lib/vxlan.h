@@ -41,9 +41,11 @@ static __always_inline __be16 len16(__u32 len)
 }
 
 /* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and redirect it
- * to the underlay next hop. A nonzero identity goes in the GBP Group Policy ID. */
-static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
-				       __be32 remote, __u32 identity)
+ * to the underlay next hop. A nonzero identity goes in the GBP Group Policy ID. A subprogram:
+ * its frame (fib lookup and outer headers) is never on the stack together with policy's,
+ * which keeps from_container under the verifier's 512-byte combined stack limit. */
+static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
+				  __be32 remote, __u32 identity)
 {
 	struct bpf_fib_lookup fib;
 	struct vxlan_encap_hdr h = {};
