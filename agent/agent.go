@@ -82,7 +82,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if a.unlock, err = loader.LockPinDir(a.cfg.PinDir); err != nil {
 		return err
 	}
-	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC, CTMax: a.cfg.CTMax}); err != nil {
+	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC, CTMax: a.cfg.CTMax, Logger: a.log}); err != nil {
 		return err
 	}
 	a.maps = a.dp.Maps()
