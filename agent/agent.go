@@ -103,6 +103,15 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := enableForwarding(a.cfg.UnderlayDev); err != nil {
 		return err
 	}
+	// from_overlay decapsulates only from the hosts in the peers map: fill it before the
+	// program is swapped in (after an upgrade from a release without it the map is new and
+	// empty, and every peer's VXLAN would be drop_unknown_peer until reconcile).
+	a.mu.Lock()
+	err = a.reconcilePeerHosts()
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {
 		return err
 	}

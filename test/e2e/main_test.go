@@ -28,13 +28,25 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "ebpfnet")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ebpfnet: %v\n%s", err, out)
+	if err := buildEbpfnet(".", binary); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildEbpfnet builds the ebpfnet binary (CLI and agent) of the module source tree holding
+// srcDir into out. The only place that knows how the binary is built: it also builds the
+// previous release (TestUpgradeFromPreviousRelease).
+func buildEbpfnet(srcDir, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet")
+	cmd.Dir = srcDir
+	if o, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build ebpfnet in %s: %w\n%s", srcDir, err, o)
+	}
+	return nil
 }
 
 // clusterSpec shapes a test cluster: hosts h1..hN, perHost containers per host named c1, c2,
@@ -45,6 +57,7 @@ type clusterSpec struct {
 	outside        bool
 	bare           bool
 	agentArgs      []string
+	binary         string // ebpfnet binary of the agents and CLI; "" = this build's
 }
 
 // buildCluster builds spec with running agents and a full peer mesh; everything is removed at
@@ -58,7 +71,11 @@ func buildCluster(t *testing.T, spec clusterSpec) *testbed.Cluster {
 	if spec.outside {
 		build = testbed.NewSwitchedCluster
 	}
-	c, err := build(bed, binary, spec.hosts)
+	bin := binary
+	if spec.binary != "" {
+		bin = spec.binary
+	}
+	c, err := build(bed, bin, spec.hosts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
