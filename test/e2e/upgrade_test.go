@@ -3,11 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,27 +25,48 @@ import (
 // (node_config grew, peers/frag_verdicts/ct_quota appeared, metrics 20 → 26).
 const previousRelease = "cf26e60"
 
+// releaseBinaries caches buildRelease's binaries by commit for the package's tests.
+var releaseBinaries sync.Map
+
 // buildRelease builds the ebpfnet binary of commit rev of this repository (git archive into a
-// temp dir, go build there). It skips the test when rev is not in the repository's history.
+// temp dir, go build there) once per test binary run. It skips the test when rev is not in
+// the repository's history.
 func buildRelease(t *testing.T, rev string) string {
 	t.Helper()
+	once, _ := releaseBinaries.LoadOrStore(rev, sync.OnceValues(func() (string, error) { return buildReleaseOnce(rev) }))
+	bin, err := once.(func() (string, error))()
+	if errors.Is(err, errNoRelease) {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	return bin
+}
+
+// errNoRelease: the release commit is not in this repository (a shallow clone).
+var errNoRelease = errors.New("previous release not in this repository")
+
+func buildReleaseOnce(rev string) (string, error) {
 	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		t.Skipf("upgrade from %s: not run from a git checkout (%v)", rev, err)
+		return "", fmt.Errorf("%w: not run from a git checkout (%v)", errNoRelease, err)
 	}
 	repo := strings.TrimSpace(string(root))
 	if err := exec.Command("git", "-C", repo, "cat-file", "-e", rev+"^{commit}").Run(); err != nil {
-		t.Skipf("upgrade from %s: commit not in this repository (shallow clone?)", rev)
+		return "", fmt.Errorf("%w: commit %s missing (shallow clone?)", errNoRelease, rev)
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp(filepath.Dir(binary), "release-") // removed with this build's binary
+	if err != nil {
+		return "", err
+	}
 	tarball := filepath.Join(dir, "src.tar")
-	out, err := exec.Command("git", "-C", repo, "archive", "-o", tarball, rev).CombinedOutput()
-	require.NoError(t, err, "git archive %s: %s", rev, out)
-	out, err = exec.Command("tar", "-xf", tarball, "-C", dir).CombinedOutput()
-	require.NoError(t, err, "untar %s: %s", rev, out)
+	if out, err := exec.Command("git", "-C", repo, "archive", "-o", tarball, rev).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git archive %s: %w: %s", rev, err, out)
+	}
+	if out, err := exec.Command("tar", "-xf", tarball, "-C", dir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("untar %s: %w: %s", rev, err, out)
+	}
 	bin := filepath.Join(dir, "ebpfnet-"+rev)
-	require.NoError(t, buildEbpfnet(dir, bin))
-	return bin
+	return bin, buildEbpfnet(dir, bin)
 }
 
 // tcpEcho is one TCP connection between two containers through which a 1 KiB message
