@@ -19,18 +19,7 @@ func requireDeniedAcross(t *testing.T, c *testbed.Cluster, replace func(h *testb
 	h, c1, c2 := c.Hosts[0], c.Containers[0], c.Containers[1]
 	policyCLI(t, c, h, "default", "deny")
 	dst := netip.AddrPortFrom(c2.IP, 9300)
-	srv, err := c.Bed.ListenUDP(c2.Name, dst)
-	require.NoError(t, err)
-	var received atomic.Int64
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			if _, err := srv.Read(buf); err != nil {
-				return
-			}
-			received.Add(1)
-		}
-	}()
+	srv, received := udpCounter(t, c, c2, dst.Port())
 	cli, err := c.Bed.DialUDP(c1.Name, netip.AddrPortFrom(c1.IP, 9301), dst)
 	require.NoError(t, err)
 	defer cli.Close()

@@ -147,19 +147,9 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 	c1, c2, c3 := c.Containers[0], c.Containers[1], c.Containers[2]
 
 	const echoes = 200
-	type result struct {
-		stats testbed.PingStats
-		err   error
-	}
-	pings := map[string]chan result{}
+	pings := pingInBackground(c, c1, []*testbed.Container{c2, c3}, echoes, 50*time.Millisecond)
 	streams := map[string]*tcpEcho{}
 	for i, to := range []*testbed.Container{c2, c3} {
-		ch := make(chan result, 1)
-		pings[to.Name] = ch
-		go func() {
-			st, err := c.Bed.Ping(context.Background(), c1.Name, to.IP, echoes, 50*time.Millisecond)
-			ch <- result{st, err}
-		}()
 		streams[to.Name] = startTCPEcho(t, c.Bed, c1, to, uint16(7100+i))
 	}
 	time.Sleep(2 * time.Second)
