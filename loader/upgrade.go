@@ -26,7 +26,8 @@ type mapAction struct {
 }
 
 // upgradeMaps prepares pinDir for this build's maps, the way Cilium handles map layout
-// changes across upgrades (bpf/init.sh and pkg/bpf map re-creation on an incompatible pin):
+// changes across upgrades (pkg/bpf/pinning.go: a pinned map whose properties differ from the
+// spec is re-created and its pin replaced, the old map living on while old programs use it):
 // a pinned map whose layout (type, key/value size, max entries, flags) matches is kept; one
 // that differs is replaced by a new map of this build's layout, seeded by its migration
 // (migrations.go) when one applies, else empty when the agent rewrites it in full at start;
