@@ -126,3 +126,19 @@ func TestUpgradeRefusesStateWithoutMigration(t *testing.T) {
 		require.Equal(t, mapID(t, node), pinnedID(t, dir, bpf.DatapathMapNodeConfig), "nothing replaced")
 	})
 }
+
+// TestUpgradeRemovesLeftoverPins: the temporary pin of an upgrade that died before its rename
+// is removed at the next load.
+func TestUpgradeRemovesLeftoverPins(t *testing.T) {
+	inNewNetns(t, func() {
+		dir := pinDir(t)
+		require.NoError(t, loader.EnsurePinDir(dir))
+		m := pinOldLayout(t, dir, bpf.DatapathMapNodeConfig, 40, 0)
+		require.NoError(t, m.Pin(filepath.Join(dir, "upgrading_node_config")))
+		dp, err := loader.Load(dir, loader.Options{})
+		require.NoError(t, err)
+		defer dp.Close()
+		_, err = os.Stat(filepath.Join(dir, "upgrading_node_config"))
+		require.ErrorIs(t, err, os.ErrNotExist)
+	})
+}
