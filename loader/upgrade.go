@@ -41,7 +41,7 @@ func upgradeMaps(spec *ebpf.CollectionSpec, pinDir string, log *slog.Logger) err
 	if err := removeLeftovers(pinDir); err != nil {
 		return err
 	}
-	actions, err := planUpgrade(spec, pinDir)
+	actions, created, err := planUpgrade(spec, pinDir)
 	defer func() {
 		for _, a := range actions {
 			a.old.Close()
@@ -57,23 +57,29 @@ func upgradeMaps(spec *ebpf.CollectionSpec, pinDir string, log *slog.Logger) err
 		log.Info("pinned map of an older layout "+a.how, "map", a.name, "diff", a.diff.Error(),
 			"entriesCarried", a.copy != nil)
 	}
+	if len(created) < len(spec.Maps) { // an existing pin dir: maps new in this build
+		for _, name := range created {
+			log.Info("map new in this build created", "map", name)
+		}
+	}
 	return nil
 }
 
-// planUpgrade lists the pinned maps that need replacing, or refuses the first stateful map
-// whose layout differs without a migration. The caller closes the returned maps.
-func planUpgrade(spec *ebpf.CollectionSpec, pinDir string) ([]*mapAction, error) {
-	var actions []*mapAction
+// planUpgrade lists the pinned maps that need replacing and the maps not pinned yet, or
+// refuses the first stateful map whose layout differs without a migration. The caller closes
+// the returned actions' maps.
+func planUpgrade(spec *ebpf.CollectionSpec, pinDir string) (actions []*mapAction, created []string, err error) {
 	for name, ms := range spec.Maps {
 		if ms.Pinning != ebpf.PinByName {
 			continue
 		}
 		old, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, name), nil)
 		if errors.Is(err, os.ErrNotExist) {
-			continue // new map: LoadAndAssign creates and pins it
+			created = append(created, name) // LoadAndAssign creates and pins it
+			continue
 		}
 		if err != nil {
-			return actions, fmt.Errorf("open pinned map %s: %w", name, err)
+			return actions, nil, fmt.Errorf("open pinned map %s: %w", name, err)
 		}
 		diff := ms.Compatible(old)
 		if diff == nil {
@@ -92,11 +98,11 @@ func planUpgrade(spec *ebpf.CollectionSpec, pinDir string) ([]*mapAction, error)
 			a.how = "migrated"
 			continue
 		}
-		return actions, fmt.Errorf("maps pinned in %s come from an incompatible ebpfnet build: map %s is %s, this build needs %s, "+
+		return actions, nil, fmt.Errorf("maps pinned in %s come from an incompatible ebpfnet build: map %s is %s, this build needs %s, "+
 			"and it holds state no migration is defined for (remove the pin dir to start over, losing every flow): %w",
 			pinDir, name, layoutOf(old), layoutOfSpec(ms), diff)
 	}
-	return actions, nil
+	return actions, created, nil
 }
 
 // apply creates the new map, copies entries into it and pins it over the old one in one
