@@ -79,7 +79,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if a.unlock, err = loader.LockPinDir(a.cfg.PinDir); err != nil {
 		return err
 	}
-	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC, CTMax: a.cfg.CTMax}); err != nil {
+	if a.dp, err = loader.Load(a.cfg.PinDir, loader.Options{LegacyTC: a.cfg.LegacyTC, CTMax: a.cfg.CTMax, Logger: a.log}); err != nil {
 		return err
 	}
 	a.maps = a.dp.Maps()
@@ -98,6 +98,15 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	if err := enableForwarding(a.cfg.UnderlayDev); err != nil {
+		return err
+	}
+	// from_overlay decapsulates only from the hosts in the peers map: fill it before the
+	// program is swapped in (after an upgrade from a release without it the map is new and
+	// empty, and every peer's VXLAN would be drop_unknown_peer until reconcile).
+	a.mu.Lock()
+	err = a.reconcilePeerHosts()
+	a.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {

@@ -8,6 +8,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/cilium/ebpf"
@@ -33,13 +34,18 @@ type Options struct {
 	// automatically when the kernel lacks tcx (before Linux 6.6).
 	LegacyTC bool
 	// CTMax sizes the conntrack/NAT map (entries); 0 keeps the compiled default (262,144).
-	// A pinned map of another size is incompatible: remove it to resize.
+	// A pinned map of another size is refused: remove it to resize.
 	CTMax int
+	// Logger receives what an upgrade did with pinned maps of another layout; nil:
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Load loads the datapath, reusing maps already pinned in pinDir (their entries survive) and
-// pinning new ones. Errors wrap ebpf.ErrMapIncompatible when a pinned map's layout differs from
-// this build's (remove the pin dir to start over), and carry the verifier log on rejection.
+// pinning new ones. A pinned map of another layout (an upgrade) is replaced or migrated as
+// upgradeMaps describes; errors wrap ebpf.ErrMapIncompatible when a pinned stateful map's
+// layout differs with no migration defined (nothing is changed then), and carry the verifier
+// log on rejection.
 func Load(pinDir string, opts Options) (*Datapath, error) {
 	if err := EnsurePinDir(pinDir); err != nil {
 		return nil, err
@@ -52,12 +58,16 @@ func Load(pinDir string, opts Options) (*Datapath, error) {
 	if opts.CTMax > 0 {
 		spec.Maps[bpf.DatapathMapCt].MaxEntries = uint32(opts.CTMax)
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := upgradeMaps(spec, pinDir, log); err != nil {
+		return nil, err
+	}
 	err = spec.LoadAndAssign(&d.objs, &ebpf.CollectionOptions{
 		Maps: ebpf.MapOptions{PinPath: pinDir},
 	})
-	if errors.Is(err, ebpf.ErrMapIncompatible) {
-		return nil, fmt.Errorf("maps pinned in %s come from an incompatible ebpfnet build: %w", pinDir, err)
-	}
 	var verr *ebpf.VerifierError
 	if errors.As(err, &verr) {
 		return nil, fmt.Errorf("load datapath: %+v", verr)

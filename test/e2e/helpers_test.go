@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -48,4 +53,43 @@ func mapEntries(t *testing.T, h *testbed.Host, name string) []map[string]any {
 	var entries []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(dumpMap(t, h, name)), &entries))
 	return entries
+}
+
+// pingResult is the outcome of one background ping.
+type pingResult struct {
+	stats testbed.PingStats
+	err   error
+}
+
+// pingInBackground starts count echoes at interval from from to each of tos; each result
+// arrives on the channel of the destination's name.
+func pingInBackground(c *testbed.Cluster, from *testbed.Container, tos []*testbed.Container, count int, interval time.Duration) map[string]chan pingResult {
+	out := map[string]chan pingResult{}
+	for _, to := range tos {
+		ch := make(chan pingResult, 1)
+		out[to.Name] = ch
+		go func() {
+			st, err := c.Bed.Ping(context.Background(), from.Name, to.IP, count, interval)
+			ch <- pingResult{st, err}
+		}()
+	}
+	return out
+}
+
+// udpCounter listens on to:port and counts the datagrams that arrive until closed.
+func udpCounter(t *testing.T, c *testbed.Cluster, to *testbed.Container, port uint16) (io.Closer, *atomic.Int64) {
+	t.Helper()
+	srv, err := c.Bed.ListenUDP(to.Name, netip.AddrPortFrom(to.IP, port))
+	require.NoError(t, err)
+	got := new(atomic.Int64)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := srv.Read(buf); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	return srv, got
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,6 +36,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// buildEbpfnet builds the single ebpfnet binary (the CLI with the agent inside) of a release
+// from before the CLI/agent split, from the module source tree holding srcDir into out
+// (TestUpgradeFromPreviousRelease). This build's binaries come from testbed.BuildCLI.
+func buildEbpfnet(srcDir, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet")
+	cmd.Dir = srcDir
+	if o, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build ebpfnet in %s: %w\n%s", srcDir, err, o)
+	}
+	return nil
+}
+
 // clusterSpec shapes a test cluster: hosts h1..hN, perHost containers per host named c1, c2,
 // ... (host i's container k has 10.42.i.(k+1)), an underlay switch with an outside machine
 // "out" at outsideIP, and agent flags. bare: no agents, peers or containers.
@@ -43,6 +56,7 @@ type clusterSpec struct {
 	outside        bool
 	bare           bool
 	agentArgs      []string
+	binary         string // ebpfnet binary of the agents and CLI; "" = this build's
 }
 
 // buildCluster builds spec with running agents and a full peer mesh; everything is removed at
@@ -56,7 +70,11 @@ func buildCluster(t *testing.T, spec clusterSpec) *testbed.Cluster {
 	if spec.outside {
 		build = testbed.NewSwitchedCluster
 	}
-	c, err := build(bed, binary, spec.hosts)
+	bin := binary
+	if spec.binary != "" {
+		bin = spec.binary
+	}
+	c, err := build(bed, bin, spec.hosts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,19 +67,8 @@ func tcpReaches(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, p
 // udpReaches sends 5 datagrams from -> to:port and reports whether any arrived.
 func udpReaches(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, port uint16) bool {
 	t.Helper()
-	srv, err := c.Bed.ListenUDP(to.Name, netip.AddrPortFrom(to.IP, port))
-	require.NoError(t, err)
+	srv, got := udpCounter(t, c, to, port)
 	defer srv.Close()
-	var got atomic.Int64
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			if _, err := srv.Read(buf); err != nil {
-				return
-			}
-			got.Add(1)
-		}
-	}()
 	cl, err := c.Bed.DialUDP(from.Name, netip.AddrPortFrom(from.IP, 0), netip.AddrPortFrom(to.IP, port))
 	require.NoError(t, err)
 	defer cl.Close()
