@@ -40,6 +40,7 @@ type Agent struct {
 	unlock    func() error
 	ln        net.Listener
 	cl        *clusterState // etcd membership; nil with the local store
+	metrics   agentMetrics  // map walk cache; Prometheus registry with --metrics-addr
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -111,6 +112,9 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := a.joinCluster(); err != nil { // etcd: register the node, watch the others
 		return err
 	}
+	if err := a.startMetrics(); err != nil {
+		return err
+	}
 	a.ln, err = listenUnix(a.cfg.Socket)
 	return err
 }
@@ -139,8 +143,9 @@ func listenUnix(path string) (net.Listener, error) {
 
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.instrumentAPI(a.handler()), ReadHeaderTimeout: 5 * time.Second}
 	go a.runConntrackGC(ctx, 10*time.Second)
+	go a.serveMetrics(ctx)
 	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()
@@ -162,6 +167,9 @@ func (a *Agent) Close() error {
 	if a.ln != nil {
 		errs = append(errs, ignoreClosed(a.ln.Close()))
 		_ = os.Remove(a.cfg.Socket)
+	}
+	if a.metrics.ln != nil {
+		errs = append(errs, ignoreClosed(a.metrics.ln.Close()))
 	}
 	if a.dp != nil {
 		errs = append(errs, a.dp.Close())

@@ -48,6 +48,7 @@ type Config struct {
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	Logger      *slog.Logger // nil = slog.Default()
 	Store       StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
+	MetricsAddr string       // host:port serving Prometheus /metrics over HTTP; "" = off
 }
 
 // withDefaults fills zero fields.

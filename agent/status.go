@@ -23,5 +23,6 @@ func (a *Agent) Status() (api.Status, error) {
 		c := counters[m]
 		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})
 	}
-	return st, nil
+	st.Maps, err = a.mapFills()
+	return st, err
 }

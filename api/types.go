@@ -76,6 +76,15 @@ type Status struct {
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
 	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
 	Counters  []Counter   `json:"counters"`
+	Maps      []MapFill   `json:"maps,omitempty"` // fill level of every keyed BPF map
+}
+
+// MapFill is how full one keyed BPF map (hash, LRU, LPM trie) is, from a walk at most a few
+// seconds old.
+type MapFill struct {
+	Map      string `json:"map"`      // pinned name, e.g. ct
+	Entries  int    `json:"entries"`  // keys present
+	Capacity int    `json:"capacity"` // max_entries
 }
 
 // StoreStatus is the health of the agent's desired-state store.

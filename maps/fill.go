@@ -5,8 +5,6 @@ import (
 	"reflect"
 
 	"github.com/cilium/ebpf"
-
-	"github.com/ebpfnet/ebpfnet/bpf"
 )
 
 // Fill is how full one keyed map is.
@@ -27,9 +25,9 @@ const fillBatch = 4096
 // ct map is 64 calls, tens of milliseconds), one BPF_MAP_GET_NEXT_KEY syscall per entry of
 // maps without batch support (LPM trie, per-CPU hashes). Entries are counted while the
 // datapath writes, so the figure is a snapshot, not exact.
-func Fills(m *bpf.DatapathMaps) ([]Fill, error) {
+func (s Set) Fills() ([]Fill, error) {
 	var out []Fill
-	v := reflect.ValueOf(m).Elem()
+	v := reflect.ValueOf(s.raw).Elem()
 	for i := range v.NumField() {
 		em, ok := v.Field(i).Interface().(*ebpf.Map)
 		if !ok || em == nil || !keyed(em.Type()) {

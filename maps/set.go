@@ -14,6 +14,8 @@ type Set struct {
 	Policy    *Policy
 	// PolicyDrops counts drops per deciding rule.
 	PolicyDrops *PolicyDrops
+
+	raw *bpf.DatapathMaps // every map, for Fills
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -28,5 +30,6 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		Published:   NewPublished(m.Published),
 		Policy:      NewPolicy(m.Policy),
 		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
+		raw:         m,
 	}
 }

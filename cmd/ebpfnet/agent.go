@@ -74,6 +74,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
 	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9962 (default: off)")
 	addStoreFlags(f, &cfg)
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd
