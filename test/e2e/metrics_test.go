@@ -133,7 +133,7 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, ping.Received)
 	var s scrape
-	require.Eventually(t, func() bool { // the map walk is cached for 2 s
+	require.Eventually(t, func() bool { // the map walk is cached for 5 s
 		s = scrapeMetrics(t, c, h1)
 		return s.value("ebpfnet_nat_ports_in_use", "protocol", "icmp") == 1
 	}, 15*time.Second, 200*time.Millisecond)
