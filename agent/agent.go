@@ -31,6 +31,8 @@ type Agent struct {
 	log    *slog.Logger
 	hostNS netns.NsHandle // the agent's own netns: host sides of endpoints live here
 
+	metrics agentMetrics // map walk cache; Prometheus registry with --metrics-addr
+
 	mon       monitor    // drop-event subscribers
 	mu        sync.Mutex // serializes every change of state, maps and links
 	store     store.Store
@@ -40,7 +42,6 @@ type Agent struct {
 	unlock    func() error
 	ln        net.Listener
 	cl        *clusterState // etcd membership; nil with the local store
-	metrics   agentMetrics  // map walk cache; Prometheus registry with --metrics-addr
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -143,9 +144,8 @@ func listenUnix(path string) (net.Listener, error) {
 
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.instrumentAPI(a.handler()), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go a.runConntrackGC(ctx, 10*time.Second)
-	go a.serveMetrics(ctx)
 	go a.runMonitor(ctx)
 	go func() {
 		<-ctx.Done()
@@ -153,6 +153,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
+	go a.serveMetrics(ctx)
 	if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve API: %w", err)
 	}

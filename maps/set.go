@@ -4,6 +4,8 @@ import "github.com/ebpfnet/ebpfnet/bpf"
 
 // Set groups the views of one datapath's maps.
 type Set struct {
+	raw *bpf.DatapathMaps // every map, for Fills
+
 	Endpoints *Endpoints
 	IPCache   *IPCache
 	Peers     *Peers
@@ -14,13 +16,13 @@ type Set struct {
 	Policy    *Policy
 	// PolicyDrops counts drops per deciding rule.
 	PolicyDrops *PolicyDrops
-
-	raw *bpf.DatapathMaps // every map, for Fills
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
 func NewSet(m *bpf.DatapathMaps) Set {
 	return Set{
+		raw: m,
+
 		Endpoints:   NewEndpoints(m.Endpoints),
 		IPCache:     NewIPCache(m.Ipcache),
 		Peers:       NewPeers(m.Peers),
@@ -30,6 +32,5 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		Published:   NewPublished(m.Published),
 		Policy:      NewPolicy(m.Policy),
 		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
-		raw:         m,
 	}
 }
