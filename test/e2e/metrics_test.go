@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -71,6 +75,32 @@ func (s scrape) value(name string, labels ...string) float64 {
 		}
 	}
 	return -1
+}
+
+// pinnedKeyedMaps lists the hash, LRU hash and LPM trie maps pinned in h's pin dir, as bpftool
+// reports them.
+func pinnedKeyedMaps(t *testing.T, h *testbed.Host) []string {
+	t.Helper()
+	entries, err := os.ReadDir(h.PinDir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		raw, err := exec.Command("bpftool", "map", "show", "pinned", filepath.Join(h.PinDir, e.Name()), "-j").Output()
+		if err != nil {
+			continue // a pinned link, not a map
+		}
+		var info struct{ Type string }
+		require.NoError(t, json.Unmarshal(raw, &info))
+		switch info.Type {
+		case "hash", "lru_hash", "lpm_trie", "percpu_hash", "lru_percpu_hash":
+			out = append(out, e.Name())
+		}
+	}
+	require.Contains(t, out, "ct")
+	return out
 }
 
 // TestMetrics scrapes both agents of a 2-host cluster while real traffic flows: pings move the
@@ -146,6 +176,10 @@ func TestMetrics(t *testing.T) {
 	require.GreaterOrEqual(t, s.value("ebpfnet_map_entries", "map", "ct"), float64(2))
 	require.Equal(t, float64(1), s.value("ebpfnet_map_entries", "map", "peers"))
 	require.Equal(t, float64(1), s.value("ebpfnet_store_healthy", "kind", "local"))
+	for _, name := range pinnedKeyedMaps(t, h1) {
+		require.GreaterOrEqual(t, s.value("ebpfnet_map_entries", "map", name), float64(0), "map %s has no ebpfnet_map_entries", name)
+		require.Greater(t, s.value("ebpfnet_map_capacity", "map", name), float64(0), "map %s has no ebpfnet_map_capacity", name)
+	}
 	require.Equal(t, float64(2), s.value("ebpfnet_api_request_duration_seconds", "route", "POST /v1/endpoints", "code", "201"))
 	require.GreaterOrEqual(t, s.value("ebpfnet_api_request_duration_seconds", "route", "GET /v1/status", "code", "200"), float64(1))
 
