@@ -68,6 +68,9 @@ func New(cfg Config) (*Agent, error) {
 // start acquires the agent's resources in order; Close releases whatever was acquired.
 func (a *Agent) start(underlayIdx int) error {
 	var err error
+	if err := a.startMetrics(); err != nil { // first: a bad --metrics-addr changes nothing
+		return err
+	}
 	if a.hostNS, err = netns.Get(); err != nil {
 		return fmt.Errorf("get own netns: %w", err)
 	}
@@ -111,9 +114,6 @@ func (a *Agent) start(underlayIdx int) error {
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	if err := a.joinCluster(); err != nil { // etcd: register the node, watch the others
-		return err
-	}
-	if err := a.startMetrics(); err != nil {
 		return err
 	}
 	a.ln, err = listenUnix(a.cfg.Socket)

@@ -46,7 +46,7 @@ func (a *Agent) startMetrics() error {
 		return err
 	}
 	if a.metrics.ln, err = net.Listen("tcp", a.cfg.MetricsAddr); err != nil {
-		return fmt.Errorf("--metrics-addr: %w", err)
+		return fmt.Errorf("--metrics-addr %q: %w", a.cfg.MetricsAddr, err)
 	}
 	return nil
 }

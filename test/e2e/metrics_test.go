@@ -195,3 +195,16 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, out, "map endpoints")
 	require.Contains(t, out, "2 / 65536 entries (0.0%)")
 }
+
+// A metrics address the agent cannot listen on is refused before anything is loaded or pinned.
+func TestMetricsBadAddr(t *testing.T) {
+	c := buildCluster(t, clusterSpec{hosts: 1, bare: true})
+	h := c.Hosts[0]
+	for _, addr := range []string{"bogus", "127.0.0.1:99999", "192.0.2.1:9962"} {
+		err := c.StartAgent(h, "--metrics-addr", addr)
+		require.Error(t, err, addr)
+		require.Contains(t, err.Error(), fmt.Sprintf("--metrics-addr %q", addr))
+		pinned, _ := os.ReadDir(h.PinDir)
+		require.Empty(t, pinned, "%s: the agent pinned something before refusing", addr)
+	}
+}
