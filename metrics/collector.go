@@ -93,8 +93,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect reads the sources and sends the current values.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	c.collectCounters(ch)
-	c.collectPolicyDrops(ch)
+	sendCounters(ch, c.src.Datapath.Counters, verdictOrDrop)
+	sendCounters(ch, c.src.Datapath.PolicyDrops, policyRule)
 	c.collectWalk(ch)
 	ch <- prometheus.MustNewConstMetric(descNATRange, prometheus.GaugeValue, float64(c.src.NATPortRange))
 	if c.src.Store != nil {
@@ -103,31 +103,36 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (c *Collector) collectCounters(ch chan<- prometheus.Metric) {
-	counters, err := c.src.Datapath.Counters()
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(descPackets, err)
-		return
+// counterDescs picks the packet and byte descriptions of a counter by its label value.
+type counterDescs func(label string) (packets, bytes *prometheus.Desc)
+
+// verdictOrDrop: drop reasons (drop_*) are ebpfnet_datapath_drops_total, the other
+// verdicts ebpfnet_datapath_packets_total.
+func verdictOrDrop(name string) (*prometheus.Desc, *prometheus.Desc) {
+	if strings.HasPrefix(name, "drop_") {
+		return descDrops, descDropBytes
 	}
-	for name, v := range counters {
-		packets, bytes := descPackets, descBytes
-		if strings.HasPrefix(name, "drop_") {
-			packets, bytes = descDrops, descDropBytes
-		}
-		ch <- prometheus.MustNewConstMetric(packets, prometheus.CounterValue, float64(v.Packets), name)
-		ch <- prometheus.MustNewConstMetric(bytes, prometheus.CounterValue, float64(v.Bytes), name)
-	}
+	return descPackets, descBytes
 }
 
-func (c *Collector) collectPolicyDrops(ch chan<- prometheus.Metric) {
-	drops, err := c.src.Datapath.PolicyDrops()
+// policyRule: every label value is a rule.
+func policyRule(string) (*prometheus.Desc, *prometheus.Desc) {
+	return descPolicyDrops, descPolicyDropBytes
+}
+
+// sendCounters sends each counter read returns as packets and bytes counters, or read's
+// error as an invalid metric.
+func sendCounters(ch chan<- prometheus.Metric, read func() (map[string]maps.Counter, error), descs counterDescs) {
+	counters, err := read()
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(descPolicyDrops, err)
+		packets, _ := descs("")
+		ch <- prometheus.NewInvalidMetric(packets, err)
 		return
 	}
-	for rule, v := range drops {
-		ch <- prometheus.MustNewConstMetric(descPolicyDrops, prometheus.CounterValue, float64(v.Packets), rule)
-		ch <- prometheus.MustNewConstMetric(descPolicyDropBytes, prometheus.CounterValue, float64(v.Bytes), rule)
+	for label, v := range counters {
+		packets, bytes := descs(label)
+		ch <- prometheus.MustNewConstMetric(packets, prometheus.CounterValue, float64(v.Packets), label)
+		ch <- prometheus.MustNewConstMetric(bytes, prometheus.CounterValue, float64(v.Bytes), label)
 	}
 }
 
