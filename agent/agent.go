@@ -29,6 +29,8 @@ type Agent struct {
 	log    *slog.Logger
 	hostNS netns.NsHandle // the agent's own netns: host sides of endpoints live here
 
+	metrics agentMetrics // map walk cache; Prometheus registry with --metrics-addr
+
 	mon       monitor    // drop-event subscribers
 	mu        sync.Mutex // serializes every change of state, maps and links
 	store     store.Store
@@ -67,6 +69,9 @@ func New(cfg Config) (*Agent, error) {
 // start acquires the agent's resources in order; Close releases whatever was acquired.
 func (a *Agent) start(underlayIdx int) error {
 	var err error
+	if err := a.startMetrics(); err != nil { // first: a bad --metrics-addr changes nothing
+		return err
+	}
 	if a.hostNS, err = netns.Get(); err != nil {
 		return fmt.Errorf("get own netns: %w", err)
 	}
@@ -166,6 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
+	go a.serveMetrics(ctx)
 	if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve API: %w", err)
 	}
@@ -180,6 +186,9 @@ func (a *Agent) Close() error {
 	if a.ln != nil {
 		errs = append(errs, ignoreClosed(a.ln.Close()))
 		_ = os.Remove(a.cfg.Socket)
+	}
+	if a.metrics.ln != nil {
+		errs = append(errs, ignoreClosed(a.metrics.ln.Close()))
 	}
 	if a.dp != nil {
 		errs = append(errs, a.dp.Close())

@@ -48,6 +48,7 @@ type Config struct {
 	LegacyTC    bool         // attach with tc clsact instead of tcx
 	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
 	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
+	MetricsAddr string       // host:port serving Prometheus /metrics over HTTP; "" = off
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	// IdentityGrace is how long no endpoint of the cluster may use an identity before it is
 	// freed; 0 = DefaultIdentityGrace.

@@ -16,7 +16,8 @@ import (
 //	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
 //	GET /v1/nat
 //
-// Errors answer with api.Error and the status of Error.
+// Errors answer with api.Error and the status of Error. With --metrics-addr every request is
+// timed (ebpfnet_api_request_duration_seconds).
 func (a *Agent) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +78,7 @@ func (a *Agent) handler() http.Handler {
 		entries, err := a.NATEntries()
 		reply(w, http.StatusOK, entries, err)
 	})
-	return mux
+	return a.instrumentAPI(mux)
 }
 
 // decode reads a JSON request body; on failure it answers 400 and returns false.

@@ -5,8 +5,12 @@ import (
 	"github.com/ebpfnet/ebpfnet/maps"
 )
 
-// Status reports the node configuration, object counts and datapath counters.
+// Status reports the node configuration, object counts, datapath counters and map fill levels.
 func (a *Agent) Status() (api.Status, error) {
+	fills, err := a.mapFills() // cached walk, outside a.mu: changes never wait for it
+	if err != nil {
+		return api.Status{}, err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	counters, err := a.maps.Metrics.Read()
@@ -27,5 +31,6 @@ func (a *Agent) Status() (api.Status, error) {
 		c := counters[m]
 		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})
 	}
+	st.Maps = fills
 	return st, nil
 }

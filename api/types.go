@@ -65,6 +65,14 @@ type Counter struct {
 	Bytes   uint64 `json:"bytes"`
 }
 
+// MapFill is how full one keyed BPF map (hash, LRU, LPM trie) is, from a walk at most a few
+// seconds old. Status.Maps lists every such map.
+type MapFill struct {
+	Map      string `json:"map"`      // pinned name, e.g. ct
+	Entries  int    `json:"entries"`  // keys present
+	Capacity int    `json:"capacity"` // max_entries
+}
+
 // Status is the agent's view of itself and its datapath.
 type Status struct {
 	Version   string      `json:"version"`
@@ -72,6 +80,7 @@ type Status struct {
 	PinDir    string      `json:"pinDir"`
 	StatePath string      `json:"statePath"` // bbolt file, or etcd://<endpoints><prefix> for etcd
 	Store     StoreStatus `json:"store"`
+	Maps      []MapFill   `json:"maps,omitempty"`
 	Endpoints int         `json:"endpoints"` // stored endpoints of this node (last known while the store is down)
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
 	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store

@@ -90,3 +90,48 @@ func (c *CT) Delete(e CTEntry) error {
 	}
 	return err
 }
+
+// CTSummary counts the "ct" map's entries by kind and the masquerade ports in use.
+type CTSummary struct {
+	Entries int // all entries
+	ByKind  map[CTDir]int
+	// NATPorts is the number of distinct masquerade source ports (ICMP: echo ids) in use per
+	// IP protocol: the translated ports of snat-out entries.
+	NATPorts map[uint8]int
+}
+
+// Summary walks the map once with BPF_MAP_LOOKUP_BATCH (4,096 entries per syscall; a full
+// 262,144-entry map is 64 calls, 65-165 ms on a loaded 2-core machine) and counts its entries. A snapshot: the datapath keeps writing.
+func (c *CT) Summary() (CTSummary, error) {
+	s := CTSummary{ByKind: map[CTDir]int{}, NATPorts: map[uint8]int{}}
+	seen := map[uint8][]bool{} // per protocol, indexed by NAT port
+	keys := make([]bpf.DatapathCtKey, fillBatch)
+	vals := make([]bpf.DatapathCtEntry, fillBatch)
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := c.m.BatchLookup(&cursor, keys, vals, nil)
+		for i := range n {
+			s.Entries++
+			s.ByKind[CTDir(keys[i].Dir)]++
+			if CTDir(keys[i].Dir) != CTSNATOut {
+				continue
+			}
+			ports := seen[keys[i].Proto]
+			if ports == nil {
+				ports = make([]bool, 1<<16)
+				seen[keys[i].Proto] = ports
+			}
+			if port := vals[i].Port; !ports[port] {
+				ports[port] = true
+				s.NATPorts[keys[i].Proto]++
+			}
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		}
+		if err != nil {
+			return CTSummary{}, mapErr(c.m, "batch lookup", err)
+		}
+	}
+	return s, nil
+}

@@ -4,6 +4,8 @@ import "github.com/ebpfnet/ebpfnet/bpf"
 
 // Set groups the views of one datapath's maps.
 type Set struct {
+	raw *bpf.DatapathMaps // every map, for Fills
+
 	Endpoints *Endpoints
 	IPCache   *IPCache
 	Peers     *Peers
@@ -21,6 +23,8 @@ type Set struct {
 // NewSet wraps the loaded (or pinned) maps of one datapath.
 func NewSet(m *bpf.DatapathMaps) Set {
 	return Set{
+		raw: m,
+
 		Endpoints:   NewEndpoints(m.Endpoints),
 		IPCache:     NewIPCache(m.Ipcache),
 		Peers:       NewPeers(m.Peers),

@@ -88,6 +88,7 @@ func newAgentCmd() *cobra.Command {
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
 	f.IntVar(&cfg.CTMaxPerEndpoint, "ct-max-per-endpoint", 0, "conntrack entries one endpoint may hold (0: a fair share, ct-max / (endpoints + 1))")
 	f.DurationVar(&cfg.IdentityGrace, "identity-gc-grace", agent.DefaultIdentityGrace, "free an identity no endpoint of the cluster has used for this long")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9962 (default: off)")
 	addStoreFlags(f, &cfg)
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd

@@ -43,6 +43,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 				for _, c := range st.Counters {
 					row(w, c.Name, fmt.Sprintf("%d packets, %d bytes", c.Packets, c.Bytes))
 				}
+				for _, m := range st.Maps {
+					row(w, "map "+m.Map, fillLine(m))
+				}
 			})
 		},
 	}
@@ -56,6 +59,20 @@ func newVersionCmd(g *globals) *cobra.Command {
 			return render(cmd.OutOrStdout(), g, v, func(w io.Writer) { row(w, "ebpfnet", api.Version) })
 		},
 	}
+}
+
+// fillWarn is the fill level above which `ebpfnet status` warns about a map.
+const fillWarn = 0.9
+
+// fillLine is a map row of `ebpfnet status`: entries of capacity, percent, and a warning above
+// fillWarn (a full ct map refuses new flows, a full endpoints or policy map refuses changes).
+func fillLine(m api.MapFill) string {
+	pct := 100 * float64(m.Entries) / float64(max(m.Capacity, 1))
+	line := fmt.Sprintf("%d / %d entries (%.1f%%)", m.Entries, m.Capacity, pct)
+	if pct > 100*fillWarn {
+		line += fmt.Sprintf(" WARNING: over %.0f%% full", 100*fillWarn)
+	}
+	return line
 }
 
 // storeLine is the store row of `ebpfnet status`: kind and health.
