@@ -85,7 +85,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
-		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1],
+		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: WireGuardPort,
 	}); err != nil {
 		return err
 	}

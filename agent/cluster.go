@@ -266,6 +266,9 @@ func (a *Agent) resyncFromStore() {
 	a.mu.Lock()
 	err := a.reconcileIPCache()
 	if err == nil {
+		err = a.reconcilePeerHosts() // nodes joined or left
+	}
+	if err == nil {
 		err = a.syncPolicy() // policy or identities may have changed on another node
 	}
 	a.mu.Unlock()

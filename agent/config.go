@@ -25,6 +25,10 @@ const (
 	// VXLANOverhead is what VXLAN over IPv4 adds to a frame: outer IPv4 20 + UDP 8 + VXLAN 8 +
 	// inner Ethernet 14 (RFC 7348; Flannel, Cilium and Docker subtract the same).
 	VXLANOverhead = 50
+	// WireGuardPort is the UDP port of the hosts' WireGuard endpoints (WireGuard's customary
+	// 51820). from_container drops container UDP to any cluster host on it, as on the VXLAN
+	// port (issue 9); the encryption work makes it configurable.
+	WireGuardPort = 51820
 )
 
 // Config is the agent's start-up configuration (flags of `ebpfnet agent`).

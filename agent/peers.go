@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -64,6 +65,9 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		_ = a.maps.IPCache.Delete(cidr)
 		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
 	}
+	if err := a.reconcilePeerHosts(); err != nil {
+		return api.Peer{}, err
+	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
 	return p, nil
 }
@@ -89,7 +93,45 @@ func (a *Agent) DeletePeer(cidrText string) error {
 	if err := a.maps.IPCache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		return err
 	}
+	if err := a.reconcilePeerHosts(); err != nil {
+		return err
+	}
 	a.log.Info("peer deleted", "cidr", cidr)
+	return nil
+}
+
+// reconcilePeerHosts makes the peers map (the cluster hosts whose VXLAN is decapsulated) hold
+// exactly the hosts of the stored peers: `peer add` hosts and, with etcd, every other live
+// node. Mark and sweep, never a flush. A host is plain VXLAN when any of its peer CIDRs was
+// added with --plain-vxlan (a kernel VXLAN device sends no GBP for any of them). a.mu is held.
+func (a *Agent) reconcilePeerHosts() error {
+	peers, err := a.store.Peers()
+	if err != nil {
+		return err
+	}
+	want := make(map[netip.Addr]maps.Peer, len(peers))
+	for _, p := range peers {
+		h := want[p.HostIP]
+		h.IP, h.PlainVXLAN = p.HostIP, h.PlainVXLAN || p.PlainVXLAN
+		want[p.HostIP] = h
+	}
+	have, err := a.maps.Peers.List()
+	if err != nil {
+		return err
+	}
+	for _, h := range have {
+		if _, ok := want[h.IP]; !ok {
+			if err := a.maps.Peers.Delete(h.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
+				return err
+			}
+			a.log.Info("peer host removed", "host", h.IP)
+		}
+	}
+	for _, h := range want {
+		if err := a.maps.Peers.Put(h); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -26,6 +26,9 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcileIPCache(); err != nil {
 		return err
 	}
+	if err := a.reconcilePeerHosts(); err != nil {
+		return err
+	}
 	return a.syncPolicy()
 }
 

@@ -112,7 +112,19 @@ type DatapathNodeParams struct {
 	NatPortMax      uint16
 	PolicyEnforce   uint8
 	PolicyDefault   uint8
-	Pad2            uint16
+	WgPort          uint16
+	WgIfindex       uint32
+}
+
+type DatapathPeerInfo struct {
+	_     structs.HostLayout
+	Flags uint32
+	Pad   uint32
+}
+
+type DatapathPeerKey struct {
+	_  structs.HostLayout
+	Ip uint32
 }
 
 type DatapathPolicyKey struct {
@@ -156,6 +168,7 @@ const (
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
+	DatapathMapPeers          = "peers"
 	DatapathMapPolicy         = "policy"
 	DatapathMapPolicyDrops    = "policy_drops"
 	DatapathMapPublished      = "published"
@@ -221,6 +234,7 @@ type DatapathMapSpecs struct {
 	Ipcache     *ebpf.MapSpec `ebpf:"ipcache"`
 	Metrics     *ebpf.MapSpec `ebpf:"metrics"`
 	NodeConfig  *ebpf.MapSpec `ebpf:"node_config"`
+	Peers       *ebpf.MapSpec `ebpf:"peers"`
 	Policy      *ebpf.MapSpec `ebpf:"policy"`
 	PolicyDrops *ebpf.MapSpec `ebpf:"policy_drops"`
 	Published   *ebpf.MapSpec `ebpf:"published"`
@@ -258,6 +272,7 @@ type DatapathMaps struct {
 	Ipcache     *ebpf.Map `ebpf:"ipcache"`
 	Metrics     *ebpf.Map `ebpf:"metrics"`
 	NodeConfig  *ebpf.Map `ebpf:"node_config"`
+	Peers       *ebpf.Map `ebpf:"peers"`
 	Policy      *ebpf.Map `ebpf:"policy"`
 	PolicyDrops *ebpf.Map `ebpf:"policy_drops"`
 	Published   *ebpf.Map `ebpf:"published"`
@@ -271,6 +286,7 @@ func (m *DatapathMaps) Close() error {
 		m.Ipcache,
 		m.Metrics,
 		m.NodeConfig,
+		m.Peers,
 		m.Policy,
 		m.PolicyDrops,
 		m.Published,

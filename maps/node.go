@@ -23,6 +23,12 @@ type Node struct {
 	NATPortMax      uint16
 	PolicyEnforce   bool // network policy is enforced (rules exist or the default is deny)
 	PolicyDefault   bool // verdict of packets no policy entry matches: true = allow
+	// WireGuardPort is the UDP port of the hosts' WireGuard endpoints (host byte order here,
+	// network order in the map); from_container drops container UDP to a cluster host on it.
+	// 0 = no WireGuard port is guarded.
+	WireGuardPort uint16
+	// WireGuardIfIndex is the WireGuard device; 0 = encryption off.
+	WireGuardIfIndex int
 }
 
 // NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
@@ -63,6 +69,8 @@ func (c *NodeConfig) Set(n Node) error {
 		NatPortMax:      n.NATPortMax,
 		PolicyEnforce:   b2u8(n.PolicyEnforce),
 		PolicyDefault:   b2u8(n.PolicyDefault),
+		WgPort:          be16(n.WireGuardPort),
+		WgIfindex:       uint32(n.WireGuardIfIndex),
 	}
 	copy(v.RouterMac[:], n.RouterMAC)
 	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
@@ -77,16 +85,18 @@ func (c *NodeConfig) Get() (Node, error) {
 	mask := addrFromBE32(v.ClusterMask).As4()
 	bits, _ := net.IPMask(mask[:]).Size()
 	return Node{
-		UnderlayIP:      addrFromBE32(v.UnderlayIp),
-		UnderlayIfIndex: int(v.UnderlayIfindex),
-		VNI:             v.Vni,
-		Cluster:         netip.PrefixFrom(addrFromBE32(v.ClusterIp), bits),
-		RouterMAC:       net.HardwareAddr(append([]byte(nil), v.RouterMac[:]...)),
-		Gateway:         addrFromBE32(v.GatewayIp),
-		NATPortMin:      v.NatPortMin,
-		NATPortMax:      v.NatPortMax,
-		PolicyEnforce:   v.PolicyEnforce != 0,
-		PolicyDefault:   v.PolicyDefault != 0,
+		UnderlayIP:       addrFromBE32(v.UnderlayIp),
+		UnderlayIfIndex:  int(v.UnderlayIfindex),
+		VNI:              v.Vni,
+		Cluster:          netip.PrefixFrom(addrFromBE32(v.ClusterIp), bits),
+		RouterMAC:        net.HardwareAddr(append([]byte(nil), v.RouterMac[:]...)),
+		Gateway:          addrFromBE32(v.GatewayIp),
+		NATPortMin:       v.NatPortMin,
+		NATPortMax:       v.NatPortMax,
+		PolicyEnforce:    v.PolicyEnforce != 0,
+		PolicyDefault:    v.PolicyDefault != 0,
+		WireGuardPort:    fromBE16(v.WgPort),
+		WireGuardIfIndex: int(v.WgIfindex),
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import "github.com/ebpfnet/ebpfnet/bpf"
 type Set struct {
 	Endpoints *Endpoints
 	IPCache   *IPCache
+	Peers     *Peers
 	Node      *NodeConfig
 	Metrics   *Metrics
 	CT        *CT
@@ -20,6 +21,7 @@ func NewSet(m *bpf.DatapathMaps) Set {
 	return Set{
 		Endpoints:   NewEndpoints(m.Endpoints),
 		IPCache:     NewIPCache(m.Ipcache),
+		Peers:       NewPeers(m.Peers),
 		Node:        NewNodeConfig(m.NodeConfig),
 		Metrics:     NewMetrics(m.Metrics),
 		CT:          NewCT(m.Ct),

@@ -42,6 +42,22 @@ struct ipcache_info {
  * device without "gbp" drops as an unknown flag. */
 #define IPCACHE_F_PLAIN_VXLAN 0x1
 
+/* Key of the peers map: a cluster host's underlay IPv4, network byte order. */
+struct peer_key {
+	__be32 ip;
+};
+
+/* A cluster host (etcd node record or `peer add --host`): the only outer sources whose VXLAN
+ * from_overlay decapsulates. */
+struct peer_info {
+	__u32 flags; /* PEER_F_* */
+	__u32 pad;
+};
+
+#define PEER_F_VALID 0x1       /* written by the agent */
+#define PEER_F_PLAIN_VXLAN 0x2 /* a plain kernel VXLAN host: no GBP, never encrypted */
+#define PEER_F_ENCRYPT 0x4     /* has a WireGuard key (set by the encryption work) */
+
 /* This host's datapath parameters, one entry at key 0. */
 struct node_params {
 	__be32 underlay_ip;  /* this host's underlay IPv4, outer source of VXLAN packets */
@@ -56,7 +72,8 @@ struct node_params {
 	__u16 nat_port_max;
 	__u8 policy_enforce; /* 1: network policy is enforced (any rule, or default deny) */
 	__u8 policy_default; /* verdict when no policy entry matches: 1 allow, 0 deny */
-	__u16 pad2;
+	__be16 wg_port;      /* WireGuard UDP port, network order */
+	__u32 wg_ifindex;    /* WireGuard device; 0 = encryption off */
 };
 
 /* Per-CPU counters, keyed by enum metric (see metrics.h). */
@@ -81,6 +98,15 @@ struct {
 	__type(value, struct ipcache_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipcache SEC(".maps");
+
+/* Cluster hosts by underlay IPv4 (cf. Cilium's cilium_tunnel_map keyed the other way). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct peer_key);
+	__type(value, struct peer_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} peers SEC(".maps");
 
 /* Named node_config, not config: "config" collides with a vmlinux.h typedef. */
 struct {
