@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-
+	
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
@@ -46,7 +46,7 @@ func run(name string, mtu int, verbose bool) error {
 		level = device.LogLevelVerbose
 	}
 	logger := device.NewLogger(level, fmt.Sprintf("(%s) ", name))
-	tdev, err := tun.CreateTUN(name, mtu)
+	tdev, err := createTUN(name, mtu)
 	if err != nil {
 		return fmt.Errorf("create TUN %s: %w", name, err)
 	}
@@ -85,4 +85,29 @@ func run(name string, mtu int, verbose bool) error {
 		fmt.Fprintf(os.Stderr, "ebpfnet-wireguard: %s closed, exiting\n", name)
 	}
 	return nil
+}
+
+// createTUN opens TUN device name WITHOUT IFF_VNET_HDR (tun.CreateTUN sets it): with the
+// virtio header, wireguard-go coalesces decrypted UDP datagrams of one flow into one
+// UDP-GSO packet (UDP GRO), and the VXLAN datagrams ebpfnet tunnels would reach the
+// from_wireguard program glued together instead of one VXLAN packet each. Without it every
+// packet crosses the TUN on its own and the kernel segments GSO packets before transmit.
+func createTUN(name string, mtu int) (tun.Device, error) {
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err == nil {
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	}
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return tun.CreateTUNFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), mtu)
 }
