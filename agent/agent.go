@@ -14,11 +14,13 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
 	"github.com/ebpfnet/ebpfnet/store"
+	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // Version is the agent's version, set at build time with -ldflags "-X ...agent.Version=...".
@@ -39,7 +41,9 @@ type Agent struct {
 	maps      maps.Set
 	unlock    func() error
 	ln        net.Listener
-	cl        *clusterState // etcd membership; nil with the local store
+	cl        *clusterState     // etcd membership; nil with the local store
+	wg        *wireguard.Device // encryption device; nil with --encryption none
+	wgKey     wgtypes.Key       // this node's WireGuard private key (with wg)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -58,7 +62,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.log.Info("agent ready", "underlay", node.UnderlayDev, "underlayIP", node.UnderlayIP,
-		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", a.node.PodCIDR, "mtu", node.MTU,
+		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", a.node.PodCIDR, "mtu", node.MTU, "encryption", node.Encryption,
 		"pinDir", cfg.PinDir, "socket", cfg.Socket)
 	return a, nil
 }
@@ -82,10 +86,15 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	a.maps = a.dp.Maps()
+	wgIfindex, err := a.openWireGuard()
+	if err != nil {
+		return err
+	}
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
-		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: WireGuardPort,
+		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: uint16(a.cfg.WireGuardPort),
+		WireGuardIfIndex: wgIfindex,
 	}); err != nil {
 		return err
 	}
@@ -165,6 +174,9 @@ func (a *Agent) Close() error {
 	}
 	if a.dp != nil {
 		errs = append(errs, a.dp.Close())
+	}
+	if a.wg != nil {
+		errs = append(errs, a.wg.Close()) // the device keeps running, as the datapath does
 	}
 	if a.unlock != nil {
 		errs = append(errs, a.unlock())

@@ -137,7 +137,11 @@ func (a *Agent) openStore() error {
 
 // nodeRecord is what this node registers.
 func (a *Agent) nodeRecord() api.NodeRecord {
-	return api.NodeRecord{Name: a.cl.etcd.NodeName(), UnderlayIP: a.node.UnderlayIP, PodCIDR: a.node.PodCIDR, VTEPMAC: a.node.RouterMAC}
+	rec := api.NodeRecord{Name: a.cl.etcd.NodeName(), UnderlayIP: a.node.UnderlayIP, PodCIDR: a.node.PodCIDR, VTEPMAC: a.node.RouterMAC}
+	if key := a.wgPublicKey(); key != "" {
+		rec.WGPublicKey, rec.WGPort = key, uint16(a.cfg.WireGuardPort)
+	}
+	return rec
 }
 
 // joinCluster registers the node (after the datapath is reconciled) and starts the loops

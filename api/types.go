@@ -44,6 +44,12 @@ type Peer struct {
 	// PlainVXLAN: the peer is a kernel VXLAN host, not ebpfnet; packets to it carry no
 	// sender identity (VXLAN Group Policy extension), which it would drop.
 	PlainVXLAN bool `json:"plainVXLAN,omitempty"`
+	// WGPublicKey is the peer host's WireGuard public key (base64, 44 characters): with
+	// --encryption wireguard, VXLAN to it is encrypted; without one it gets nothing (unless
+	// PlainVXLAN). From `peer add --wg-public-key` or the node's etcd record.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
+	// WGPort is the peer's WireGuard UDP port; 0 = this node's --wireguard-port.
+	WGPort uint16 `json:"wgPort,omitempty"`
 }
 
 // Node is this host's datapath configuration.
@@ -54,8 +60,9 @@ type Node struct {
 	VNI         uint32       `json:"vni"`
 	Cluster     netip.Prefix `json:"clusterCIDR"`
 	PodCIDR     netip.Prefix `json:"podCIDR,omitzero"`
-	Gateway     netip.Addr   `json:"gateway"` // containers' default gateway
-	MTU         int          `json:"mtu"`     // container MTU, bytes
+	Gateway     netip.Addr   `json:"gateway"`    // containers' default gateway
+	MTU         int          `json:"mtu"`        // container MTU, bytes
+	Encryption  string       `json:"encryption"` // "none" or "wireguard"
 }
 
 // Counter is one datapath counter summed over CPUs.
@@ -76,6 +83,29 @@ type Status struct {
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
 	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
 	Counters  []Counter   `json:"counters"`
+	// WireGuard is the encryption device and its peers; nil with --encryption none.
+	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+}
+
+// WireGuardStatus is the node's WireGuard device as `ebpfnet status` shows it.
+type WireGuardStatus struct {
+	Impl       string          `json:"impl"`          // "kernel" or "userspace"
+	Device     string          `json:"device"`        // e.g. ebwg1a2b3c4d
+	PID        int             `json:"pid,omitempty"` // userspace helper process
+	PublicKey  string          `json:"publicKey"`
+	ListenPort int             `json:"listenPort"`
+	Peers      []WireGuardPeer `json:"peers"`
+	Error      string          `json:"error,omitempty"` // the device could not be read
+}
+
+// WireGuardPeer is one encrypted peer host.
+type WireGuardPeer struct {
+	HostIP        netip.Addr `json:"hostIP"`
+	PublicKey     string     `json:"publicKey"`
+	Endpoint      string     `json:"endpoint"`               // underlay IPv4:port
+	LastHandshake time.Time  `json:"lastHandshake,omitzero"` // zero: none yet
+	RxBytes       int64      `json:"rxBytes"`                // bytes received through the tunnel
+	TxBytes       int64      `json:"txBytes"`                // bytes sent through the tunnel
 }
 
 // StoreStatus is the health of the agent's desired-state store.
@@ -96,6 +126,10 @@ type NodeRecord struct {
 	UnderlayIP netip.Addr   `json:"underlayIP"` // VXLAN tunnel endpoint (IPv4)
 	PodCIDR    netip.Prefix `json:"podCIDR"`    // the node's share of the cluster CIDR
 	VTEPMAC    string       `json:"vtepMAC"`    // 0e:00:<underlay IPv4>, the node's router/VTEP MAC
+	// WGPublicKey and WGPort are the node's WireGuard public key (base64) and UDP port when it
+	// runs --encryption wireguard; empty/0 otherwise.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
+	WGPort      uint16 `json:"wgPort,omitempty"`
 }
 
 // NodeInfo is one row of `ebpfnet node list` (GET /v1/nodes): a registered node, or a node
@@ -155,6 +189,8 @@ type PeerRequest struct {
 	CIDR       string `json:"cidr"`
 	HostIP     string `json:"hostIP"`
 	PlainVXLAN bool   `json:"plainVXLAN,omitempty"`
+	// WGPublicKey is the peer host's WireGuard public key (base64); empty = none.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
 }
 
 // PolicyRule is one numbered rule of the network policy as `ebpfnet policy list` shows it.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				row(w, "gateway", n.Gateway)
 				row(w, "container MTU", n.MTU)
+				row(w, "encryption", n.Encryption)
+				wireGuardRows(w, st.WireGuard)
 				row(w, "pin dir", st.PinDir)
 				row(w, "state", st.StatePath)
 				row(w, "store", storeLine(st.Store))
@@ -65,4 +68,22 @@ func storeLine(s api.StoreStatus) string {
 		return s.Kind + ", healthy"
 	}
 	return fmt.Sprintf("%s, UNHEALTHY: %s", s.Kind, s.Error)
+}
+
+// wireGuardRows prints the WireGuard device and one row per encrypted peer host.
+func wireGuardRows(w io.Writer, wg *api.WireGuardStatus) {
+	if wg == nil {
+		return
+	}
+	row(w, "wireguard", fmt.Sprintf("%s %s, port %d, public key %s", wg.Impl, wg.Device, wg.ListenPort, wg.PublicKey))
+	if wg.Error != "" {
+		row(w, "wireguard error", wg.Error)
+	}
+	for _, p := range wg.Peers {
+		hs := "never"
+		if !p.LastHandshake.IsZero() {
+			hs = time.Since(p.LastHandshake).Round(time.Second).String() + " ago"
+		}
+		row(w, "wireguard peer "+p.HostIP.String(), fmt.Sprintf("handshake %s, rx %d bytes, tx %d bytes, key %s", hs, p.RxBytes, p.TxBytes, p.PublicKey))
+	}
 }

@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/wireguard"
+)
+
+// Encryption modes of --encryption.
+const (
+	EncryptionNone      = "none"
+	EncryptionWireGuard = "wireguard"
+)
+
+// encryptionOverhead is what --encryption adds per packet on top of VXLAN, in bytes.
+func encryptionOverhead(mode string) int {
+	if mode == EncryptionWireGuard {
+		return wireguard.Overhead
+	}
+	return 0
+}
+
+// checkEncryption validates the encryption settings of c.
+func checkEncryption(c Config) error {
+	switch c.Encryption {
+	case EncryptionNone, EncryptionWireGuard:
+	default:
+		return fmt.Errorf("encryption %q: want %s or %s", c.Encryption, EncryptionNone, EncryptionWireGuard)
+	}
+	if _, err := wireguard.ParseImpl(c.WireGuardImpl); err != nil {
+		return err
+	}
+	if c.WireGuardPort < 1 || c.WireGuardPort > 65535 {
+		return fmt.Errorf("WireGuard port %d out of range 1..65535", c.WireGuardPort)
+	}
+	return nil
+}
+
+// openWireGuard loads (or creates) the node's private key, then creates or adopts the WireGuard
+// device (MTU = underlay MTU - 60) and attaches from_wireguard to it. It returns the device's
+// ifindex for node_params.wg_ifindex, 0 with encryption off. Peers and the key are set by
+// syncWireGuard. Errors: a key file with a loose mode or a malformed key, device failures.
+func (a *Agent) openWireGuard() (int, error) {
+	if a.cfg.Encryption != EncryptionWireGuard {
+		return 0, nil
+	}
+	if err := os.MkdirAll(a.cfg.StateDir, 0o700); err != nil {
+		return 0, fmt.Errorf("state dir: %w", err)
+	}
+	key, err := wireguard.LoadOrCreateKey(a.cfg.StateDir)
+	if err != nil {
+		return 0, err
+	}
+	ul, err := netlink.LinkByName(a.cfg.UnderlayDev)
+	if err != nil {
+		return 0, fmt.Errorf("underlay device %q: %w", a.cfg.UnderlayDev, err)
+	}
+	dev, err := wireguard.Open(wireguard.Options{
+		Name: wireguard.DeviceName(a.node.UnderlayIP, a.cfg.StateDir), Impl: wireguard.Impl(a.cfg.WireGuardImpl),
+		MTU: ul.Attrs().MTU - wireguard.Overhead, StateDir: a.cfg.StateDir, Helper: a.cfg.WireGuardHelper, Logger: a.log,
+	})
+	if err != nil {
+		return 0, err
+	}
+	a.wg, a.wgKey = dev, key
+	ifindex, err := dev.Ifindex()
+	if err != nil {
+		return 0, err
+	}
+	if err := a.dp.AttachWireGuard(dev.Name(), ifindex); err != nil {
+		return 0, err
+	}
+	a.log.Info("encryption on", "device", dev.Name(), "impl", dev.Impl(), "adopted", dev.Adopted(),
+		"publicKey", key.PublicKey(), "port", a.cfg.WireGuardPort)
+	return ifindex, nil
+}
+
+// syncWireGuard makes the device's peers exactly the peer hosts with a usable key (not plain
+// VXLAN ones) and returns those hosts, whose VXLAN the datapath then encrypts (PEER_F_ENCRYPT).
+// A malformed stored key is logged and skipped: that host gets drop_no_key, never clear text.
+// Returns nil with encryption off. a.mu is held.
+func (a *Agent) syncWireGuard(peers []api.Peer) (map[netip.Addr]bool, error) {
+	if a.wg == nil {
+		return nil, nil
+	}
+	encrypted := map[netip.Addr]bool{}
+	var wgPeers []wireguard.Peer
+	for _, p := range peers {
+		if p.WGPublicKey == "" || p.PlainVXLAN || encrypted[p.HostIP] {
+			continue
+		}
+		key, err := wireguard.ParseKey(p.WGPublicKey)
+		if err != nil {
+			a.log.Warn("peer host without a usable WireGuard key: nothing is sent to it", "host", p.HostIP, "error", err)
+			continue
+		}
+		port := p.WGPort
+		if port == 0 {
+			port = uint16(a.cfg.WireGuardPort)
+		}
+		encrypted[p.HostIP] = true
+		wgPeers = append(wgPeers, wireguard.Peer{PublicKey: key, Endpoint: netip.AddrPortFrom(p.HostIP, port)})
+	}
+	if err := a.wg.Configure(a.wgKey, a.cfg.WireGuardPort, wgPeers); err != nil {
+		return nil, err
+	}
+	return encrypted, nil
+}
+
+// wgPublicKey is this node's WireGuard public key (base64), "" with encryption off.
+func (a *Agent) wgPublicKey() string {
+	if a.wg == nil {
+		return ""
+	}
+	return a.wgKey.PublicKey().String()
+}
+
+// wireGuardStatus reports the device and its peers for `ebpfnet status`; nil with encryption
+// off. A device that cannot be read is reported in Error, not as a failure of Status.
+func (a *Agent) wireGuardStatus() *api.WireGuardStatus {
+	if a.wg == nil {
+		return nil
+	}
+	st := &api.WireGuardStatus{Impl: string(a.wg.Impl()), Device: a.wg.Name(), PID: a.wg.PID(),
+		PublicKey: a.wgPublicKey(), ListenPort: a.cfg.WireGuardPort}
+	ws, err := a.wg.Status()
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	st.ListenPort = ws.ListenPort
+	for _, p := range ws.Peers {
+		st.Peers = append(st.Peers, api.WireGuardPeer{
+			HostIP: p.Endpoint.Addr(), PublicKey: p.PublicKey.String(), Endpoint: p.Endpoint.String(),
+			LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes,
+		})
+	}
+	return st
+}
+
+// parsePeerKey validates the WireGuard public key of a `peer add` request ("" = none) and
+// returns its canonical base64 form.
+func parsePeerKey(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	k, err := wireguard.ParseKey(s)
+	if err != nil {
+		return "", badRequest("peer WireGuard public key: %v", err)
+	}
+	return k.String(), nil
+}
