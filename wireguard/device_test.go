@@ -1,4 +1,4 @@
-package wireguard
+package wireguard_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/testbed"
+	. "github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // wgHost is one side of the test tunnel.

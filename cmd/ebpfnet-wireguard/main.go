@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	
+
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"

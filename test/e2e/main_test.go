@@ -28,9 +28,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "ebpfnet")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/ebpfnet/ebpfnet/cmd/ebpfnet").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ebpfnet: %v\n%s", err, out)
-		os.Exit(1)
+	// The agent finds its userspace WireGuard helper next to its executable.
+	for _, cmd := range []string{"ebpfnet", "ebpfnet-wireguard"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "github.com/ebpfnet/ebpfnet/cmd/"+cmd).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", cmd, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// newEncryptedCluster is 2 hosts x 2 containers with --encryption wireguard (userspace device:
+// this kernel has no WireGuard), peers meshed with each other's public keys.
+func newEncryptedCluster(t *testing.T) *testbed.Cluster {
+	t.Helper()
+	c := newCluster(t, 2, 2, "--encryption", "wireguard")
+	for _, h := range c.Hosts {
+		st := status(t, c, h)
+		require.NotNil(t, st.WireGuard, h.Name)
+		require.Equal(t, "userspace", st.WireGuard.Impl, h.Name)
+		require.Equal(t, testbed.UnderlayMTU-50-60, st.Node.MTU, "%s: container MTU = underlay - VXLAN - WireGuard", h.Name)
+	}
+	return c
+}
+
+// capture runs tcpdump on dev in netns ns, writing every frame to a pcap file, until stop is
+// called; stop returns the file's path.
+func capture(t *testing.T, c *testbed.Cluster, ns, dev string) (stop func() string) {
+	t.Helper()
+	path := filepath.Join(c.Bed.TempDir(), fmt.Sprintf("%s-%s.pcap", ns, dev))
+	p, err := c.Bed.Start(ns, "tcpdump", "-i", dev, "-n", "-U", "-s", "0", "-w", path)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, p.WaitLog(ctx, "listening on"))
+	return func() string {
+		time.Sleep(200 * time.Millisecond) // let the last frames reach the file (-U)
+		require.NoError(t, p.Stop())
+		return path
+	}
+}
+
+// readPcap prints the frames of a capture that match filter, one line each.
+func readPcap(t *testing.T, c *testbed.Cluster, path, filter string) []string {
+	t.Helper()
+	out, err := c.Bed.Run(context.Background(), c.Hosts[0].Name, "tcpdump", "-r", path, "-n", filter)
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " IP ") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// exchangeMarker sends marker from container from to container to over TCP and UDP and
+// asserts it arrived both ways.
+func exchangeMarker(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, marker string) {
+	t.Helper()
+	ln, err := c.Bed.ListenTCP(to.Name, netip.AddrPortFrom(to.IP, 7001))
+	require.NoError(t, err)
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 256)
+		n, _ := conn.Read(buf)
+		_, _ = conn.Write(buf[:n])
+		got <- string(buf[:n])
+	}()
+	conn, err := c.Bed.DialTCP(from.Name, netip.AddrPortFrom(to.IP, 7001), 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte(marker + "-tcp"))
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 256)
+	n, err := conn.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, marker+"-tcp", string(buf[:n]), "TCP echo")
+	require.Equal(t, marker+"-tcp", <-got)
+
+	srv, err := c.Bed.ListenUDP(to.Name, netip.AddrPortFrom(to.IP, 7002))
+	require.NoError(t, err)
+	defer srv.Close()
+	cli, err := c.Bed.DialUDP(from.Name, netip.AddrPortFrom(from.IP, 0), netip.AddrPortFrom(to.IP, 7002))
+	require.NoError(t, err)
+	defer cli.Close()
+	_, err = cli.Write([]byte(marker + "-udp"))
+	require.NoError(t, err)
+	require.NoError(t, srv.SetReadDeadline(time.Now().Add(5*time.Second)))
+	n, err = srv.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, marker+"-udp", string(buf[:n]), "UDP datagram")
+}
+
+// TestEncryptionOnTheWire: with --encryption wireguard, ping, TCP and UDP between containers
+// on two hosts work, full-size packets with DF too (container MTU 1390), and a capture of the
+// underlay while they exchange a marker over TCP and UDP holds only WireGuard UDP between the
+// hosts (port 51820) and never the marker, which a capture in the receiving container does
+// see (so the search would find it).
+func TestEncryptionOnTheWire(t *testing.T) {
+	t.Parallel()
+	c := newEncryptedCluster(t)
+	ctx := context.Background()
+	c1, c3 := c.Containers[0], c.Containers[2]
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	marker := "EBPFNET-SECRET-" + c.Bed.Prefix()
+
+	stopUL := capture(t, c, h1.Name, "ul0")
+	stopC3 := capture(t, c, c3.Name, "eth0")
+	for _, pair := range [][2]*testbed.Container{{c1, c3}, {c3, c1}, {c.Containers[1], c.Containers[3]}} {
+		ping, err := c.Bed.Ping(ctx, pair[0].Name, pair[1].IP, 3, 100*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 3, ping.Received, "ping %s -> %s", pair[0].Name, pair[1].Name)
+	}
+	// Full size: 1390 - 20 (IP) - 8 (ICMP) bytes of payload, DF set, no fragmentation anywhere.
+	ping, err := c.Bed.Ping(ctx, c1.Name, c3.IP, 3, 100*time.Millisecond, "-M", "do", "-s", "1362")
+	require.NoError(t, err)
+	require.Equal(t, 3, ping.Received, "full-size ping -M do")
+	exchangeMarker(t, c, c1, c3, marker)
+	tr, err := c.Bed.TCPTransfer(ctx, c1.Name, c3.Name, c3.IP, 5201, time.Second)
+	require.NoError(t, err)
+	require.Positive(t, tr.Bytes)
+	udp, err := c.Bed.UDPProbe(ctx, c3.Name, c1.Name, c1.IP, 5202, time.Second, 10_000_000)
+	require.NoError(t, err)
+	require.Positive(t, udp.Received)
+	t.Logf("encrypted: TCP %.2f Gbit/s, UDP %d/%d datagrams", tr.Gbps, udp.Received, udp.Sent)
+	ulPcap, c3Pcap := stopUL(), stopC3()
+
+	ul, err := os.ReadFile(ulPcap)
+	require.NoError(t, err)
+	inside, err := os.ReadFile(c3Pcap)
+	require.NoError(t, err)
+	require.Contains(t, string(inside), marker+"-tcp", "control: the container sees the marker in clear")
+	require.Contains(t, string(inside), marker+"-udp", "control: the container sees the marker in clear")
+	require.NotContains(t, string(ul), marker, "marker in clear on the underlay")
+
+	wg := fmt.Sprintf("udp and host %s and host %s and port 51820", h1.UnderlayIP, h2.UnderlayIP)
+	require.NotEmpty(t, readPcap(t, c, ulPcap, wg), "WireGuard packets between the hosts")
+	other := readPcap(t, c, ulPcap, "ip and not ("+wg+")")
+	require.Empty(t, other, "only WireGuard UDP between the hosts on the underlay")
+	for _, h := range c.Hosts {
+		require.Zero(t, counter(t, c, h, "drop_unencrypted"), h.Name)
+		require.Zero(t, counter(t, c, h, "drop_no_key"), h.Name)
+		require.Positive(t, counter(t, c, h, "forward_encap"), h.Name)
+		require.Positive(t, counter(t, c, h, "forward_decap"), h.Name)
+		st := status(t, c, h)
+		require.Len(t, st.WireGuard.Peers, 1, h.Name)
+		p := st.WireGuard.Peers[0]
+		require.False(t, p.LastHandshake.IsZero(), h.Name)
+		require.Positive(t, p.RxBytes, h.Name)
+		require.Positive(t, p.TxBytes, h.Name)
+	}
+}
