@@ -14,8 +14,9 @@ import (
 // known on this host (a peer's whole pod CIDR).
 const IdentityCluster = 3
 
-// AddPeer routes a pod CIDR to a peer host. Refuses malformed input, CIDRs outside the cluster,
-// this node's own pod CIDR or underlay IP, and any overlap with an existing peer.
+// AddPeer routes a pod CIDR to a peer host and trusts the host's VXLAN (peers map). Refuses
+// malformed input, CIDRs outside the cluster, this node's own pod CIDR or underlay IP, host
+// addresses that no host can have (see checkPeerHost), and any overlap with an existing peer.
 func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -25,6 +26,9 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	}
 	host, err := parseIPv4("peer host IP", req.HostIP)
 	if err != nil {
+		return api.Peer{}, err
+	}
+	if err := checkPeerHost(host, a.node.Cluster); err != nil {
 		return api.Peer{}, err
 	}
 	wgKey, err := parsePeerKey(req.WGPublicKey)

@@ -100,3 +100,31 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	return netip.AddrFrom4(a)
 }
+
+// nonHostRanges are the special-purpose IPv4 blocks (RFC 6890) that are never a cluster
+// host's underlay address, with what `peer add --host` says about them.
+var nonHostRanges = []struct {
+	prefix netip.Prefix
+	what   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), `a "this network" address (RFC 1122)`},
+	{netip.MustParsePrefix("127.0.0.0/8"), "a loopback address"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "a link-local address (RFC 3927: not stable, not routed)"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "a multicast address"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved or broadcast address (RFC 1112, RFC 919)"},
+}
+
+// checkPeerHost refuses addresses that cannot be a cluster host's underlay IPv4: the blocks
+// of nonHostRanges and addresses inside the cluster CIDR (container addresses). The host
+// becomes a key of the peers map, whose VXLAN the datapath trusts.
+func checkPeerHost(host netip.Addr, cluster netip.Prefix) error {
+	for _, r := range nonHostRanges {
+		if r.prefix.Contains(host) {
+			return badRequest("peer host IP %s is %s: want a cluster host's unicast underlay IPv4", host, r.what)
+		}
+	}
+	if cluster.Contains(host) {
+		return badRequest("peer host IP %s is inside the cluster CIDR %s (a container address): want a cluster host's underlay IPv4", host, cluster)
+	}
+	return nil
+}

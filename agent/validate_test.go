@@ -68,3 +68,25 @@ func TestIdentityLabelsLeavePerInstanceLabelsOut(t *testing.T) {
 	require.Equal(t, map[string]string{"app": "web"}, identityLabels(a))
 	require.Len(t, a, 3, "the endpoint keeps all its labels")
 }
+
+func TestCheckPeerHost(t *testing.T) {
+	cluster := netip.MustParsePrefix("10.42.0.0/16")
+	for host, want := range map[string]string{
+		"0.0.0.0":         `peer host IP 0.0.0.0 is a "this network" address (RFC 1122)`,
+		"255.255.255.255": "peer host IP 255.255.255.255 is a reserved or broadcast address",
+		"240.0.0.1":       "peer host IP 240.0.0.1 is a reserved or broadcast address",
+		"127.0.0.1":       "peer host IP 127.0.0.1 is a loopback address",
+		"127.1.2.3":       "peer host IP 127.1.2.3 is a loopback address",
+		"224.0.0.1":       "peer host IP 224.0.0.1 is a multicast address",
+		"239.255.0.9":     "peer host IP 239.255.0.9 is a multicast address",
+		"169.254.1.1":     "peer host IP 169.254.1.1 is a link-local address",
+		"10.42.1.2":       "peer host IP 10.42.1.2 is inside the cluster CIDR 10.42.0.0/16 (a container address)",
+	} {
+		err := checkPeerHost(netip.MustParseAddr(host), cluster)
+		require.ErrorContains(t, err, want, host)
+		require.ErrorContains(t, err, "want a cluster host's", host)
+	}
+	for _, host := range []string{"172.31.0.2", "192.168.50.2", "10.43.0.1", "223.255.255.254"} {
+		require.NoError(t, checkPeerHost(netip.MustParseAddr(host), cluster), host)
+	}
+}

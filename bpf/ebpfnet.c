@@ -19,6 +19,7 @@
 #include "lib/vxlan.h"
 #include "lib/nat.h"
 #include "lib/policy.h"
+#include "lib/trust.h"
 
 char __license[] SEC("license") = "GPL";
 
@@ -187,6 +188,8 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	if (!sep || sep->ifindex != skb->ifindex)
 		return drop(skb, METRIC_DROP_SPOOFED_SOURCE);
 	flags = sep->flags;
+	if (!in_cluster(cfg, dst.ip) && tunnel_from_container(skb, cfg, ip))
+		return drop(skb, METRIC_DROP_TUNNEL_FROM_CONTAINER);
 
 	if (flags & ENDPOINT_F_PUBLISHED) {
 		rc = from_published(skb, cfg);
@@ -257,12 +260,27 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 	return rc >= 0 ? rc : TC_ACT_OK;
 }
 
+/* Drop a VXLAN packet under reason m after stripping its outer headers, so that its drop
+ * event names the inner packet (the forged source), not the sending host. */
+static __always_inline int drop_decapped(struct __sk_buff *skb, enum metric m)
+{
+	if (vxlan_decap(skb))
+		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+	return drop(skb, m);
+}
+
 /* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
  * WireGuard device (1): checks, decapsulation, policy and delivery, one code for both.
+ * VXLAN is decapsulated only from a cluster host (peers map), for an inner source that host
+ * owns (ipcache), and a Group Policy ID is taken only from such a host that sends GBP (not a
+ * plain VXLAN peer, whose packets are judged by the ipcache identity of their source). With
+ * encryption on, a host with a key is heard only through the WireGuard device.
  * Returns a verdict, or -1 when skb is no VXLAN for this host. */
 static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_params *cfg,
 				      int encrypted)
 {
+	const struct peer_info *peer;
+	const struct ipcache_info *src;
 	struct vxlan_rx rx = {};
 	struct endpoint_key dst;
 	struct endpoint_info *ep;
@@ -274,13 +292,19 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 		return -1;
 	if (rc < 0)
 		return drop(skb, (enum metric)-rc);
-	if (!encrypted && wg_plaintext_refused(cfg, rx.outer_saddr))
+	peer = peer_lookup(rx.outer_saddr);
+	if (!peer)
+		return drop(skb, METRIC_DROP_UNKNOWN_PEER);
+	if (!encrypted && wg_plaintext_refused(cfg, peer))
 		return drop(skb, METRIC_DROP_UNENCRYPTED);
 	if (rx.vni != cfg->vni)
 		return drop(skb, METRIC_DROP_BAD_VNI);
 
+	src = peer_source_route(rx.outer_saddr, rx.inner_ip->saddr);
+	if (!src)
+		return drop_decapped(skb, METRIC_DROP_SPOOFED_SOURCE);
+	src_id = rx.src_identity && !(peer->flags & PEER_F_PLAIN_VXLAN) ? rx.src_identity : src->identity;
 	dst.ip = rx.inner_ip->daddr;
-	src_id = rx.src_identity ? rx.src_identity : ipcache_identity(rx.inner_ip->saddr);
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep)
 		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);

@@ -100,6 +100,7 @@ func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: localCIDR}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: remoteCIDR, TunnelEndpoint: peerIP, Identity: 3}))
+	require.NoError(t, f.m.Peers.Put(maps.Peer{IP: peerIP}))
 	return f
 }
 

@@ -130,12 +130,3 @@ static __always_inline int in_cluster(const struct node_params *cfg, __be32 ip)
 {
 	return (ip & cfg->cluster_mask) == cfg->cluster_ip;
 }
-
-/* Identity of the ipcache prefix holding ip (network order), 0 when none. */
-static __always_inline __u32 ipcache_identity(__be32 ip)
-{
-	struct ipcache_key k = { .prefixlen = 32, .ip = ip };
-	struct ipcache_info *v = bpf_map_lookup_elem(&ipcache, &k);
-
-	return v ? v->identity : 0;
-}

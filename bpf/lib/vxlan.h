@@ -103,7 +103,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, const struct node_
 /* Headers of a VXLAN packet addressed to this host, as parsed from the underlay. */
 struct vxlan_rx {
 	struct iphdr *inner_ip;
-	__be32 outer_saddr; /* the sending host's underlay IPv4 */
+	__be32 outer_saddr; /* sending host's underlay IPv4, network order */
 	__u32 vni;
 	__u32 src_identity; /* from the GBP extension; 0 when absent */
 };

@@ -8,39 +8,32 @@
 #include "maps.h"
 #include "metrics.h"
 #include "eth.h"
-
-/* The PEER_F_* flags of cluster host ip (network order); 0 when it is no known host. */
-static __always_inline __u32 peer_flags(__be32 ip)
-{
-	struct peer_key k = { .ip = ip };
-	struct peer_info *p = bpf_map_lookup_elem(&peers, &k);
-
-	return p ? p->flags : 0;
-}
+#include "trust.h"
 
 /* How VXLAN to host remote leaves: 1 through the WireGuard device, 0 in clear on the underlay
  * (encryption off, or an explicit plain VXLAN peer), or -METRIC_DROP_NO_KEY when encryption is
  * on and the peer has no key yet: nothing is ever sent in clear by mistake. */
 static __always_inline int wg_encap_mode(const struct node_params *cfg, __be32 remote)
 {
-	__u32 flags;
+	const struct peer_info *p;
 
 	if (!cfg->wg_ifindex)
 		return 0;
-	flags = peer_flags(remote);
-	if (flags & PEER_F_ENCRYPT)
+	p = peer_lookup(remote);
+	if (p && (p->flags & PEER_F_ENCRYPT))
 		return 1;
-	if (flags & PEER_F_PLAIN_VXLAN)
+	if (p && (p->flags & PEER_F_PLAIN_VXLAN))
 		return 0;
 	return -METRIC_DROP_NO_KEY;
 }
 
-/* Nonzero when plaintext VXLAN from host saddr is refused: encryption is on and saddr has a key,
- * so everything it sends must come through the WireGuard device (a forged or downgraded
- * packet on the underlay is dropped as drop_unencrypted). */
-static __always_inline int wg_plaintext_refused(const struct node_params *cfg, __be32 saddr)
+/* Nonzero when plaintext VXLAN from cluster host peer is refused: encryption is on and the
+ * host has a key, so everything it sends must come through the WireGuard device (a forged or
+ * downgraded packet on the underlay is dropped as drop_unencrypted). */
+static __always_inline int wg_plaintext_refused(const struct node_params *cfg,
+						const struct peer_info *peer)
 {
-	return cfg->wg_ifindex && (peer_flags(saddr) & PEER_F_ENCRYPT);
+	return cfg->wg_ifindex && (peer->flags & PEER_F_ENCRYPT);
 }
 
 /* Give an IPv4 packet from the WireGuard device (an L3 device: no MAC header) an Ethernet

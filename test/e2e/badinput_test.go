@@ -11,7 +11,7 @@ import (
 )
 
 // TestCLIBadInput: every malformed or conflicting request fails with a precise message and
-// leaves the endpoints and ipcache maps exactly as they were.
+// leaves the endpoints, ipcache and peers maps exactly as they were.
 func TestCLIBadInput(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2, 1) // c1 = 10.42.1.2 on h1, c2 = 10.42.2.2 on h2
@@ -47,17 +47,24 @@ func TestCLIBadInput(t *testing.T) {
 		{"conflicting peer", []string{"peer", "add", "10.42.2.128/25", "--host", "172.31.0.3"}, "overlaps existing peer 10.42.2.0/24 (via 172.31.0.2)"},
 		{"malformed host IP", []string{"peer", "add", "10.42.3.0/24", "--host", "172.31.0.300"}, `invalid peer host IP "172.31.0.300"`},
 		{"own underlay as peer", []string{"peer", "add", "10.42.3.0/24", "--host", "172.31.0.1"}, "is this node's own underlay IP"},
+		{"unspecified peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "0.0.0.0"}, `peer host IP 0.0.0.0 is a "this network" address`},
+		{"broadcast peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "255.255.255.255"}, "peer host IP 255.255.255.255 is a reserved or broadcast address"},
+		{"loopback peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "127.0.0.1"}, "peer host IP 127.0.0.1 is a loopback address"},
+		{"multicast peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "224.0.0.1"}, "peer host IP 224.0.0.1 is a multicast address"},
+		{"link-local peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "169.254.0.7"}, "peer host IP 169.254.0.7 is a link-local address"},
+		{"container address as peer host", []string{"peer", "add", "10.42.3.0/24", "--host", "10.42.2.2"}, "peer host IP 10.42.2.2 is inside the cluster CIDR 10.42.0.0/16 (a container address)"},
 		{"delete unknown peer", []string{"peer", "del", "10.42.9.0/24"}, "peer 10.42.9.0/24: not found"},
 		{"bad output format", []string{"endpoint", "list", "-o", "yaml"}, `invalid --output "yaml"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			eps, ipc := dumpMap(t, h1, "endpoints"), dumpMap(t, h1, "ipcache")
+			eps, ipc, peers := dumpMap(t, h1, "endpoints"), dumpMap(t, h1, "ipcache"), dumpMap(t, h1, "peers")
 			out, err := c.CLI(h1, tc.args...)
 			require.Error(t, err, "must fail: %s", out)
 			require.Contains(t, out, tc.want)
 			require.Equal(t, eps, dumpMap(t, h1, "endpoints"), "endpoints map changed")
 			require.Equal(t, ipc, dumpMap(t, h1, "ipcache"), "ipcache map changed")
+			require.Equal(t, peers, dumpMap(t, h1, "peers"), "peers map changed")
 		})
 	}
 	// Nothing half-made: no veth was left in the spare netns.
