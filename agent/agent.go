@@ -73,6 +73,9 @@ func (a *Agent) start(underlayIdx int) error {
 	if a.hostNS, err = netns.Get(); err != nil {
 		return fmt.Errorf("get own netns: %w", err)
 	}
+	if err := a.loadWireGuardKey(); err != nil {
+		return err
+	}
 	if err := a.openStore(); err != nil { // etcd: also fixes the pod CIDR
 		return err
 	}

@@ -41,20 +41,27 @@ func checkEncryption(c Config) error {
 	return nil
 }
 
-// openWireGuard loads (or creates) the node's private key, then creates or adopts the WireGuard
-// device (MTU = underlay MTU - 60) and attaches from_wireguard to it. It returns the device's
-// ifindex for node_params.wg_ifindex, 0 with encryption off. Peers and the key are set by
-// syncWireGuard. Errors: a key file with a loose mode or a malformed key, device failures.
+// loadWireGuardKey loads the node's private key, creating it on first start; with encryption
+// off it does nothing. Called before anything else is touched, so a key file with a loose mode
+// or a malformed key stops the agent with nothing changed.
+func (a *Agent) loadWireGuardKey() error {
+	if a.cfg.Encryption != EncryptionWireGuard {
+		return nil
+	}
+	if err := os.MkdirAll(a.cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	var err error
+	a.wgKey, err = wireguard.LoadOrCreateKey(a.cfg.StateDir)
+	return err
+}
+
+// openWireGuard creates or adopts the WireGuard device (MTU = underlay MTU - 60) and attaches
+// from_wireguard to it. It returns the device's ifindex for node_params.wg_ifindex, 0 with
+// encryption off. Peers and the key are set by syncWireGuard.
 func (a *Agent) openWireGuard() (int, error) {
 	if a.cfg.Encryption != EncryptionWireGuard {
 		return 0, nil
-	}
-	if err := os.MkdirAll(a.cfg.StateDir, 0o700); err != nil {
-		return 0, fmt.Errorf("state dir: %w", err)
-	}
-	key, err := wireguard.LoadOrCreateKey(a.cfg.StateDir)
-	if err != nil {
-		return 0, err
 	}
 	ul, err := netlink.LinkByName(a.cfg.UnderlayDev)
 	if err != nil {
@@ -67,7 +74,7 @@ func (a *Agent) openWireGuard() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	a.wg, a.wgKey = dev, key
+	a.wg = dev
 	ifindex, err := dev.Ifindex()
 	if err != nil {
 		return 0, err
@@ -76,7 +83,7 @@ func (a *Agent) openWireGuard() (int, error) {
 		return 0, err
 	}
 	a.log.Info("encryption on", "device", dev.Name(), "impl", dev.Impl(), "adopted", dev.Adopted(),
-		"publicKey", key.PublicKey(), "port", a.cfg.WireGuardPort)
+		"publicKey", a.wgKey.PublicKey(), "port", a.cfg.WireGuardPort)
 	return ifindex, nil
 }
 

@@ -292,3 +292,79 @@ func TestEncryptionRefusesPlaintext(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, p.Received)
 }
+
+// TestEncryptionBadInput: bad encryption settings, a key file with a loose mode, a malformed
+// key file and a malformed peer key are refused with clear errors; a refused agent leaves no
+// WireGuard device or helper behind (a refused key file: not even pins), and a refused peer
+// changes no map.
+func TestEncryptionBadInput(t *testing.T) {
+	t.Parallel()
+	c := buildCluster(t, clusterSpec{hosts: 1, bare: true})
+	h := c.Hosts[0]
+	require.NoError(t, os.MkdirAll(h.StateDir, 0o700))
+	keyFile := filepath.Join(h.StateDir, "wireguard.key")
+	agentArgs := func(extra ...string) []string {
+		return append([]string{c.Binary, "--socket", h.Socket, "agent", "--underlay-dev", "ul0", "--pin-dir", h.PinDir,
+			"--state-dir", h.StateDir, "--pod-cidr", h.PodCIDR.String()}, extra...)
+	}
+	cases := []struct {
+		name    string
+		keyFile string      // written before the agent starts ("" = none)
+		mode    os.FileMode // of the key file
+		args    []string
+		want    string
+	}{
+		{name: "unknown encryption", args: []string{"--encryption", "ipsec"}, want: `encryption "ipsec": want none or wireguard`},
+		{name: "unknown implementation", args: []string{"--encryption", "wireguard", "--wireguard-impl", "boringtun"}, want: `invalid WireGuard implementation "boringtun"`},
+		{name: "port out of range", args: []string{"--encryption", "wireguard", "--wireguard-port", "70000"}, want: "WireGuard port 70000 out of range 1..65535"},
+		{name: "kernel WireGuard missing", args: []string{"--encryption", "wireguard", "--wireguard-impl", "kernel"}, want: "kernel has no WireGuard"},
+		{name: "MTU too large for encryption", args: []string{"--encryption", "wireguard", "--mtu", "1450"}, want: "container MTU 1450: want 576..1390"},
+		{
+			name: "key file readable by others", keyFile: "ME5UQhyBH1l1u6tWcmxxvOtZ9mMu4JBFSbvvbgCYMX4=", mode: 0o644,
+			args: []string{"--encryption", "wireguard"}, want: "has mode -rw-r--r--, want a regular file with mode 0600 (chmod 600 it)",
+		},
+		{
+			name: "malformed key file", keyFile: "not-a-key", mode: 0o600,
+			args: []string{"--encryption", "wireguard"}, want: `malformed WireGuard key "not-a-key"`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = os.Remove(keyFile)
+			require.NoError(t, os.RemoveAll(h.PinDir)) // pins an earlier refused start left
+			if tc.keyFile != "" {
+				require.NoError(t, os.WriteFile(keyFile, []byte(tc.keyFile+"\n"), tc.mode))
+				require.NoError(t, os.Chmod(keyFile, tc.mode))
+			}
+			out, err := c.Bed.Run(t.Context(), h.Name, agentArgs(tc.args...)...)
+			require.Error(t, err, "agent must refuse to start: %s", out)
+			require.Contains(t, out, tc.want)
+			links, err := c.Bed.Run(t.Context(), h.Name, "ip", "-o", "link", "show")
+			require.NoError(t, err)
+			require.NotContains(t, links, "ebwg", "no WireGuard device may be left")
+			if tc.keyFile != "" {
+				_, err := os.Stat(h.PinDir)
+				require.ErrorIs(t, err, os.ErrNotExist, "a refused key loads no datapath")
+				b, err := os.ReadFile(keyFile)
+				require.NoError(t, err)
+				require.Equal(t, tc.keyFile+"\n", string(b), "a refused key file is left as it was")
+			}
+		})
+	}
+
+	_ = os.Remove(keyFile)
+	require.NoError(t, c.StartAgent(h, "--encryption", "wireguard"))
+	st, err := os.Stat(keyFile)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "new key file mode")
+	for _, bad := range []struct{ key, want string }{
+		{"nope", `peer WireGuard public key: malformed WireGuard key "nope"`},
+		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "all zero"},
+	} {
+		peers := dumpMap(t, h, "peers")
+		out, err := c.CLI(h, "peer", "add", "10.42.3.0/24", "--host", "172.31.0.3", "--wg-public-key", bad.key)
+		require.Error(t, err, out)
+		require.Contains(t, out, bad.want)
+		require.Equal(t, peers, dumpMap(t, h, "peers"), "peers map changed")
+	}
+}
