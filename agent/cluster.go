@@ -413,7 +413,11 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	defer cancel()
 	nodes, err := a.cl.etcd.Nodes(ctx)
 	a.storeResult(err)
-	return nodes, unavailableError(err)
+	if err != nil {
+		return nil, unavailableError(err)
+	}
+	a.addWireGuardPeers(nodes)
+	return nodes, nil
 }
 
 // storeErrors is the etcd store as the agent uses it: an unreachable store answers the API

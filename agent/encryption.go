@@ -162,3 +162,19 @@ func parsePeerKey(s string) (string, error) {
 	}
 	return k.String(), nil
 }
+
+// addWireGuardPeers fills the WireGuard field of every node this node has an encrypted tunnel
+// to (matched by underlay IP) for `ebpfnet node list`.
+func (a *Agent) addWireGuardPeers(nodes []api.NodeInfo) {
+	st := a.wireGuardStatus()
+	if st == nil {
+		return
+	}
+	for i := range nodes {
+		for _, p := range st.Peers {
+			if p.HostIP == nodes[i].UnderlayIP {
+				nodes[i].WireGuard = &p
+			}
+		}
+	}
+}

@@ -140,6 +140,9 @@ type NodeInfo struct {
 	Self         bool  `json:"self,omitempty"`            // this agent's own node
 	LeaseHealthy bool  `json:"leaseHealthy"`              // its node key exists and its lease has time left
 	LeaseTTL     int64 `json:"leaseTTLSeconds,omitempty"` // seconds left on the lease, as etcd reports it
+	// WireGuard is this agent's encrypted tunnel to the node (handshake, bytes); nil when
+	// there is none (encryption off here, the node has no key, or it is this node).
+	WireGuard *WireGuardPeer `json:"wireguard,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.

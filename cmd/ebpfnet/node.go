@@ -69,7 +69,7 @@ func newNodeCmd(g *globals) *cobra.Command {
 }
 
 func nodeTable(w io.Writer, nodes []api.NodeInfo) {
-	row(w, "NAME", "UNDERLAY IP", "POD CIDR", "VTEP MAC", "LEASE")
+	row(w, "NAME", "UNDERLAY IP", "POD CIDR", "VTEP MAC", "LEASE", "ENCRYPTION")
 	for _, n := range nodes {
 		name, ip, mac, lease := n.Name, "-", "-", "expired (holds its pod CIDR)"
 		if n.Self {
@@ -86,6 +86,18 @@ func nodeTable(w io.Writer, nodes []api.NodeInfo) {
 		} else if n.UnderlayIP.IsValid() {
 			lease = "expiring"
 		}
-		row(w, name, ip, n.PodCIDR, mac, lease)
+		row(w, name, ip, n.PodCIDR, mac, lease, nodeEncryption(n))
 	}
+}
+
+// nodeEncryption is the ENCRYPTION column of `node list`: whether the node publishes a
+// WireGuard key and, for a tunnel of this node, its last handshake and bytes in/out.
+func nodeEncryption(n api.NodeInfo) string {
+	switch {
+	case n.WireGuard != nil:
+		return fmt.Sprintf("wireguard, handshake %s, rx %d B, tx %d B", handshakeAge(n.WireGuard.LastHandshake), n.WireGuard.RxBytes, n.WireGuard.TxBytes)
+	case n.WGPublicKey != "":
+		return fmt.Sprintf("wireguard (port %d)", n.WGPort)
+	}
+	return "none"
 }

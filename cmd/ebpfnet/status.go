@@ -80,10 +80,15 @@ func wireGuardRows(w io.Writer, wg *api.WireGuardStatus) {
 		row(w, "wireguard error", wg.Error)
 	}
 	for _, p := range wg.Peers {
-		hs := "never"
-		if !p.LastHandshake.IsZero() {
-			hs = time.Since(p.LastHandshake).Round(time.Second).String() + " ago"
-		}
-		row(w, "wireguard peer "+p.HostIP.String(), fmt.Sprintf("handshake %s, rx %d bytes, tx %d bytes, key %s", hs, p.RxBytes, p.TxBytes, p.PublicKey))
+		row(w, "wireguard peer "+p.HostIP.String(), fmt.Sprintf("handshake %s, rx %d bytes, tx %d bytes, key %s",
+			handshakeAge(p.LastHandshake), p.RxBytes, p.TxBytes, p.PublicKey))
 	}
+}
+
+// handshakeAge says how long ago a WireGuard handshake was, or "never".
+func handshakeAge(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
 }
