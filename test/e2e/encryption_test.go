@@ -368,3 +368,57 @@ func TestEncryptionBadInput(t *testing.T) {
 		require.Equal(t, peers, dumpMap(t, h, "peers"), "peers map changed")
 	}
 }
+
+// TestEncryptionEtcd: with the etcd store, encryption is cluster-wide without any peer add:
+// each node publishes its public key and WireGuard port in its node record, every other node
+// makes it a WireGuard peer, containers on all three hosts reach each other, the underlay of
+// h1 carries no marker in clear, and `node list` shows each tunnel.
+func TestEncryptionEtcd(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, false)
+	c := ec.Cluster
+	for _, h := range c.Hosts {
+		require.NoError(t, c.StartAgent(h, append(ec.agentArgs(h), "--encryption", "wireguard")...))
+	}
+	var cts []*testbed.Container
+	for i, h := range c.Hosts {
+		st := status(t, c, h)
+		require.Equal(t, testbed.UnderlayMTU-110, st.Node.MTU, h.Name)
+		ct, err := c.AddContainer(h, fmt.Sprintf("c%d", i+1), st.Node.PodCIDR.Addr().Next().Next())
+		require.NoError(t, err)
+		cts = append(cts, ct)
+	}
+	// Every node knows both others as WireGuard peers (from the watch, within a moment).
+	require.Eventually(t, func() bool {
+		for _, h := range c.Hosts {
+			if st := status(t, c, h); st.WireGuard == nil || len(st.WireGuard.Peers) != 2 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 100*time.Millisecond, "WireGuard peers from the node records")
+
+	stop := capture(t, c, c.Hosts[0].Name, "ul0")
+	for _, from := range cts {
+		for _, to := range cts {
+			if from != to {
+				p, err := c.Bed.Ping(context.Background(), from.Name, to.IP, 2, 100*time.Millisecond)
+				require.NoError(t, err)
+				require.Equal(t, 2, p.Received, "%s -> %s", from.Name, to.Name)
+			}
+		}
+	}
+	marker := "EBPFNET-ETCD-SECRET-" + c.Bed.Prefix()
+	exchangeMarker(t, c, cts[0], cts[1], marker)
+	pcap, err := os.ReadFile(stop())
+	require.NoError(t, err)
+	require.NotContains(t, string(pcap), marker)
+
+	out, err := c.CLI(c.Hosts[0], "node", "list")
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(out, "wireguard, handshake"), "node list:\n%s", out)
+	for _, h := range c.Hosts {
+		require.Zero(t, counter(t, c, h, "drop_no_key"), h.Name)
+		require.Zero(t, counter(t, c, h, "drop_unencrypted"), h.Name)
+	}
+}
