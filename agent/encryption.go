@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -177,4 +178,82 @@ func (a *Agent) addWireGuardPeers(nodes []api.NodeInfo) {
 			}
 		}
 	}
+}
+
+// RotateWireGuardKey gives this node a new WireGuard key pair: with etcd the new public key is
+// published in the node record first (other nodes switch within a watch event), then the
+// private key is saved and the device switched to it. With the local store every peer host
+// must be given the new public key (`ebpfnet peer set-key`). Traffic to and from this node
+// pauses until both sides use the new key (TCP retransmits carry connections over); nothing
+// is ever sent in clear. Errors: encryption off, the store unavailable (nothing changed), I/O.
+func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.wg == nil {
+		return api.WireGuardStatus{}, badRequest("encryption is off: start the agent with --encryption wireguard")
+	}
+	key, err := wireguard.NewKey()
+	if err != nil {
+		return api.WireGuardStatus{}, err
+	}
+	old := a.wgKey
+	a.wgKey = key
+	if a.cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*a.cl.etcd.RequestTimeout())
+		err := a.cl.etcd.UpdateNodeRecord(ctx, a.nodeRecord())
+		cancel()
+		if err != nil {
+			a.wgKey = old
+			return api.WireGuardStatus{}, unavailableError(fmt.Errorf("publish the new WireGuard key: %w (the old key stays)", err))
+		}
+	}
+	if err := wireguard.SaveKey(a.cfg.StateDir, key); err != nil {
+		return api.WireGuardStatus{}, err
+	}
+	if err := a.reconcilePeerHosts(); err != nil { // switches the device to the new key
+		return api.WireGuardStatus{}, err
+	}
+	a.log.Info("WireGuard key rotated", "publicKey", key.PublicKey())
+	return *a.wireGuardStatus(), nil
+}
+
+// SetPeerKey sets the WireGuard public key of every stored peer route via host (the local
+// store's way to follow a peer's `node rotate-key`) and reconfigures the device. Errors:
+// malformed input, the etcd store (keys come from node records), no stored peer via host.
+func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	host, err := parseIPv4("peer host IP", req.HostIP)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parsePeerKey(req.WGPublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, badRequest("peer WireGuard public key: missing")
+	}
+	if a.cl != nil {
+		return nil, badRequest("with --store etcd the peers' keys come from their node records (they publish rotations themselves)")
+	}
+	peers, err := a.store.Peers()
+	if err != nil {
+		return nil, err
+	}
+	var changed []api.Peer
+	for _, p := range peers {
+		if p.HostIP != host {
+			continue
+		}
+		p.WGPublicKey = key
+		if err := a.store.PutPeer(p); err != nil {
+			return nil, fmt.Errorf("store peer %s: %w", p.CIDR, err)
+		}
+		changed = append(changed, p)
+	}
+	if len(changed) == 0 {
+		return nil, notFound("no peer route via host %s (peer add it first)", host)
+	}
+	return changed, a.reconcilePeerHosts()
 }

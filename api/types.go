@@ -196,6 +196,12 @@ type PeerRequest struct {
 	WGPublicKey string `json:"wgPublicKey,omitempty"`
 }
 
+// PeerKeyRequest sets the WireGuard public key of a peer host (raw user input).
+type PeerKeyRequest struct {
+	HostIP      string `json:"hostIP"`
+	WGPublicKey string `json:"wgPublicKey"`
+}
+
 // PolicyRule is one numbered rule of the network policy as `ebpfnet policy list` shows it.
 type PolicyRule struct {
 	Index   int         `json:"index"`

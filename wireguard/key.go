@@ -28,20 +28,29 @@ func LoadOrCreateKey(stateDir string) (wgtypes.Key, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return k, err
 	}
-	return RotateKey(stateDir)
+	if k, err = NewKey(); err != nil {
+		return wgtypes.Key{}, err
+	}
+	return k, SaveKey(stateDir, k)
 }
 
-// RotateKey writes a new private key to <stateDir>/wireguard.key (mode 0600, replaced
-// atomically by rename) and returns it. Errors: key generation or I/O.
-func RotateKey(stateDir string) (wgtypes.Key, error) {
+// NewKey returns a new Curve25519 private key (wgtypes.GeneratePrivateKey, clamped per RFC
+// 7748). Errors: the system's random source failed.
+func NewKey() (wgtypes.Key, error) {
 	k, err := wgtypes.GeneratePrivateKey()
 	if err != nil {
 		return wgtypes.Key{}, fmt.Errorf("generate WireGuard key: %w", err)
 	}
+	return k, nil
+}
+
+// SaveKey writes private key k to <stateDir>/wireguard.key (one base64 line, mode 0600),
+// replacing the file atomically by rename. Errors: I/O.
+func SaveKey(stateDir string, k wgtypes.Key) error {
 	path := filepath.Join(stateDir, KeyFile)
 	tmp, err := os.CreateTemp(stateDir, KeyFile+".*")
 	if err != nil {
-		return wgtypes.Key{}, fmt.Errorf("write WireGuard key: %w", err)
+		return fmt.Errorf("write WireGuard key: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
 	_, err = tmp.WriteString(k.String() + "\n")
@@ -50,9 +59,9 @@ func RotateKey(stateDir string) (wgtypes.Key, error) {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return wgtypes.Key{}, fmt.Errorf("write WireGuard key %s: %w", path, err)
+		return fmt.Errorf("write WireGuard key %s: %w", path, err)
 	}
-	return k, nil
+	return nil
 }
 
 // loadKey reads and checks the key file at path; errors wrap fs.ErrNotExist when it is missing.

@@ -64,7 +64,19 @@ func newNodeCmd(g *globals) *cobra.Command {
 			return render(cmd.OutOrStdout(), g, nodes, func(w io.Writer) { nodeTable(w, nodes) })
 		},
 	}
-	cmd.AddCommand(list)
+	rotate := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Give this node a new WireGuard key pair (etcd: published to all nodes; local store: then `peer set-key` on every peer host)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := g.client().RotateWireGuardKey()
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), g, st, func(w io.Writer) { wireGuardRows(w, &st) })
+		},
+	}
+	cmd.AddCommand(list, rotate)
 	return cmd
 }
 

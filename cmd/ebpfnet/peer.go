@@ -53,7 +53,20 @@ func newPeerCmd(g *globals) *cobra.Command {
 			return render(cmd.OutOrStdout(), g, ps, func(w io.Writer) { peerTable(w, ps) })
 		},
 	}
-	cmd.AddCommand(add, del, list)
+	setKey := &cobra.Command{
+		Use:     "set-key HOST KEY",
+		Short:   "Set the WireGuard public key of a peer host (after it ran `node rotate-key`)",
+		Example: "  ebpfnet peer set-key 192.168.50.2 $(ssh host2 ebpfnet status -o json | jq -r .wireguard.publicKey)",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ps, err := g.client().SetPeerKey(api.PeerKeyRequest{HostIP: args[0], WGPublicKey: args[1]})
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), g, ps, func(w io.Writer) { peerTable(w, ps) })
+		},
+	}
+	cmd.AddCommand(add, del, list, setKey)
 	return cmd
 }
 

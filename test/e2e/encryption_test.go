@@ -182,44 +182,8 @@ func TestEncryptionRestart(t *testing.T) {
 		pids[h.Name] = status(t, c, h).WireGuard.PID
 		require.NotZero(t, pids[h.Name], h.Name)
 	}
-	ln, err := c.Bed.ListenTCP(c3.Name, netip.AddrPortFrom(c3.IP, 7004))
-	require.NoError(t, err)
-	defer ln.Close()
-	echoed := make(chan error, 1)
-	go func() { // echo server: one connection, every line back
-		conn, err := ln.Accept()
-		if err != nil {
-			echoed <- err
-			return
-		}
-		defer conn.Close()
-		buf := make([]byte, 64)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				echoed <- nil
-				return
-			}
-			if _, err := conn.Write(buf[:n]); err != nil {
-				echoed <- err
-				return
-			}
-		}
-	}()
-	conn, err := c.Bed.DialTCP(c1.Name, netip.AddrPortFrom(c3.IP, 7004), 5*time.Second)
-	require.NoError(t, err)
-	defer conn.Close()
-	roundTrip := func(msg string) {
-		t.Helper()
-		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
-		_, err := conn.Write([]byte(msg))
-		require.NoError(t, err)
-		buf := make([]byte, 64)
-		n, err := conn.Read(buf)
-		require.NoError(t, err, msg)
-		require.Equal(t, msg, string(buf[:n]))
-	}
-	roundTrip("before")
+	conn := newEchoConn(t, c, c1, c3, 7004)
+	conn.roundTrip("before")
 
 	type result struct {
 		stats testbed.PingStats
@@ -243,14 +207,12 @@ func TestEncryptionRestart(t *testing.T) {
 	require.Equal(t, 200, r.stats.Sent)
 	t.Logf("encrypted restart: %d of %d echoes received", r.stats.Received, r.stats.Sent)
 	require.GreaterOrEqual(t, r.stats.Received, 198, "more than 1%% of echoes lost across the restart")
-	roundTrip("after")
+	conn.roundTrip("after")
 	for _, h := range c.Hosts {
 		st := status(t, c, h)
 		require.Equal(t, pids[h.Name], st.WireGuard.PID, "%s: the running helper is adopted, not replaced", h.Name)
 		require.Contains(t, h.Agent.Log(), "adopted running WireGuard device", h.Name)
 	}
-	conn.Close()
-	require.NoError(t, <-echoed)
 }
 
 // TestEncryptionRefusesPlaintext: with encryption on, a host that has a key cannot be
@@ -421,4 +383,144 @@ func TestEncryptionEtcd(t *testing.T) {
 		require.Zero(t, counter(t, c, h, "drop_no_key"), h.Name)
 		require.Zero(t, counter(t, c, h, "drop_unencrypted"), h.Name)
 	}
+}
+
+// TestEncryptionRotateKeyEtcd: `node rotate-key` on h1 while c2 (h2) pings c1 (h1) and streams
+// TCP to it: the new public key is published in h1's node record and taken up by the other
+// nodes, the TCP stream and an idle TCP connection survive, and the lost echoes are logged
+// (the measure the issue asks for; not asserted, timings vary).
+func TestEncryptionRotateKeyEtcd(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, false)
+	c := ec.Cluster
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	var cts []*testbed.Container
+	for i, h := range c.Hosts[:2] {
+		require.NoError(t, c.StartAgent(h, append(ec.agentArgs(h), "--encryption", "wireguard")...))
+		ct, err := c.AddContainer(h, fmt.Sprintf("c%d", i+1), status(t, c, h).Node.PodCIDR.Addr().Next().Next())
+		require.NoError(t, err)
+		cts = append(cts, ct)
+	}
+	c1, c2 := cts[0], cts[1]
+	require.Eventually(t, func() bool {
+		p, err := c.Bed.Ping(context.Background(), c2.Name, c1.IP, 1, 0)
+		return err == nil && p.Received == 1
+	}, 10*time.Second, 100*time.Millisecond)
+	oldKey := status(t, c, h1).WireGuard.PublicKey
+	idle := newEchoConn(t, c, c2, c1, 7005)
+	idle.roundTrip("before")
+
+	type pingResult struct {
+		stats testbed.PingStats
+		err   error
+	}
+	pings := make(chan pingResult, 1)
+	go func() {
+		st, err := c.Bed.Ping(context.Background(), c2.Name, c1.IP, 100, 50*time.Millisecond)
+		pings <- pingResult{st, err}
+	}()
+	streams := make(chan error, 1)
+	go func() {
+		tr, err := c.Bed.TCPTransfer(context.Background(), c2.Name, c1.Name, c1.IP, 5201, 6*time.Second)
+		if err == nil && tr.Bytes == 0 {
+			err = fmt.Errorf("no data moved")
+		}
+		streams <- err
+	}()
+	time.Sleep(2 * time.Second)
+	out, err := c.CLI(h1, "node", "rotate-key")
+	require.NoError(t, err)
+	newKey := status(t, c, h1).WireGuard.PublicKey
+	require.NotEqual(t, oldKey, newKey)
+	require.Contains(t, out, newKey)
+
+	require.NoError(t, <-streams, "TCP stream across the key rotation")
+	r := <-pings
+	require.NoError(t, r.err)
+	t.Logf("key rotation under load: %d of %d echoes lost (50 ms interval), TCP stream and idle connection kept",
+		r.stats.Sent-r.stats.Received, r.stats.Sent)
+	idle.roundTrip("after")
+	for _, h := range []*testbed.Host{h2} {
+		st := status(t, c, h)
+		require.Len(t, st.WireGuard.Peers, 1, h.Name)
+		require.Equal(t, newKey, st.WireGuard.Peers[0].PublicKey, "%s took up h1's new key", h.Name)
+	}
+	b, err := os.ReadFile(filepath.Join(h1.StateDir, "wireguard.key"))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), oldKey)
+}
+
+// TestEncryptionRotateKeyLocal: with the local store, after `node rotate-key` on h1 nothing
+// crosses until h2 learns the new key with `peer set-key` (never in clear: drop counters and
+// WireGuard do not leak), then traffic flows again.
+func TestEncryptionRotateKeyLocal(t *testing.T) {
+	t.Parallel()
+	c := newEncryptedCluster(t)
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	c1, c3 := c.Containers[0], c.Containers[2]
+	out, err := c.CLI(h1, "node", "rotate-key")
+	require.NoError(t, err)
+	newKey := status(t, c, h1).WireGuard.PublicKey
+	require.Contains(t, out, newKey)
+	p, err := c.Bed.Ping(context.Background(), c3.Name, c1.IP, 2, 100*time.Millisecond)
+	require.NoError(t, err)
+	require.Zero(t, p.Received, "h2 still encrypts to h1's old key: nothing may arrive")
+
+	out, err = c.CLI(h2, "peer", "set-key", h1.UnderlayIP.String(), newKey)
+	require.NoError(t, err)
+	require.Contains(t, out, newKey)
+	p, err = c.Bed.Ping(context.Background(), c3.Name, c1.IP, 3, 100*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, 3, p.Received, "after peer set-key")
+
+	out, err = c.CLI(h2, "peer", "set-key", "172.31.0.9", newKey)
+	require.Error(t, err)
+	require.Contains(t, out, "no peer route via host 172.31.0.9")
+}
+
+// echoConn is a TCP connection from one container to an echo server in another.
+type echoConn struct {
+	t    *testing.T
+	conn net.Conn
+}
+
+// newEchoConn starts an echo server on to:port and connects from; both close at cleanup.
+func newEchoConn(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, port uint16) *echoConn {
+	t.Helper()
+	ln, err := c.Bed.ListenTCP(to.Name, netip.AddrPortFrom(to.IP, port))
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 64)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := conn.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	conn, err := c.Bed.DialTCP(from.Name, netip.AddrPortFrom(to.IP, port), 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &echoConn{t: t, conn: conn}
+}
+
+// roundTrip sends msg and requires it back within 10 s.
+func (e *echoConn) roundTrip(msg string) {
+	e.t.Helper()
+	require.NoError(e.t, e.conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err := e.conn.Write([]byte(msg))
+	require.NoError(e.t, err)
+	buf := make([]byte, 64)
+	n, err := e.conn.Read(buf)
+	require.NoError(e.t, err, msg)
+	require.Equal(e.t, msg, string(buf[:n]))
 }
