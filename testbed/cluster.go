@@ -45,6 +45,9 @@ type Cluster struct {
 	Binary     string // ebpfnet binary
 	Hosts      []*Host
 	Containers []*Container
+	// AgentArgs are extra flags every agent of the cluster starts with (before StartAgent's
+	// own), e.g. --encryption wireguard for a whole test suite.
+	AgentArgs []string
 }
 
 // UnderlayMTU is the MTU of the underlay links; containers get UnderlayMTU - 50.
@@ -142,7 +145,7 @@ func (c *Cluster) StartAgent(h *Host, extra ...string) error {
 	if h.PodCIDR.IsValid() { // zero: the agent gets one from its store (--store etcd)
 		argv = append(argv, "--pod-cidr", h.PodCIDR.String())
 	}
-	argv = append(argv, extra...)
+	argv = append(append(argv, c.AgentArgs...), extra...)
 	p, err := c.Bed.Start(h.Name, argv...)
 	if err != nil {
 		return err

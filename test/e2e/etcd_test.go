@@ -54,6 +54,7 @@ func newEtcdCluster(t *testing.T, tls, startAgents bool) *etcdCluster {
 	t.Cleanup(func() { require.NoError(t, bed.Close()) })
 	c, err := testbed.NewCluster(bed, binary, 3)
 	require.NoError(t, err)
+	c.AgentArgs = suiteAgentArgs()
 	ec := &etcdCluster{Cluster: c}
 	t.Cleanup(func() {
 		if t.Failed() {
