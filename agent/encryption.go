@@ -59,17 +59,19 @@ func (a *Agent) loadWireGuardKey() error {
 
 // openWireGuard creates or adopts the WireGuard device (MTU = underlay MTU - 60) and attaches
 // from_wireguard to it. It returns the device's ifindex for node_params.wg_ifindex, 0 with
-// encryption off. Peers and the key are set by syncWireGuard.
+// encryption off (then a device an earlier run left is removed). Peers and the key are set by
+// syncWireGuard.
 func (a *Agent) openWireGuard() (int, error) {
+	name := wireguard.DeviceName(a.node.UnderlayIP, a.cfg.StateDir)
 	if a.cfg.Encryption != EncryptionWireGuard {
-		return 0, nil
+		return 0, wireguard.Remove(a.cfg.StateDir, name) // left by an earlier run with encryption
 	}
 	ul, err := netlink.LinkByName(a.cfg.UnderlayDev)
 	if err != nil {
 		return 0, fmt.Errorf("underlay device %q: %w", a.cfg.UnderlayDev, err)
 	}
 	dev, err := wireguard.Open(wireguard.Options{
-		Name: wireguard.DeviceName(a.node.UnderlayIP, a.cfg.StateDir), Impl: wireguard.Impl(a.cfg.WireGuardImpl),
+		Name: name, Impl: wireguard.Impl(a.cfg.WireGuardImpl),
 		MTU: ul.Attrs().MTU - wireguard.Overhead, StateDir: a.cfg.StateDir, Helper: a.cfg.WireGuardHelper, Logger: a.log,
 	})
 	if err != nil {

@@ -153,18 +153,20 @@ func (d *Device) Ifindex() (int, error) {
 // Close releases the wgctrl client; the device keeps running.
 func (d *Device) Close() error { return d.wg.Close() }
 
-// Delete removes the device (its link; a userspace helper exits when its TUN is gone, and is
-// waited for) and closes the handle. Errors: the link could not be deleted, or the helper did
-// not exit.
+// Delete removes the device (see Remove) and closes the handle.
 func (d *Device) Delete() error {
 	defer d.wg.Close()
-	if l, err := netlink.LinkByName(d.name); err == nil {
+	return Remove(d.opts.StateDir, d.name)
+}
+
+// Remove deletes WireGuard device name if it exists (its link; a userspace helper exits when
+// its TUN is gone and is waited for, via its pid file in stateDir). Used when encryption is
+// turned off. Errors: the link could not be deleted, or the helper did not exit.
+func Remove(stateDir, name string) error {
+	if l, err := netlink.LinkByName(name); err == nil {
 		if err := netlink.LinkDel(l); err != nil {
-			return fmt.Errorf("delete WireGuard device %s: %w", d.name, err)
+			return fmt.Errorf("delete WireGuard device %s: %w", name, err)
 		}
 	}
-	if d.impl == ImplUserspace {
-		return StopHelper(d.opts.StateDir, d.name)
-	}
-	return nil
+	return StopHelper(stateDir, name)
 }

@@ -185,23 +185,9 @@ func TestEncryptionRestart(t *testing.T) {
 	conn := newEchoConn(t, c, c1, c3, 7004)
 	conn.roundTrip("before")
 
-	type result struct {
-		stats testbed.PingStats
-		err   error
-	}
-	ping := make(chan result, 1)
-	go func() {
-		st, err := c.Bed.Ping(context.Background(), c1.Name, c3.IP, 200, 50*time.Millisecond)
-		ping <- result{st, err}
-	}()
+	ping := pingAsync(c, c1, c3, 200, 50*time.Millisecond)
 	time.Sleep(time.Second)
-	for _, h := range c.Hosts {
-		require.NoError(t, c.KillAgent(h))
-	}
-	time.Sleep(500 * time.Millisecond) // no agent at all for a while
-	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h, "--encryption", "wireguard"))
-	}
+	restartAgents(t, c, "--encryption", "wireguard")
 	r := <-ping
 	require.NoError(t, r.err)
 	require.Equal(t, 200, r.stats.Sent)
@@ -258,7 +244,7 @@ func TestEncryptionRefusesPlaintext(t *testing.T) {
 // TestEncryptionBadInput: bad encryption settings, a key file with a loose mode, a malformed
 // key file and a malformed peer key are refused with clear errors; a refused agent leaves no
 // WireGuard device or helper behind (a refused key file: not even pins), and a refused peer
-// changes no map.
+// changes no map. An agent restarted without encryption removes the device and its helper.
 func TestEncryptionBadInput(t *testing.T) {
 	t.Parallel()
 	c := buildCluster(t, clusterSpec{hosts: 1, bare: true})
@@ -329,6 +315,20 @@ func TestEncryptionBadInput(t *testing.T) {
 		require.Contains(t, out, bad.want)
 		require.Equal(t, peers, dumpMap(t, h, "peers"), "peers map changed")
 	}
+
+	// Encryption turned off: the restarted agent removes the device and its helper.
+	if suiteEncrypted() {
+		return
+	}
+	pid := status(t, c, h).WireGuard.PID
+	require.NoError(t, c.KillAgent(h))
+	require.NoError(t, c.StartAgent(h))
+	links, err := c.Bed.Run(t.Context(), h.Name, "ip", "-o", "link", "show")
+	require.NoError(t, err)
+	require.NotContains(t, links, "ebwg")
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)) // empty for a zombie
+	require.NotContains(t, string(cmdline), "ebpfnet-wireguard", "helper %d still runs", pid)
+	require.Nil(t, status(t, c, h).WireGuard)
 }
 
 // TestEncryptionEtcd: with the etcd store, encryption is cluster-wide without any peer add:
@@ -410,15 +410,7 @@ func TestEncryptionRotateKeyEtcd(t *testing.T) {
 	idle := newEchoConn(t, c, c2, c1, 7005)
 	idle.roundTrip("before")
 
-	type pingResult struct {
-		stats testbed.PingStats
-		err   error
-	}
-	pings := make(chan pingResult, 1)
-	go func() {
-		st, err := c.Bed.Ping(context.Background(), c2.Name, c1.IP, 100, 50*time.Millisecond)
-		pings <- pingResult{st, err}
-	}()
+	pings := pingAsync(c, c2, c1, 100, 50*time.Millisecond)
 	streams := make(chan error, 1)
 	go func() {
 		tr, err := c.Bed.TCPTransfer(context.Background(), c2.Name, c1.Name, c1.IP, 5201, 6*time.Second)

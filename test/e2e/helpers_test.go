@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -48,4 +50,34 @@ func mapEntries(t *testing.T, h *testbed.Host, name string) []map[string]any {
 	var entries []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(dumpMap(t, h, name)), &entries))
 	return entries
+}
+
+// pingResult is the outcome of a background ping.
+type pingResult struct {
+	stats testbed.PingStats
+	err   error
+}
+
+// pingAsync pings to from container from count times at interval in the background; the
+// result arrives on the returned channel.
+func pingAsync(c *testbed.Cluster, from, to *testbed.Container, count int, interval time.Duration) <-chan pingResult {
+	ch := make(chan pingResult, 1)
+	go func() {
+		st, err := c.Bed.Ping(context.Background(), from.Name, to.IP, count, interval)
+		ch <- pingResult{st, err}
+	}()
+	return ch
+}
+
+// restartAgents kills every agent of c with SIGKILL, as a crash would, leaves the cluster
+// without any agent for 500 ms, and starts them again with extra flags.
+func restartAgents(t *testing.T, c *testbed.Cluster, extra ...string) {
+	t.Helper()
+	for _, h := range c.Hosts {
+		require.NoError(t, c.KillAgent(h))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, h := range c.Hosts {
+		require.NoError(t, c.StartAgent(h, extra...))
+	}
 }

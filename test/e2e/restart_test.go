@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -17,27 +16,12 @@ func TestAgentRestartLosesNoPacket(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2, 2)
 	c1, c2, c3 := c.Containers[0], c.Containers[1], c.Containers[2]
-	type result struct {
-		stats testbed.PingStats
-		err   error
-	}
-	pings := map[string]chan result{}
+	pings := map[string]<-chan pingResult{}
 	for _, to := range []*testbed.Container{c2, c3} {
-		ch := make(chan result, 1)
-		pings[to.Name] = ch
-		go func() {
-			st, err := c.Bed.Ping(context.Background(), c1.Name, to.IP, 100, 50*time.Millisecond)
-			ch <- result{st, err}
-		}()
+		pings[to.Name] = pingAsync(c, c1, to, 100, 50*time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	for _, h := range c.Hosts {
-		require.NoError(t, c.KillAgent(h))
-	}
-	time.Sleep(500 * time.Millisecond) // no agent at all for a while
-	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h))
-	}
+	restartAgents(t, c)
 	for name, ch := range pings {
 		r := <-ch
 		require.NoError(t, r.err)
