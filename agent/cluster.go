@@ -268,9 +268,11 @@ func (a *Agent) syncLoop(ctx context.Context) {
 // agent lock.
 func (a *Agent) resyncFromStore() {
 	a.mu.Lock()
-	err := a.reconcileIPCache()
+	// Peer hosts (and their WireGuard peers) before the routes to them: a new node's first
+	// packets find it authenticated and, with encryption, keyed (else drop_no_key).
+	err := a.reconcilePeerHosts() // nodes joined or left
 	if err == nil {
-		err = a.reconcilePeerHosts() // nodes joined or left
+		err = a.reconcileIPCache()
 	}
 	if err == nil {
 		err = a.syncPolicy() // policy or identities may have changed on another node

@@ -15,9 +15,17 @@ type Peer struct {
 	Endpoint  netip.AddrPort // the host's underlay IPv4 and WireGuard port
 }
 
+// Keepalive is the persistent keepalive of every peer (WireGuard's recommended 25 s). Besides
+// keeping idle sessions fresh, turning it on for a peer that was (re)added makes the device
+// send a handshake at once: when a host removed and re-added a peer (its node lease expired
+// while the peer's datapath kept running, or the peer rotated its key), the peer may still
+// hold the old session and would otherwise keep sending on it, unreadable, until its own
+// 15 s no-reply timer starts a new handshake.
+const Keepalive = 25 * time.Second
+
 // Configure sets the device's private key and UDP listen port (1..65535) and makes its peers
-// exactly peers: each gets its Endpoint and AllowedIPs = the endpoint's address /32 (the
-// VXLAN packets to that host are what enters the tunnel). It changes only what differs, so
+// exactly peers: each gets its Endpoint, AllowedIPs = the endpoint's address /32 (the VXLAN
+// packets to that host are what enters the tunnel) and Keepalive. It changes only what differs, so
 // sessions of unchanged peers are kept (replace_peers would drop every handshake). Errors: a
 // bad port, a peer without a key or an invalid endpoint, two peers with one key or endpoint,
 // wgctrl failures.
@@ -49,7 +57,7 @@ func (d *Device) Configure(key wgtypes.Key, port int, peers []Peer) error {
 }
 
 // peerDiff returns the configuration that turns the device's peers cur into want: removals,
-// additions, and updates of peers whose endpoint or allowed IPs differ.
+// additions, and updates of peers whose endpoint, keepalive or allowed IPs differ.
 func peerDiff(cur []wgtypes.Peer, want []Peer) (wgtypes.Config, error) {
 	var cfg wgtypes.Config
 	have := make(map[wgtypes.Key]wgtypes.Peer, len(cur))
@@ -71,11 +79,14 @@ func peerDiff(cur []wgtypes.Peer, want []Peer) (wgtypes.Config, error) {
 		seen[p.PublicKey], endpoints[p.Endpoint.Addr()] = true, true
 		ep := net.UDPAddrFromAddrPort(p.Endpoint)
 		allowed := net.IPNet{IP: p.Endpoint.Addr().AsSlice(), Mask: net.CIDRMask(32, 32)}
-		if old, ok := have[p.PublicKey]; ok && sameEndpoint(old.Endpoint, ep) && len(old.AllowedIPs) == 1 && old.AllowedIPs[0].String() == allowed.String() {
+		if old, ok := have[p.PublicKey]; ok && sameEndpoint(old.Endpoint, ep) && old.PersistentKeepaliveInterval == Keepalive &&
+			len(old.AllowedIPs) == 1 && old.AllowedIPs[0].String() == allowed.String() {
 			continue
 		}
+		keepalive := Keepalive
 		cfg.Peers = append(cfg.Peers, wgtypes.PeerConfig{
 			PublicKey: p.PublicKey, Endpoint: ep, ReplaceAllowedIPs: true, AllowedIPs: []net.IPNet{allowed},
+			PersistentKeepaliveInterval: &keepalive,
 		})
 	}
 	for _, p := range cur {
