@@ -233,7 +233,8 @@ func TestEncryptionRefusesPlaintext(t *testing.T) {
 	require.NoError(t, srv.SetReadDeadline(time.Now().Add(time.Second)))
 	buf := make([]byte, 64)
 	n, err := srv.Read(buf)
-	require.Error(t, err, "c1 received %q", buf[:n])
+	require.Error(t, err, "c1 received %q; h1 peers %s; node_config %s; counters %v", buf[:n],
+		dumpMap(t, h1, "peers"), dumpMap(t, h1, "node_config"), status(t, c, h1).Counters)
 	require.Equal(t, before+5, counter(t, c, h1, "drop_unencrypted"))
 	// The encrypted path between the same hosts still works.
 	p, err := c.Bed.Ping(context.Background(), c3.Name, c1.IP, 2, 100*time.Millisecond)
