@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/testbed"
-	. "github.com/ebpfnet/ebpfnet/wireguard"
+	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // wgHost is one side of the test tunnel.
@@ -21,15 +21,15 @@ type wgHost struct {
 	underlay netip.Addr
 	stateDir string
 	name     string
-	dev      *Device
+	dev      *wireguard.Device
 }
 
 // buildHelper builds cmd/ebpfnet-wireguard into dir and returns its path.
 func buildHelper(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, HelperName)
+	path := filepath.Join(dir, wireguard.HelperName)
 	out, err := exec.Command("go", "build", "-o", path, "../cmd/ebpfnet-wireguard").CombinedOutput()
-	require.NoError(t, err, "go build %s: %s", HelperName, out)
+	require.NoError(t, err, "go build %s: %s", wireguard.HelperName, out)
 	return path
 }
 
@@ -37,7 +37,7 @@ func buildHelper(t *testing.T, dir string) string {
 func openIn(t *testing.T, bed *testbed.Bed, h *wgHost, helper string) {
 	t.Helper()
 	require.NoError(t, bed.InNetns(h.ns, func() error {
-		d, err := Open(Options{Name: h.name, Impl: ImplUserspace, MTU: 1440, StateDir: h.stateDir, Helper: helper})
+		d, err := wireguard.Open(wireguard.Options{Name: h.name, Impl: wireguard.ImplUserspace, MTU: 1440, StateDir: h.stateDir, Helper: helper})
 		h.dev = d
 		return err
 	}))
@@ -63,31 +63,31 @@ func TestUserspaceTunnel(t *testing.T) {
 			if h.dev != nil {
 				_ = bed.InNetns(h.ns, h.dev.Delete)
 			}
-			require.NoError(t, StopHelper(h.stateDir, h.name)) // in case Delete failed
+			require.NoError(t, wireguard.StopHelper(h.stateDir, h.name)) // in case Delete failed
 		}
 		require.NoError(t, bed.Close())
 	})
 	for _, h := range hosts {
 		_, err := bed.Netns(h.ns)
 		require.NoError(t, err)
-		h.name = DeviceName(h.underlay, h.stateDir)
+		h.name = wireguard.DeviceName(h.underlay, h.stateDir)
 	}
 	require.NoError(t, bed.Link("a", "ul0", netip.PrefixFrom(hosts[0].underlay, 24), "b", "ul0", netip.PrefixFrom(hosts[1].underlay, 24), 0))
 
-	keys := make([]Peer, len(hosts))
+	keys := make([]wireguard.Peer, len(hosts))
 	for i, h := range hosts {
 		openIn(t, bed, h, helper)
-		require.Equal(t, ImplUserspace, h.dev.Impl())
+		require.Equal(t, wireguard.ImplUserspace, h.dev.Impl())
 		require.False(t, h.dev.Adopted())
-		key, err := LoadOrCreateKey(h.stateDir)
+		key, err := wireguard.LoadOrCreateKey(h.stateDir)
 		require.NoError(t, err)
-		keys[i] = Peer{PublicKey: key.PublicKey(), Endpoint: netip.AddrPortFrom(h.underlay, DefaultPort)}
-		require.NoError(t, h.dev.Configure(key, DefaultPort, nil))
+		keys[i] = wireguard.Peer{PublicKey: key.PublicKey(), Endpoint: netip.AddrPortFrom(h.underlay, wireguard.DefaultPort)}
+		require.NoError(t, h.dev.Configure(key, wireguard.DefaultPort, nil))
 	}
 	for i, h := range hosts {
-		key, err := LoadOrCreateKey(h.stateDir)
+		key, err := wireguard.LoadOrCreateKey(h.stateDir)
 		require.NoError(t, err)
-		require.NoError(t, h.dev.Configure(key, DefaultPort, []Peer{keys[1-i]}))
+		require.NoError(t, h.dev.Configure(key, wireguard.DefaultPort, []wireguard.Peer{keys[1-i]}))
 		// ICMP to the peer's underlay address takes the tunnel; WireGuard's own UDP keeps the
 		// main table (the agent's BPF program makes this choice per packet instead).
 		peer := hosts[1-i].underlay.String()
@@ -126,16 +126,16 @@ func TestUserspaceTunnel(t *testing.T) {
 	}
 	ping("after adoption")
 	// Reconfiguring with the same set keeps the session (no new handshake needed).
-	key, err := LoadOrCreateKey(hosts[0].stateDir)
+	key, err := wireguard.LoadOrCreateKey(hosts[0].stateDir)
 	require.NoError(t, err)
 	before, err := hosts[0].dev.Status()
 	require.NoError(t, err)
-	require.NoError(t, hosts[0].dev.Configure(key, DefaultPort, []Peer{keys[1]}))
+	require.NoError(t, hosts[0].dev.Configure(key, wireguard.DefaultPort, []wireguard.Peer{keys[1]}))
 	after, err := hosts[0].dev.Status()
 	require.NoError(t, err)
 	require.Equal(t, before.Peers[0].LastHandshake, after.Peers[0].LastHandshake)
 	// Replacing the peer set exactly removes the peer; nothing crosses any more.
-	require.NoError(t, hosts[0].dev.Configure(key, DefaultPort, nil))
+	require.NoError(t, hosts[0].dev.Configure(key, wireguard.DefaultPort, nil))
 	st, err := hosts[0].dev.Status()
 	require.NoError(t, err)
 	require.Empty(t, st.Peers)
@@ -147,18 +147,18 @@ func TestUserspaceTunnel(t *testing.T) {
 // keys are refused with clear errors and the file is left alone.
 func TestKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	k1, err := LoadOrCreateKey(dir)
+	k1, err := wireguard.LoadOrCreateKey(dir)
 	require.NoError(t, err)
-	path := filepath.Join(dir, KeyFile)
+	path := filepath.Join(dir, wireguard.KeyFile)
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	k2, err := LoadOrCreateKey(dir)
+	k2, err := wireguard.LoadOrCreateKey(dir)
 	require.NoError(t, err)
 	require.Equal(t, k1, k2)
 
 	require.NoError(t, os.Chmod(path, 0o644))
-	_, err = LoadOrCreateKey(dir)
+	_, err = wireguard.LoadOrCreateKey(dir)
 	require.ErrorContains(t, err, "has mode -rw-r--r--, want a regular file with mode 0600")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -166,24 +166,24 @@ func TestKeyFile(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(path, []byte("not-a-key\n"), 0o600))
 	require.NoError(t, os.Chmod(path, 0o600))
-	_, err = LoadOrCreateKey(dir)
+	_, err = wireguard.LoadOrCreateKey(dir)
 	require.ErrorContains(t, err, `malformed WireGuard key "not-a-key"`)
 
 	for _, bad := range []string{"", "abc", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", k1.String() + "x"} {
-		_, err := ParseKey(bad)
+		_, err := wireguard.ParseKey(bad)
 		require.ErrorContains(t, err, "malformed WireGuard key", bad)
 	}
-	pub, err := ParseKey(k1.PublicKey().String())
+	pub, err := wireguard.ParseKey(k1.PublicKey().String())
 	require.NoError(t, err)
 	require.Equal(t, k1.PublicKey(), pub)
 }
 
 func TestParseImpl(t *testing.T) {
 	for _, s := range []string{"auto", "kernel", "userspace"} {
-		i, err := ParseImpl(s)
+		i, err := wireguard.ParseImpl(s)
 		require.NoError(t, err)
-		require.Equal(t, Impl(s), i)
+		require.Equal(t, wireguard.Impl(s), i)
 	}
-	_, err := ParseImpl("boringtun")
+	_, err := wireguard.ParseImpl("boringtun")
 	require.ErrorContains(t, err, `invalid WireGuard implementation "boringtun": want auto, kernel or userspace`)
 }
