@@ -296,7 +296,7 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	if (!peer)
 		return drop(skb, METRIC_DROP_UNKNOWN_PEER);
 	if (!encrypted && wg_plaintext_refused(cfg, peer))
-		return drop(skb, METRIC_DROP_UNENCRYPTED);
+		return drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
 	if (rx.vni != cfg->vni)
 		return drop(skb, METRIC_DROP_BAD_VNI);
 

@@ -168,6 +168,15 @@ func (f *fixture) inNetns(t *testing.T, fn func()) {
 	fn()
 }
 
+// dropEvents opens the drop-event reader (one per datapath), closed at cleanup.
+func (f *fixture) dropEvents(t *testing.T) *maps.DropEvents {
+	t.Helper()
+	ev, err := f.dp.DropEvents()
+	require.NoError(t, err)
+	t.Cleanup(func() { ev.Close() })
+	return ev
+}
+
 // counters reads the metric counters.
 func (f *fixture) counters(t *testing.T) map[maps.Metric]maps.Counter {
 	t.Helper()

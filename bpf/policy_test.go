@@ -42,9 +42,7 @@ func icmpUnreachable(t *testing.T, smac, dmac []byte, src, dst netip.Addr, quote
 
 func TestPolicyAllowDenyStateful(t *testing.T) {
 	f := newFixture(t)
-	ev, err := f.dp.DropEvents()
-	require.NoError(t, err)
-	defer ev.Close()
+	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromContainer
 	allow80 := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Allow: true, Rule: 0}
 	allowDNS := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 53, Allow: true, Rule: 1}

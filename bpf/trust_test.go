@@ -16,9 +16,7 @@ import (
 // an inner source that host owns (ipcache), and every refusal is a counted drop with an event.
 func TestOverlayTrust(t *testing.T) {
 	f := newFixture(t)
-	ev, err := f.dp.DropEvents()
-	require.NoError(t, err)
-	defer ev.Close()
+	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromOverlay
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
 	otherPeer := netip.MustParseAddr("172.31.0.3")
@@ -89,6 +87,7 @@ func TestOverlayGBPFromPlainPeer(t *testing.T) {
 // the receiver's outer-source check); other traffic to those hosts and ports is untouched.
 func TestFromContainerTunnelPort(t *testing.T) {
 	f := newFixture(t)
+	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromContainer
 	n, err := f.m.Node.Get()
 	require.NoError(t, err)
@@ -125,6 +124,11 @@ func TestFromContainerTunnelPort(t *testing.T) {
 		{name: "TCP to a peer's port 4789 passes", ifindex: f.lxc1, in: tcpSyn(t, c1MAC, routerMAC, c1IP, 40000, peerIP, 4789),
 			verdict: tcActOK, metric: bpf.DatapathMetricMETRIC_TO_HOST},
 	})
+
+	// The first drop's event names the container and the host port it aimed at.
+	e := nextDrop(t, ev)
+	require.Equal(t, "drop_tunnel_from_container", maps.MetricName(maps.Metric(e.Reason)))
+	require.Equal(t, [4]any{c1IP, peerIP, uint16(40000), uint16(4789)}, [4]any{e.Src, e.Dst, e.SrcPort, e.DstPort})
 
 	n.WireGuardPort = 0
 	require.NoError(t, f.m.Node.Set(n))

@@ -99,7 +99,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ipcache SEC(".maps");
 
-/* Cluster hosts by underlay IPv4 (cf. Cilium's cilium_tunnel_map keyed the other way). */
+/* The cluster hosts by underlay IPv4: the only outer sources from_overlay decapsulates, and
+ * the addresses whose tunnel ports containers may not reach (lib/trust.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);

@@ -25,11 +25,11 @@ static __always_inline const struct ipcache_info *peer_source_route(__be32 outer
 	return v && v->tunnel_endpoint == outer ? v : NULL;
 }
 
-/* True when the container packet in skb (IPv4 header at ETH_HLEN, destination daddr outside
- * the cluster) is UDP to a cluster host (a peer or this host) on the VXLAN or the WireGuard
+/* True when the container packet in skb, IPv4 header ip (at ETH_HLEN, destination outside
+ * the cluster), is UDP to a cluster host (a peer or this host) on the VXLAN or the WireGuard
  * port: a hand-made tunnel packet would be masqueraded to this host's address and pass the
  * receiver's outer-source check. Non-first fragments carry no ports and cannot be
- * reassembled without the first, which this drops. */
+ * reassembled without the first, which this catches. */
 static __always_inline int tunnel_from_container(struct __sk_buff *skb, const struct node_params *cfg,
 						 const struct iphdr *ip)
 {

@@ -113,13 +113,35 @@ func lastLines(s string, n int) string {
 	return s
 }
 
+// meshed records the pod CIDR each agent of ec got from the store and waits until every host
+// routes every other host's pod CIDR (within 10 s).
+func (ec *etcdCluster) meshed(t *testing.T) {
+	t.Helper()
+	for _, h := range ec.Hosts {
+		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
+	}
+	for _, h := range ec.Hosts {
+		for _, o := range ec.Hosts {
+			if o != h {
+				waitIPCacheRoute(t, h, o.PodCIDR, o.UnderlayIP, 10*time.Second)
+			}
+		}
+	}
+}
+
+// pinnedMap opens h's pinned map name read-only; it is closed at cleanup.
+func pinnedMap(t *testing.T, h *testbed.Host, name string) *ebpf.Map {
+	t.Helper()
+	m, err := ebpf.LoadPinnedMap(filepath.Join(h.PinDir, name), &ebpf.LoadPinOptions{ReadOnly: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
 // ipcacheRoutes reads h's pinned ipcache: prefix -> tunnel endpoint (invalid Addr = this host).
 func ipcacheRoutes(t *testing.T, h *testbed.Host) map[netip.Prefix]netip.Addr {
 	t.Helper()
-	m, err := ebpf.LoadPinnedMap(filepath.Join(h.PinDir, "ipcache"), &ebpf.LoadPinOptions{ReadOnly: true})
-	require.NoError(t, err)
-	defer m.Close()
-	all, err := maps.NewIPCache(m).All()
+	all, err := maps.NewIPCache(pinnedMap(t, h, "ipcache")).All()
 	require.NoError(t, err)
 	out := map[netip.Prefix]netip.Addr{}
 	for _, r := range all {

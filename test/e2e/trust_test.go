@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,22 +69,15 @@ func (s *trustScene) serve(t *testing.T) {
 	udp, err := bed.ListenUDP(s.victim.Name, netip.AddrPortFrom(s.victim.IP, victimUDPPort))
 	require.NoError(t, err)
 	t.Cleanup(func() { udp.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, err := udp.Read(buf)
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if string(buf[:n]) == "legit" {
-				s.legitUDP++
-			} else {
-				s.otherUDP++
-			}
-			s.mu.Unlock()
+	go readEach(udp, func(b []byte) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if string(b) == "legit" {
+			s.legitUDP++
+		} else {
+			s.otherUDP++
 		}
-	}()
+	})
 	tcp, err := bed.ListenTCP(s.victim.Name, netip.AddrPortFrom(s.victim.IP, victimTCPPort))
 	require.NoError(t, err)
 	t.Cleanup(func() { tcp.Close() })
@@ -112,23 +107,28 @@ func (s *trustScene) serve(t *testing.T) {
 	sniff, err := bed.OpenPacketSocket(s.victim.Name, "eth0")
 	require.NoError(t, err)
 	t.Cleanup(func() { sniff.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := sniff.Read(buf)
-			if err != nil {
-				return
-			}
-			if src, sport, ok := s.victimFrame(buf[:n]); ok {
-				s.mu.Lock()
-				s.arrived[sport]++
-				if src == s.client.IP {
-					s.fromLegit++
-				}
-				s.mu.Unlock()
+	go readEach(sniff, func(frame []byte) {
+		if src, sport, ok := s.victimFrame(frame); ok {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.arrived[sport]++
+			if src == s.client.IP {
+				s.fromLegit++
 			}
 		}
-	}()
+	})
+}
+
+// readEach calls fn with every datagram or frame read from r until a read fails (r closed).
+func readEach(r io.Reader, fn func([]byte)) {
+	buf := make([]byte, 65536)
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		fn(buf[:n])
+	}
 }
 
 // victimFrame reports the source address and port of a frame addressed to one of the
@@ -202,13 +202,12 @@ func serializeLayers(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
 	return buf.Bytes()
 }
 
-// sendUDP sends payload attackCount times from an ordinary UDP socket in netns from
-// (source from:0) to to.
-func (s *trustScene) sendUDP(t *testing.T, ns string, from netip.Addr, to netip.AddrPort, payload []byte) {
+// sendUDP sends payload n times from an ordinary UDP socket in netns ns (source from:0) to to.
+func (s *trustScene) sendUDP(t *testing.T, ns string, from netip.Addr, to netip.AddrPort, n int, payload []byte) {
 	conn, err := s.c.Bed.DialUDP(ns, netip.AddrPortFrom(from, 0), to)
 	require.NoError(t, err)
 	defer conn.Close()
-	for range attackCount {
+	for range n {
 		_, err := conn.Write(payload)
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
@@ -240,13 +239,15 @@ func identityOf(t *testing.T, c *testbed.Cluster, ct *testbed.Container) uint16 
 }
 
 // trustAttack is one injection attempt: send crafts and sends it attackCount times; its inner
-// packets carry source port sport; counter on host must move by attackCount.
+// packets carry source port sport; counter on host must move by attackCount, and `ebpfnet
+// monitor` on host must show as many drops of that reason with source src.
 type trustAttack struct {
 	name    string
 	sport   uint16
-	send    func(t *testing.T, sport uint16)
+	send    func(t *testing.T, sport uint16, n int) // n packets
 	host    *testbed.Host
 	counter string
+	src     netip.Addr
 }
 
 // attacks are issue 9's injection attacks against the victim.
@@ -256,29 +257,29 @@ func (s *trustScene) attacks(t *testing.T) []trustAttack {
 	clientID := identityOf(t, s.c, s.client)
 	outMAC, h2MAC := macOf(t, bed, "out", "eth0"), macOf(t, bed, s.h2.Name, "ul0")
 	return []trustAttack{
-		{name: "(a) container -> h2:4789, VXLAN-GBP with the client's identity", sport: 5001, host: s.h1, counter: "drop_tunnel_from_container",
-			send: func(t *testing.T, sport uint16) {
-				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, s.attacker.IP, sport, false)))
+		{name: "(a) container -> h2:4789, VXLAN-GBP with the client's identity", sport: 5001, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
+			send: func(t *testing.T, sport uint16, n int) {
+				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, n, vxlanDatagram(t, clientID, s.innerPacket(t, s.attacker.IP, sport, false)))
 			}},
-		{name: "(a) container -> h2:51820 (WireGuard port), same datagram", sport: 5002, host: s.h1, counter: "drop_tunnel_from_container",
-			send: func(t *testing.T, sport uint16) {
-				s.sendUDP(t, s.attacker.Name, s.attacker.IP, netip.AddrPortFrom(s.h2.UnderlayIP, agent.WireGuardPort),
+		{name: "(a) container -> h2:51820 (WireGuard port), same datagram", sport: 5002, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
+			send: func(t *testing.T, sport uint16, n int) {
+				s.sendUDP(t, s.attacker.Name, s.attacker.IP, netip.AddrPortFrom(s.h2.UnderlayIP, agent.WireGuardPort), n,
 					vxlanDatagram(t, clientID, s.innerPacket(t, s.attacker.IP, sport, false)))
 			}},
-		{name: "(b) container -> h2:4789, no GBP, inner source = the client", sport: 5003, host: s.h1, counter: "drop_tunnel_from_container",
-			send: func(t *testing.T, sport uint16) {
-				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, vxlanDatagram(t, 0, s.innerPacket(t, s.client.IP, sport, false)))
+		{name: "(b) container -> h2:4789, no GBP, inner source = the client", sport: 5003, host: s.h1, counter: "drop_tunnel_from_container", src: s.attacker.IP,
+			send: func(t *testing.T, sport uint16, n int) {
+				s.sendUDP(t, s.attacker.Name, s.attacker.IP, vxlanTo, n, vxlanDatagram(t, 0, s.innerPacket(t, s.client.IP, sport, false)))
 			}},
-		{name: "(c) outside machine -> h2:4789, inner UDP, client's GBP", sport: 5004, host: s.h2, counter: "drop_unknown_peer",
-			send: func(t *testing.T, sport uint16) {
-				s.sendUDP(t, "out", outsideIP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, false)))
+		{name: "(c) outside machine -> h2:4789, inner UDP, client's GBP", sport: 5004, host: s.h2, counter: "drop_unknown_peer", src: outsideIP,
+			send: func(t *testing.T, sport uint16, n int) {
+				s.sendUDP(t, "out", outsideIP, vxlanTo, n, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, false)))
 			}},
-		{name: "(c) outside machine -> h2:4789, inner TCP SYN, client's GBP", sport: 5005, host: s.h2, counter: "drop_unknown_peer",
-			send: func(t *testing.T, sport uint16) {
-				s.sendUDP(t, "out", outsideIP, vxlanTo, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, true)))
+		{name: "(c) outside machine -> h2:4789, inner TCP SYN, client's GBP", sport: 5005, host: s.h2, counter: "drop_unknown_peer", src: outsideIP,
+			send: func(t *testing.T, sport uint16, n int) {
+				s.sendUDP(t, "out", outsideIP, vxlanTo, n, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, true)))
 			}},
-		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: forgedHostReason(),
-			send: func(t *testing.T, sport uint16) {
+		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: forgedHostReason(), src: outsideIP,
+			send: func(t *testing.T, sport uint16, n int) {
 				outer := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolUDP,
 					SrcIP: s.h1.UnderlayIP.AsSlice(), DstIP: s.h2.UnderlayIP.AsSlice()}
 				udp := &layers.UDP{SrcPort: 40000, DstPort: 4789}
@@ -288,7 +289,7 @@ func (s *trustScene) attacks(t *testing.T) []trustAttack {
 				ps, err := bed.OpenPacketSocket("out", "eth0")
 				require.NoError(t, err)
 				defer ps.Close()
-				for range attackCount {
+				for range n {
 					require.NoError(t, ps.Send(frame))
 					time.Sleep(5 * time.Millisecond)
 				}
@@ -306,18 +307,20 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 		if def == "allow" {
 			sport += 100 // new flows: no conntrack entry from the other run
 		}
+		mon, seen, warm := s.watchDrops(t, a, sport+50)
 		before := counter(t, s.c, a.host, a.counter)
-		a.send(t, sport)
+		a.send(t, sport, attackCount)
 		time.Sleep(300 * time.Millisecond)
 		moved := counter(t, s.c, a.host, a.counter) - before
+		s.checkMonitor(t, a, mon, seen+attackCount)
 		s.mu.Lock()
-		delivered := s.arrived[sport]
+		delivered := s.arrived[sport] + s.arrived[sport+50]
 		s.mu.Unlock()
 		store := "local"
 		if s.sharedIdentities {
 			store = "etcd"
 		}
-		t.Logf("| %-5s | %-68s | %-5s | delivered %d/%d | %s %s +%d |", store, a.name, def, delivered, attackCount, a.host.Name, a.counter, moved)
+		t.Logf("| %-5s | %-68s | %-5s | delivered %d/%d | %s %s +%d |", store, a.name, def, delivered, warm+attackCount, a.host.Name, a.counter, moved)
 		assert.Zero(t, delivered, "%s under default %s: frames reached the victim", a.name, def)
 		assert.Equal(t, uint64(attackCount), moved, "%s under default %s: %s on %s", a.name, def, a.counter, a.host.Name)
 	}
@@ -328,7 +331,7 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 
 	// Control: the attacker's own traffic is denied by the policy when the default is deny.
 	if def == "deny" {
-		s.sendUDP(t, s.attacker.Name, s.attacker.IP, netip.AddrPortFrom(s.victim.IP, victimUDPPort), []byte("direct"))
+		s.sendUDP(t, s.attacker.Name, s.attacker.IP, netip.AddrPortFrom(s.victim.IP, victimUDPPort), attackCount, []byte("direct"))
 		time.Sleep(200 * time.Millisecond)
 		s.mu.Lock()
 		assert.Zero(t, s.otherUDP, "the attacker reached the victim directly under default deny")
@@ -341,7 +344,7 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 	s.mu.Lock()
 	udpBefore, connBefore, framesBefore := s.legitUDP, s.legitConn, s.fromLegit
 	s.mu.Unlock()
-	s.sendUDP(t, s.client.Name, s.client.IP, netip.AddrPortFrom(s.victim.IP, victimUDPPort), []byte("legit"))
+	s.sendUDP(t, s.client.Name, s.client.IP, netip.AddrPortFrom(s.victim.IP, victimUDPPort), attackCount, []byte("legit"))
 	conn, err := s.c.Bed.DialTCP(s.client.Name, netip.AddrPortFrom(s.victim.IP, victimTCPPort), 2*time.Second)
 	require.NoError(t, err, "client -> victim TCP under default %s", def)
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
@@ -357,6 +360,46 @@ func (s *trustScene) run(t *testing.T, def string, attacks []trustAttack) {
 		// 5 datagrams and at least SYN, ACK, data: the frame counter sees what the sockets see
 		return s.legitUDP-udpBefore == attackCount && s.legitConn-connBefore == 1 && s.fromLegit-framesBefore >= attackCount+3
 	}, 2*time.Second, 20*time.Millisecond, "legitimate client -> victim traffic under default %s", def)
+}
+
+// watchDrops starts `ebpfnet monitor -o json` on a's host and returns once it is subscribed:
+// single packets of a (inner source port warm) go out until it shows a drop. It returns the
+// monitor, how many events it has shown and how many packets went out. The bed kills it at
+// the latest.
+func (s *trustScene) watchDrops(t *testing.T, a trustAttack, warm uint16) (*testbed.Proc, int, int) {
+	mon, err := s.c.Bed.Start(a.host.Name, s.c.Binary, "--socket", a.host.Socket, "monitor", "-o", "json")
+	require.NoError(t, err)
+	sent := 0
+	for deadline := time.Now().Add(10 * time.Second); len(monitorEvents(t, mon)) == 0; sent++ {
+		require.True(t, time.Now().Before(deadline), "%s: monitor on %s shows no drop: %s", a.name, a.host.Name, mon.Log())
+		a.send(t, warm, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	return mon, len(monitorEvents(t, mon)), sent
+}
+
+// monitorEvents parses the JSON lines mon printed so far.
+func monitorEvents(t *testing.T, mon *testbed.Proc) []api.DropEvent {
+	var out []api.DropEvent
+	for _, line := range strings.Split(mon.Log(), "\n") {
+		var ev api.DropEvent
+		if json.Unmarshal([]byte(line), &ev) == nil { // the last line may be partial
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// checkMonitor asserts that mon has shown at least want drops, all of a's reason and source,
+// and stops it.
+func (s *trustScene) checkMonitor(t *testing.T, a trustAttack, mon *testbed.Proc, want int) {
+	defer func() { _ = mon.Kill() }()
+	assert.Eventually(t, func() bool { return len(monitorEvents(t, mon)) >= want }, 5*time.Second, 20*time.Millisecond,
+		"%s: monitor on %s showed fewer than %d drops: %s", a.name, a.host.Name, want, mon.Log())
+	for _, ev := range monitorEvents(t, mon) {
+		assert.Equal(t, a.counter, ev.Reason, "%s: monitor event %+v", a.name, ev)
+		assert.Equal(t, a.src, ev.Src, "%s: monitor event %+v", a.name, ev)
+	}
 }
 
 // TestTrustedOverlay: issue 9's injection attacks on a 3-host cluster of static peers (local
@@ -380,16 +423,7 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 	t.Parallel()
 	ec := newEtcdCluster(t, false, true)
 	require.NoError(t, ec.AddOutside("out", outsideIP))
-	for _, h := range ec.Hosts {
-		h.PodCIDR = status(t, ec.Cluster, h).Node.PodCIDR
-	}
-	for _, h := range ec.Hosts {
-		for _, o := range ec.Hosts {
-			if o != h {
-				waitIPCacheRoute(t, h, o.PodCIDR, o.UnderlayIP, 10*time.Second)
-			}
-		}
-	}
+	ec.meshed(t)
 	s := newTrustScene(t, ec.Cluster, true)
 	// h2 knows the client's identity (its /32 ipcache entry) before the attacks.
 	waitIPCacheRoute(t, s.h2, netip.PrefixFrom(s.client.IP, 32), s.h1.UnderlayIP, 10*time.Second)
@@ -414,10 +448,7 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 // peerHosts reads h's pinned peers map: host underlay IPv4 -> entry.
 func peerHosts(t *testing.T, h *testbed.Host) map[netip.Addr]maps.Peer {
 	t.Helper()
-	m, err := ebpf.LoadPinnedMap(filepath.Join(h.PinDir, "peers"), &ebpf.LoadPinOptions{ReadOnly: true})
-	require.NoError(t, err)
-	defer m.Close()
-	all, err := maps.NewPeers(m).List()
+	all, err := maps.NewPeers(pinnedMap(t, h, "peers")).List()
 	require.NoError(t, err)
 	out := map[netip.Addr]maps.Peer{}
 	for _, p := range all {
