@@ -33,8 +33,11 @@ CNITOOL_VERSION := v1.3.1
 
 all: build
 
+# ebpfnet-wireguard serves the userspace WireGuard device of --encryption wireguard; the agent
+# looks for it next to its own executable.
 build:
 	$(GO) build -o bin/ebpfnet ./cmd/ebpfnet
+	$(GO) build -o bin/ebpfnet-wireguard ./cmd/ebpfnet-wireguard
 
 # Idempotent: apt only runs when a package is missing, bpffs is only mounted when it is not.
 deps:
