@@ -517,3 +517,38 @@ func (e *echoConn) roundTrip(msg string) {
 	require.NoError(e.t, err, msg)
 	require.Equal(e.t, msg, string(buf[:n]))
 }
+
+// TestEncryptionNoKeyNothingInClear: with encryption on, peers added without a WireGuard key
+// get nothing: pings between the hosts' containers are dropped at the sender as drop_no_key
+// and a capture of the underlay holds no VXLAN at all; once the keys are set, they flow.
+func TestEncryptionNoKeyNothingInClear(t *testing.T) {
+	t.Parallel()
+	c := buildCluster(t, clusterSpec{hosts: 2, bare: true})
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	for _, h := range c.Hosts {
+		require.NoError(t, c.StartAgent(h, "--encryption", "wireguard"))
+	}
+	for _, pair := range [][2]*testbed.Host{{h1, h2}, {h2, h1}} {
+		_, err := c.CLI(pair[0], "peer", "add", pair[1].PodCIDR.String(), "--host", pair[1].UnderlayIP.String())
+		require.NoError(t, err)
+	}
+	c1, err := c.AddContainer(h1, "c1", netip.MustParseAddr("10.42.1.2"))
+	require.NoError(t, err)
+	c2, err := c.AddContainer(h2, "c2", netip.MustParseAddr("10.42.2.2"))
+	require.NoError(t, err)
+
+	stop := capture(t, c, h1.Name, "ul0")
+	p, err := c.Bed.Ping(context.Background(), c1.Name, c2.IP, 3, 100*time.Millisecond)
+	require.NoError(t, err)
+	require.Zero(t, p.Received)
+	require.Equal(t, uint64(3), counter(t, c, h1, "drop_no_key"), "every echo dropped at the sender")
+	require.Empty(t, readPcap(t, c, stop(), "udp port 4789"), "VXLAN in clear on the underlay")
+
+	for _, pair := range [][2]*testbed.Host{{h1, h2}, {h2, h1}} {
+		_, err := c.CLI(pair[0], "peer", "set-key", pair[1].UnderlayIP.String(), status(t, c, pair[1]).WireGuard.PublicKey)
+		require.NoError(t, err)
+	}
+	p, err = c.Bed.Ping(context.Background(), c1.Name, c2.IP, 3, 100*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, 3, p.Received, "after the keys are set")
+}
