@@ -34,10 +34,11 @@ CNITOOL_VERSION := v1.3.1
 
 all: build
 
-# The CLI, the node agent it runs (`ebpfnet agent` executes bin/ebpfnet-agent beside it) and
-# the CNI plugin.
+# The CLI, the node agent it runs (`ebpfnet agent` executes bin/ebpfnet-agent beside it), the
+# CNI plugin and ebpfnet-wireguard, which serves the userspace WireGuard device of
+# --encryption wireguard (the agent looks for it next to its own executable).
 build:
-	$(GO) build -o bin/ ./cmd/ebpfnet ./cmd/ebpfnet-agent ./cmd/ebpfnet-cni
+	$(GO) build -o bin/ ./cmd/ebpfnet ./cmd/ebpfnet-agent ./cmd/ebpfnet-cni ./cmd/ebpfnet-wireguard
 
 # Idempotent: apt only runs when a package is missing, bpffs is only mounted when it is not.
 deps:

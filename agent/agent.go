@@ -15,11 +15,13 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
 	"github.com/ebpfnet/ebpfnet/store"
+	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // Agent is a running node agent. Create it with New, serve with Run, release with Close.
@@ -43,6 +45,8 @@ type Agent struct {
 	policyErr error                 // why the stored policy is not the one in force; nil when it is (a.mu)
 	idUnused  map[string]time.Time  // identity label keys seen unused, since when (a.mu)
 	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
+	wg        *wireguard.Device     // encryption device; nil with --encryption none
+	wgKey     wgtypes.Key           // this node's WireGuard private key (with wg)
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -61,7 +65,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.log.Info("agent ready", "underlay", node.UnderlayDev, "underlayIP", node.UnderlayIP,
-		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", a.node.PodCIDR, "mtu", node.MTU,
+		"vni", node.VNI, "cluster", node.Cluster, "podCIDR", a.node.PodCIDR, "mtu", node.MTU, "encryption", node.Encryption,
 		"pinDir", cfg.PinDir, "socket", cfg.Socket)
 	return a, nil
 }
@@ -74,6 +78,9 @@ func (a *Agent) start(underlayIdx int) error {
 	}
 	if a.hostNS, err = netns.Get(); err != nil {
 		return fmt.Errorf("get own netns: %w", err)
+	}
+	if err := a.loadWireGuardKey(); err != nil {
+		return err
 	}
 	if err := a.openStore(); err != nil { // etcd: also fixes the pod CIDR
 		return err
@@ -94,10 +101,15 @@ func (a *Agent) start(underlayIdx int) error {
 	if err != nil {
 		return err
 	}
+	wgIfindex, err := a.openWireGuard()
+	if err != nil {
+		return err
+	}
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
-		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: WireGuardPort,
+		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: uint16(a.cfg.WireGuardPort),
+		WireGuardIfIndex: wgIfindex,
 		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
@@ -192,6 +204,9 @@ func (a *Agent) Close() error {
 	}
 	if a.dp != nil {
 		errs = append(errs, a.dp.Close())
+	}
+	if a.wg != nil {
+		errs = append(errs, a.wg.Close()) // the device keeps running, as the datapath does
 	}
 	if a.unlock != nil {
 		errs = append(errs, a.unlock())

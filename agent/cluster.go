@@ -137,7 +137,11 @@ func (a *Agent) openStore() error {
 
 // nodeRecord is what this node registers.
 func (a *Agent) nodeRecord() api.NodeRecord {
-	return api.NodeRecord{Name: a.cl.etcd.NodeName(), UnderlayIP: a.node.UnderlayIP, PodCIDR: a.node.PodCIDR, VTEPMAC: a.node.RouterMAC}
+	rec := api.NodeRecord{Name: a.cl.etcd.NodeName(), UnderlayIP: a.node.UnderlayIP, PodCIDR: a.node.PodCIDR, VTEPMAC: a.node.RouterMAC}
+	if key := a.wgPublicKey(); key != "" {
+		rec.WGPublicKey, rec.WGPort = key, uint16(a.cfg.WireGuardPort)
+	}
+	return rec
 }
 
 // joinCluster registers the node (after the datapath is reconciled) and starts the loops
@@ -264,9 +268,11 @@ func (a *Agent) syncLoop(ctx context.Context) {
 // agent lock.
 func (a *Agent) resyncFromStore() {
 	a.mu.Lock()
-	err := a.reconcileIPCache()
+	// Peer hosts (and their WireGuard peers) before the routes to them: a new node's first
+	// packets find it authenticated and, with encryption, keyed (else drop_no_key).
+	err := a.reconcilePeerHosts() // nodes joined or left
 	if err == nil {
-		err = a.reconcilePeerHosts() // nodes joined or left
+		err = a.reconcileIPCache()
 	}
 	if err == nil {
 		// policy or identities may have changed on another node; a policy that does not fit
@@ -411,7 +417,11 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	defer cancel()
 	nodes, err := a.cl.etcd.Nodes(ctx)
 	a.storeResult(err)
-	return nodes, unavailableError(err)
+	if err != nil {
+		return nil, unavailableError(err)
+	}
+	a.addWireGuardPeers(nodes)
+	return nodes, nil
 }
 
 // storeErrors is the etcd store as the agent uses it: an unreachable store answers the API

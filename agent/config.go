@@ -15,6 +15,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
+	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // Defaults, following Rancher's managed network where it had one.
@@ -28,10 +29,10 @@ const (
 	// VXLANOverhead is what VXLAN over IPv4 adds to a frame: outer IPv4 20 + UDP 8 + VXLAN 8 +
 	// inner Ethernet 14 (RFC 7348; Flannel, Cilium and Docker subtract the same).
 	VXLANOverhead = 50
-	// WireGuardPort is the UDP port of the hosts' WireGuard endpoints (WireGuard's customary
-	// 51820). from_container drops container UDP to any cluster host on it, as on the VXLAN
-	// port (issue 9); the encryption work makes it configurable.
-	WireGuardPort = 51820
+	// WireGuardPort is the default UDP port of the hosts' WireGuard endpoints (WireGuard's
+	// customary 51820; --wireguard-port). from_container drops container UDP to any cluster
+	// host on it, as on the VXLAN port (issue 9).
+	WireGuardPort = wireguard.DefaultPort
 )
 
 // Config is the agent's start-up configuration (flags of `ebpfnet agent`).
@@ -58,6 +59,14 @@ type Config struct {
 	CTMaxPerEndpoint int
 	Logger           *slog.Logger // nil = slog.Default()
 	Store            StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
+	// Encryption between hosts: EncryptionNone ("" too) or EncryptionWireGuard.
+	Encryption string
+	// WireGuardImpl is "auto" (""), "kernel" or "userspace" (see package wireguard).
+	WireGuardImpl string
+	// WireGuardPort is the WireGuard UDP listen port; 0 = 51820.
+	WireGuardPort int
+	// WireGuardHelper is the path of ebpfnet-wireguard; "" = next to the agent's executable.
+	WireGuardHelper string
 }
 
 // withDefaults fills zero fields.
@@ -90,6 +99,15 @@ func (c Config) withDefaults() Config {
 	if c.IdentityGrace == 0 {
 		c.IdentityGrace = DefaultIdentityGrace
 	}
+	if c.Encryption == "" {
+		c.Encryption = EncryptionNone
+	}
+	if c.WireGuardImpl == "" {
+		c.WireGuardImpl = string(wireguard.ImplAuto)
+	}
+	if c.WireGuardPort == 0 {
+		c.WireGuardPort = WireGuardPort
+	}
 	return c
 }
 
@@ -121,6 +139,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 	if c.IdentityGrace < 0 {
 		return api.Node{}, 0, fmt.Errorf("identity GC grace %s: want a positive duration", c.IdentityGrace)
 	}
+	if err := checkEncryption(c); err != nil {
+		return api.Node{}, 0, err
+	}
 	if c.CTMax < 1024 {
 		return api.Node{}, 0, fmt.Errorf("conntrack size %d: want at least 1024", c.CTMax)
 	}
@@ -143,13 +164,14 @@ func resolveNode(c Config) (api.Node, int, error) {
 	if !ip.Is4() {
 		return api.Node{}, 0, fmt.Errorf("underlay IP %s is not IPv4", ip)
 	}
+	overhead := VXLANOverhead + encryptionOverhead(c.Encryption)
 	mtu := c.MTU
 	if mtu == 0 {
-		mtu = link.Attrs().MTU - VXLANOverhead
+		mtu = link.Attrs().MTU - overhead
 	}
-	if mtu < 576 || mtu > link.Attrs().MTU-VXLANOverhead {
-		return api.Node{}, 0, fmt.Errorf("container MTU %d: want 576..%d (underlay MTU %d - %d for VXLAN)",
-			mtu, link.Attrs().MTU-VXLANOverhead, link.Attrs().MTU, VXLANOverhead)
+	if mtu < 576 || mtu > link.Attrs().MTU-overhead {
+		return api.Node{}, 0, fmt.Errorf("container MTU %d: want 576..%d (underlay MTU %d - %d for VXLAN and encryption)",
+			mtu, link.Attrs().MTU-overhead, link.Attrs().MTU, overhead)
 	}
 	gwNet := c.Cluster
 	if c.PodCIDR.IsValid() {
@@ -164,5 +186,6 @@ func resolveNode(c Config) (api.Node, int, error) {
 		PodCIDR:     c.PodCIDR,
 		Gateway:     gwNet.Addr().Next(),
 		MTU:         mtu,
+		Encryption:  c.Encryption,
 	}, link.Attrs().Index, nil
 }

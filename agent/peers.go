@@ -40,6 +40,10 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	if err := checkPeerHost(host, a.node.Cluster); err != nil {
 		return api.Peer{}, err
 	}
+	wgKey, err := parsePeerKey(req.WGPublicKey)
+	if err != nil {
+		return api.Peer{}, err
+	}
 	switch {
 	case !a.node.Cluster.Contains(cidr.Addr()) || cidr.Bits() < a.node.Cluster.Bits():
 		return api.Peer{}, badRequest("peer CIDR %s is outside the cluster CIDR %s", cidr, a.node.Cluster)
@@ -56,6 +60,9 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		if p.CIDR.Overlaps(cidr) {
 			return api.Peer{}, conflict("peer CIDR %s overlaps existing peer %s (via %s)", cidr, p.CIDR, p.HostIP)
 		}
+		if p.HostIP == host && p.WGPublicKey != wgKey {
+			return api.Peer{}, conflict("peer host %s already has WireGuard key %q (peer %s), not %q", host, p.WGPublicKey, p.CIDR, wgKey)
+		}
 	}
 	eps, err := a.store.Endpoints()
 	if err != nil {
@@ -66,7 +73,7 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 			return api.Peer{}, conflict("peer CIDR %s contains local endpoint %s (%s)", cidr, e.Name, e.IP)
 		}
 	}
-	p := api.Peer{CIDR: cidr, HostIP: host, PlainVXLAN: req.PlainVXLAN}
+	p := api.Peer{CIDR: cidr, HostIP: host, PlainVXLAN: req.PlainVXLAN, WGPublicKey: wgKey}
 	err = a.maps.IPCache.Put(peerRoute(p))
 	if errors.Is(err, maps.ErrFull) {
 		return api.Peer{}, insufficientStorage("cannot add peer %s: %v", cidr, err)
@@ -127,17 +134,22 @@ func (a *Agent) DeletePeer(cidrText string) error {
 
 // reconcilePeerHosts makes the peers map (the cluster hosts whose VXLAN is decapsulated) hold
 // exactly the hosts of the stored peers: `peer add` hosts and, with etcd, every other live
-// node. Mark and sweep, never a flush. A host is plain VXLAN when any of its peer CIDRs was
+// node. Mark and sweep, never a flush. With encryption, hosts with a key are set up as
+// WireGuard peers and flagged PEER_F_ENCRYPT. A host is plain VXLAN when any of its peer CIDRs was
 // added with --plain-vxlan (a kernel VXLAN device sends no GBP for any of them). a.mu is held.
 func (a *Agent) reconcilePeerHosts() error {
 	peers, err := a.store.Peers()
 	if err != nil {
 		return err
 	}
+	encrypted, err := a.syncWireGuard(peers) // the device first: it must know a peer before packets for it arrive
+	if err != nil {
+		return err
+	}
 	want := make(map[netip.Addr]maps.Peer, len(peers))
 	for _, p := range peers {
 		h := want[p.HostIP]
-		h.IP, h.PlainVXLAN = p.HostIP, h.PlainVXLAN || p.PlainVXLAN
+		h.IP, h.PlainVXLAN, h.Encrypt = p.HostIP, h.PlainVXLAN || p.PlainVXLAN, encrypted[p.HostIP]
 		want[p.HostIP] = h
 	}
 	have, err := a.maps.Peers.List()

@@ -23,10 +23,10 @@ func (a *Agent) reconcile() error {
 	if err := a.reconcilePublished(); err != nil {
 		return err
 	}
-	if err := a.reconcileIPCache(); err != nil {
+	if err := a.reconcilePeerHosts(); err != nil { // before the routes to them, see resyncFromStore
 		return err
 	}
-	if err := a.reconcilePeerHosts(); err != nil {
+	if err := a.reconcileIPCache(); err != nil {
 		return err
 	}
 	// A stored policy that no longer fits (identities grew) must not stop the agent: the

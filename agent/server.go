@@ -53,6 +53,17 @@ func (a *Agent) handler() http.Handler {
 			reply(w, http.StatusCreated, p, err)
 		}
 	})
+	mux.HandleFunc("PUT /v1/peers/key", func(w http.ResponseWriter, r *http.Request) {
+		var req api.PeerKeyRequest
+		if decode(w, r, &req) {
+			ps, err := a.SetPeerKey(req)
+			reply(w, http.StatusOK, ps, err)
+		}
+	})
+	mux.HandleFunc("POST /v1/wireguard/rotate-key", func(w http.ResponseWriter, r *http.Request) {
+		st, err := a.RotateWireGuardKey()
+		reply(w, http.StatusOK, st, err)
+	})
 	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
 	})

@@ -19,6 +19,7 @@ func (a *Agent) Status() (api.Status, error) {
 	}
 	st := api.Status{
 		Version: api.Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
+		WireGuard: a.wireGuardStatus(),
 	}
 	if err := a.storeStatus(&st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err

@@ -44,6 +44,12 @@ type Peer struct {
 	// PlainVXLAN: the peer is a kernel VXLAN host, not ebpfnet; packets to it carry no
 	// sender identity (VXLAN Group Policy extension), which it would drop.
 	PlainVXLAN bool `json:"plainVXLAN,omitempty"`
+	// WGPublicKey is the peer host's WireGuard public key (base64, 44 characters): with
+	// --encryption wireguard, VXLAN to it is encrypted; without one it gets nothing (unless
+	// PlainVXLAN). From `peer add --wg-public-key` or the node's etcd record.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
+	// WGPort is the peer's WireGuard UDP port; 0 = this node's --wireguard-port.
+	WGPort uint16 `json:"wgPort,omitempty"`
 }
 
 // Node is this host's datapath configuration.
@@ -54,8 +60,9 @@ type Node struct {
 	VNI         uint32       `json:"vni"`
 	Cluster     netip.Prefix `json:"clusterCIDR"`
 	PodCIDR     netip.Prefix `json:"podCIDR,omitzero"`
-	Gateway     netip.Addr   `json:"gateway"` // containers' default gateway
-	MTU         int          `json:"mtu"`     // container MTU, bytes
+	Gateway     netip.Addr   `json:"gateway"`    // containers' default gateway
+	MTU         int          `json:"mtu"`        // container MTU, bytes
+	Encryption  string       `json:"encryption"` // "none" or "wireguard"
 }
 
 // Counter is one datapath counter summed over CPUs.
@@ -88,6 +95,29 @@ type Status struct {
 	// Conntrack is the endpoints with the most conntrack entries, most first (at most 10).
 	Conntrack []CTUse `json:"conntrack"`
 	CTMax     int     `json:"ctMax"` // conntrack map capacity
+	// WireGuard is the encryption device and its peers; nil with --encryption none.
+	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+}
+
+// WireGuardStatus is the node's WireGuard device as `ebpfnet status` shows it.
+type WireGuardStatus struct {
+	Impl       string          `json:"impl"`          // "kernel" or "userspace"
+	Device     string          `json:"device"`        // e.g. ebwg1a2b3c4d
+	PID        int             `json:"pid,omitempty"` // userspace helper process
+	PublicKey  string          `json:"publicKey"`
+	ListenPort int             `json:"listenPort"`
+	Peers      []WireGuardPeer `json:"peers"`
+	Error      string          `json:"error,omitempty"` // the device could not be read
+}
+
+// WireGuardPeer is one encrypted peer host.
+type WireGuardPeer struct {
+	HostIP        netip.Addr `json:"hostIP"`
+	PublicKey     string     `json:"publicKey"`
+	Endpoint      string     `json:"endpoint"`               // underlay IPv4:port
+	LastHandshake time.Time  `json:"lastHandshake,omitzero"` // zero: none yet
+	RxBytes       int64      `json:"rxBytes"`                // bytes received through the tunnel
+	TxBytes       int64      `json:"txBytes"`                // bytes sent through the tunnel
 }
 
 // CTUse is one endpoint's conntrack use against its quota (--ct-max-per-endpoint).
@@ -116,6 +146,10 @@ type NodeRecord struct {
 	UnderlayIP netip.Addr   `json:"underlayIP"` // VXLAN tunnel endpoint (IPv4)
 	PodCIDR    netip.Prefix `json:"podCIDR"`    // the node's share of the cluster CIDR
 	VTEPMAC    string       `json:"vtepMAC"`    // 0e:00:<underlay IPv4>, the node's router/VTEP MAC
+	// WGPublicKey and WGPort are the node's WireGuard public key (base64) and UDP port when it
+	// runs --encryption wireguard; empty/0 otherwise.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
+	WGPort      uint16 `json:"wgPort,omitempty"`
 }
 
 // NodeInfo is one row of `ebpfnet node list` (GET /v1/nodes): a registered node, or a node
@@ -126,6 +160,9 @@ type NodeInfo struct {
 	Self         bool  `json:"self,omitempty"`            // this agent's own node
 	LeaseHealthy bool  `json:"leaseHealthy"`              // its node key exists and its lease has time left
 	LeaseTTL     int64 `json:"leaseTTLSeconds,omitempty"` // seconds left on the lease, as etcd reports it
+	// WireGuard is this agent's encrypted tunnel to the node (handshake, bytes); nil when
+	// there is none (encryption off here, the node has no key, or it is this node).
+	WireGuard *WireGuardPeer `json:"wireguard,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.
@@ -175,6 +212,14 @@ type PeerRequest struct {
 	CIDR       string `json:"cidr"`
 	HostIP     string `json:"hostIP"`
 	PlainVXLAN bool   `json:"plainVXLAN,omitempty"`
+	// WGPublicKey is the peer host's WireGuard public key (base64); empty = none.
+	WGPublicKey string `json:"wgPublicKey,omitempty"`
+}
+
+// PeerKeyRequest sets the WireGuard public key of a peer host (raw user input).
+type PeerKeyRequest struct {
+	HostIP      string `json:"hostIP"`
+	WGPublicKey string `json:"wgPublicKey"`
 }
 
 // PolicyRule is one numbered rule of the network policy as `ebpfnet policy list` shows it.

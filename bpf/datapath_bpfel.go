@@ -204,6 +204,7 @@ const (
 	DatapathProgFromContainer = "from_container"
 	DatapathProgFromHost      = "from_host"
 	DatapathProgFromOverlay   = "from_overlay"
+	DatapathProgFromWireguard = "from_wireguard"
 )
 
 // LoadDatapath returns the embedded CollectionSpec for Datapath.
@@ -251,6 +252,7 @@ type DatapathProgramSpecs struct {
 	FromContainer *ebpf.ProgramSpec `ebpf:"from_container"`
 	FromHost      *ebpf.ProgramSpec `ebpf:"from_host"`
 	FromOverlay   *ebpf.ProgramSpec `ebpf:"from_overlay"`
+	FromWireguard *ebpf.ProgramSpec `ebpf:"from_wireguard"`
 }
 
 // DatapathMapSpecs contains maps before they are loaded into the kernel.
@@ -341,6 +343,7 @@ type DatapathPrograms struct {
 	FromContainer *ebpf.Program `ebpf:"from_container"`
 	FromHost      *ebpf.Program `ebpf:"from_host"`
 	FromOverlay   *ebpf.Program `ebpf:"from_overlay"`
+	FromWireguard *ebpf.Program `ebpf:"from_wireguard"`
 }
 
 func (p *DatapathPrograms) Close() error {
@@ -348,6 +351,7 @@ func (p *DatapathPrograms) Close() error {
 		p.FromContainer,
 		p.FromHost,
 		p.FromOverlay,
+		p.FromWireguard,
 	)
 }
 

@@ -5,7 +5,9 @@
  *   from_container: tcx ingress of each container's host-side veth.
  *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, NAT replies,
  *                   published ports).
- *   from_host:      tcx ingress of loopback: the host's own connections to published ports. */
+ *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
+ *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
+ *                   the underlay. */
 
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -291,13 +293,16 @@ static __always_inline int drop_decapped(struct __sk_buff *skb, enum metric m)
 	return drop(skb, m);
 }
 
-/* VXLAN is decapsulated only from a cluster host (peers map), for an inner source that host
+/* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
+ * WireGuard device (1): checks, decapsulation, policy and delivery, one code for both.
+ * VXLAN is decapsulated only from a cluster host (peers map), for an inner source that host
  * owns (ipcache), and a Group Policy ID is taken only from such a host that sends GBP (not a
- * plain VXLAN peer, whose packets are judged by the ipcache identity of their source). */
-SEC("tcx/ingress")
-int from_overlay(struct __sk_buff *skb)
+ * plain VXLAN peer, whose packets are judged by the ipcache identity of their source). With
+ * encryption on, a host with a key is heard only through the WireGuard device.
+ * Returns a verdict, or -1 when skb is no VXLAN for this host. */
+static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_params *cfg,
+				      int encrypted)
 {
-	const struct node_params *cfg = node_cfg();
 	const struct peer_info *peer;
 	const struct ipcache_info *src;
 	struct vxlan_rx rx = {};
@@ -306,16 +311,16 @@ int from_overlay(struct __sk_buff *skb)
 	__u32 src_id;
 	int rc;
 
-	if (!cfg)
-		return TC_ACT_OK;
 	rc = vxlan_parse(skb, cfg, &rx);
 	if (rc == 0)
-		return from_outside(skb, cfg);
+		return -1;
 	if (rc < 0)
 		return drop(skb, (enum metric)-rc);
 	peer = peer_lookup(rx.outer_saddr);
 	if (!peer)
 		return drop(skb, METRIC_DROP_UNKNOWN_PEER);
+	if (!encrypted && wg_plaintext_refused(cfg, peer))
+		return drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
 	if (rx.vni != cfg->vni)
 		return drop(skb, METRIC_DROP_BAD_VNI);
 
@@ -332,6 +337,34 @@ int from_overlay(struct __sk_buff *skb)
 	if (policy_enforce(skb, cfg, src_id, ep->identity, 1) != TC_ACT_OK)
 		return TC_ACT_SHOT;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
+}
+
+SEC("tcx/ingress")
+int from_overlay(struct __sk_buff *skb)
+{
+	const struct node_params *cfg = node_cfg();
+	int rc;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	rc = overlay_rx(skb, cfg, 0);
+	return rc >= 0 ? rc : from_outside(skb, cfg);
+}
+
+/* Only VXLAN between cluster hosts is routed into the tunnel (AllowedIPs = the peer's underlay
+ * /32), so anything else that comes out of it is dropped as invalid. */
+SEC("tcx/ingress")
+int from_wireguard(struct __sk_buff *skb)
+{
+	const struct node_params *cfg = node_cfg();
+	int rc;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	if (wg_push_l2(skb))
+		return drop(skb, METRIC_DROP_INVALID);
+	rc = overlay_rx(skb, cfg, 1);
+	return rc >= 0 ? rc : drop(skb, METRIC_DROP_INVALID);
 }
 
 SEC("tcx/ingress")

@@ -116,6 +116,16 @@ func (c *Client) DeletePeer(cidr string) error {
 	return c.do(http.MethodDelete, "/v1/peers?cidr="+url.QueryEscape(cidr), nil, nil)
 }
 
+// SetPeerKey sets the WireGuard public key of a peer host's routes.
+func (c *Client) SetPeerKey(req api.PeerKeyRequest) (ps []api.Peer, err error) {
+	return ps, c.do(http.MethodPut, "/v1/peers/key", req, &ps)
+}
+
+// RotateWireGuardKey gives the node a new WireGuard key pair and returns the device status.
+func (c *Client) RotateWireGuardKey() (st api.WireGuardStatus, err error) {
+	return st, c.do(http.MethodPost, "/v1/wireguard/rotate-key", nil, &st)
+}
+
 // Peers lists peers.
 func (c *Client) Peers() (ps []api.Peer, err error) {
 	return ps, c.do(http.MethodGet, "/v1/peers", nil, &ps)

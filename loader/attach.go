@@ -32,6 +32,18 @@ func (d *Datapath) AttachHost(ifindex int) error {
 	return d.attach(d.objs.FromHost, "host-lo", ifindex)
 }
 
+// AttachWireGuard attaches from_wireguard (decapsulation of decrypted VXLAN) to tcx ingress of
+// the WireGuard device ifName, pinned as links/wireguard-<ifName>. Upgrades in place like the
+// others.
+func (d *Datapath) AttachWireGuard(ifName string, ifindex int) error {
+	return d.attach(d.objs.FromWireguard, "wireguard-"+ifName, ifindex)
+}
+
+// DetachWireGuard removes the program from the WireGuard device ifName.
+func (d *Datapath) DetachWireGuard(ifName string, ifindex int) error {
+	return d.detach("wireguard-"+ifName, ifindex)
+}
+
 // DetachContainer removes the program from the host-side veth ifName; a missing attachment is
 // not an error.
 func (d *Datapath) DetachContainer(ifName string, ifindex int) error {

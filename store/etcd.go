@@ -338,7 +338,7 @@ func (s *Etcd) Peers() ([]api.Peer, error) {
 	}
 	for _, n := range s.decodeNodes(resp.Responses[1].GetResponseRange().Kvs) {
 		if n.rec.Name != s.node {
-			out = append(out, api.Peer{CIDR: n.rec.PodCIDR, HostIP: n.rec.UnderlayIP})
+			out = append(out, api.Peer{CIDR: n.rec.PodCIDR, HostIP: n.rec.UnderlayIP, WGPublicKey: n.rec.WGPublicKey, WGPort: n.rec.WGPort})
 		}
 	}
 	slices.SortFunc(out, func(a, b api.Peer) int { return strings.Compare(a.CIDR.String(), b.CIDR.String()) })

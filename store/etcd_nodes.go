@@ -429,6 +429,42 @@ func (s *Etcd) Register(ctx context.Context, rec api.NodeRecord, ttl time.Durati
 	return nil, fmt.Errorf("register node %s: gave up after %d conflicting attempts", rec.Name, maxAttempts)
 }
 
+// UpdateNodeRecord rewrites this node's registered record (e.g. with a new WireGuard key),
+// keeping the lease it is attached to. Errors: the node is not registered (its lease is
+// gone: registering again publishes rec), rec names another node or another underlay IP, the
+// store is unavailable, or the record changed concurrently.
+func (s *Etcd) UpdateNodeRecord(ctx context.Context, rec api.NodeRecord) error {
+	if rec.Name != s.node {
+		return fmt.Errorf("update node %q: the store is opened for node %q", rec.Name, s.node)
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	key := s.nodeKey(rec.Name)
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return s.wrap("read node record", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return fmt.Errorf("update node %s: not registered (lease expired)", rec.Name)
+	}
+	kv := resp.Kvs[0]
+	var cur api.NodeRecord
+	if json.Unmarshal(kv.Value, &cur) == nil && cur.UnderlayIP != rec.UnderlayIP {
+		return fmt.Errorf("update node %s: registered with underlay IP %s, not %s", rec.Name, cur.UnderlayIP, rec.UnderlayIP)
+	}
+	txn, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+		Then(clientv3.OpPut(key, string(data), clientv3.WithLease(clientv3.LeaseID(kv.Lease)))).Commit()
+	if err != nil {
+		return s.wrap("update node record", err)
+	}
+	if !txn.Succeeded {
+		return fmt.Errorf("update node %s: the record changed meanwhile; try again", rec.Name)
+	}
+	return nil
+}
+
 // keepAlive starts renewing lease and returns its Registration.
 func (s *Etcd) keepAlive(lease clientv3.LeaseID) (*Registration, error) {
 	kctx, cancel := context.WithCancel(context.Background())

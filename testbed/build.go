@@ -8,20 +8,22 @@ import (
 	"path/filepath"
 )
 
-// Binaries the testbed runs: the CLI and the agent binary that `ebpfnet agent` executes from
-// beside it.
+// Binaries the testbed runs: the CLI, the agent binary that `ebpfnet agent` executes from
+// beside it, and the userspace WireGuard helper the agent starts from beside itself.
 const (
-	CLIBinary   = "ebpfnet"
-	AgentBinary = "ebpfnet-agent"
+	CLIBinary       = "ebpfnet"
+	AgentBinary     = "ebpfnet-agent"
+	WireGuardBinary = "ebpfnet-wireguard"
 )
 
-// BuildCLI builds the ebpfnet CLI and ebpfnet-agent into dir with `go build` (run from inside
-// the module) and returns the CLI's path. Errors carry go build's output.
+// BuildCLI builds the ebpfnet CLI, ebpfnet-agent and ebpfnet-wireguard into dir with `go build`
+// (run from inside the module) and returns the CLI's path. Errors carry go build's output.
 func BuildCLI(ctx context.Context, dir string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/ebpfnet/ebpfnet/cmd/"+CLIBinary, "github.com/ebpfnet/ebpfnet/cmd/"+AgentBinary)
+		"github.com/ebpfnet/ebpfnet/cmd/"+CLIBinary, "github.com/ebpfnet/ebpfnet/cmd/"+AgentBinary,
+		"github.com/ebpfnet/ebpfnet/cmd/"+WireGuardBinary)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/%s ./cmd/%s (run from the repository): %w\n%s", CLIBinary, AgentBinary, err, out)
+		return "", fmt.Errorf("go build ./cmd/%s ./cmd/%s ./cmd/%s (run from the repository): %w\n%s", CLIBinary, AgentBinary, WireGuardBinary, err, out)
 	}
 	return filepath.Join(dir, CLIBinary), nil
 }

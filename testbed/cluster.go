@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
 // BPFFSRoot is where clusters pin their hosts' maps, one directory per host.
@@ -45,6 +49,9 @@ type Cluster struct {
 	AgentPrefix []string
 	Hosts       []*Host
 	Containers  []*Container
+	// AgentArgs are extra flags every agent of the cluster starts with (before StartAgent's
+	// own), e.g. --encryption wireguard for a whole test suite.
+	AgentArgs []string
 }
 
 // UnderlayMTU is the MTU of the underlay links; containers get UnderlayMTU - 50.
@@ -142,7 +149,7 @@ func (c *Cluster) StartAgent(h *Host, extra ...string) error {
 	if h.PodCIDR.IsValid() { // zero: the agent gets one from its store (--store etcd)
 		argv = append(argv, "--pod-cidr", h.PodCIDR.String())
 	}
-	argv = append(argv, extra...)
+	argv = append(append(argv, c.AgentArgs...), extra...)
 	p, err := c.Bed.Start(h.Name, argv...)
 	if err != nil {
 		return err
@@ -183,14 +190,33 @@ func (c *Cluster) CLI(h *Host, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// MeshPeers tells every host the pod CIDR and underlay IP of every other host (peer add).
+// MeshPeers tells every host the pod CIDR and underlay IP of every other host (peer add), and
+// its WireGuard public key when that host's agent runs with encryption.
 func (c *Cluster) MeshPeers() error {
+	keys := map[*Host]string{}
+	for _, h := range c.Hosts {
+		out, err := c.CLI(h, "status", "-o", "json")
+		if err != nil {
+			return err
+		}
+		var st api.Status
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			return fmt.Errorf("status of %s: %w", h.Name, err)
+		}
+		if st.WireGuard != nil {
+			keys[h] = st.WireGuard.PublicKey
+		}
+	}
 	for _, h := range c.Hosts {
 		for _, o := range c.Hosts {
 			if o == h {
 				continue
 			}
-			if _, err := c.CLI(h, "peer", "add", o.PodCIDR.String(), "--host", o.UnderlayIP.String()); err != nil {
+			args := []string{"peer", "add", o.PodCIDR.String(), "--host", o.UnderlayIP.String()}
+			if keys[o] != "" {
+				args = append(args, "--wg-public-key", keys[o])
+			}
+			if _, err := c.CLI(h, args...); err != nil {
 				return err
 			}
 		}
@@ -227,8 +253,9 @@ func (c *Cluster) AgentLogs() string {
 	return b.String()
 }
 
-// Close stops the agents and removes every host's pins (which detaches their programs). The
-// bed's Close removes namespaces and processes.
+// Close stops the agents and their detached userspace WireGuard helpers (which would keep the
+// namespaces alive) and removes every host's pins (which detaches their programs). The bed's
+// Close removes namespaces and processes.
 func (c *Cluster) Close() error {
 	var errs []error
 	for _, h := range c.Hosts {
@@ -236,6 +263,7 @@ func (c *Cluster) Close() error {
 			errs = append(errs, h.Agent.Stop())
 			h.Agent = nil
 		}
+		errs = append(errs, wireguard.StopHelper(h.StateDir, wireguard.DeviceName(h.UnderlayIP, h.StateDir)))
 		errs = append(errs, os.RemoveAll(h.PinDir))
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@
 #include "eth.h"
 #include "ipv4.h"
 #include "fib.h"
+#include "wireguard.h"
 
 /* Everything in front of the inner IPv4 header after encapsulation. */
 struct vxlan_encap_hdr {
@@ -40,23 +41,30 @@ static __always_inline __be16 len16(__u32 len)
 	return bpf_htons(len > 0xffff ? 0xffff : len);
 }
 
-/* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and redirect it
- * to the underlay next hop. A nonzero identity goes in the GBP Group Policy ID. A subprogram:
- * its frame (fib lookup and outer headers) is never on the stack together with policy's,
- * which keeps from_container under the verifier's 512-byte combined stack limit. */
+/* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and send it: into
+ * the WireGuard device when the peer is encrypted (wg_encap_mode; bpf_redirect to an L3 device
+ * strips the outer MAC header, so it stays zero), else to the underlay next hop. A nonzero
+ * identity goes in the GBP Group Policy ID. A subprogram: its frame (fib lookup and outer
+ * headers) is never on the stack together with policy's, which keeps from_container under the
+ * verifier's 512-byte combined stack limit. */
 static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
 				  __be32 remote, __u32 identity)
 {
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup fib = {};
 	struct vxlan_encap_hdr h = {};
 	struct iphdr ip = {};
-	int rc;
+	int rc = 0, encrypt = wg_encap_mode(cfg, remote);
 
-	rc = fib_next_hop(skb, cfg, cfg->underlay_ip, remote, skb->len - ETH_HLEN + VXLAN_ENCAP_LEN, &fib);
-	if (rc < 0)
-		return drop(skb, -rc);
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return drop(skb, METRIC_DROP_NO_ROUTE); /* a peer VTEP that is this host */
+	if (encrypt < 0)
+		return drop(skb, -encrypt);
+	if (!encrypt) {
+		rc = fib_next_hop(skb, cfg, cfg->underlay_ip, remote,
+				  skb->len - ETH_HLEN + VXLAN_ENCAP_LEN, &fib);
+		if (rc < 0)
+			return drop(skb, -rc);
+		if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+			return drop(skb, METRIC_DROP_NO_ROUTE); /* a peer VTEP that is this host */
+	}
 
 	h.udp.source = vxlan_sport(skb);
 	if (bpf_skb_adjust_room(skb, VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, ADJ_ROOM_ENCAP_FLAGS))
@@ -89,6 +97,8 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 		return drop(skb, METRIC_DROP_ENCAP_FAILED);
 
 	metric_add(METRIC_FWD_ENCAP, skb->len);
+	if (encrypt)
+		return bpf_redirect(cfg->wg_ifindex, 0);
 	return fib_redirect(&fib, rc);
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,8 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				row(w, "gateway", n.Gateway)
 				row(w, "container MTU", n.MTU)
+				row(w, "encryption", n.Encryption)
+				wireGuardRows(w, st.WireGuard)
 				row(w, "pin dir", st.PinDir)
 				row(w, "state", st.StatePath)
 				row(w, "store", storeLine(st.Store))
@@ -84,4 +87,27 @@ func storeLine(s api.StoreStatus) string {
 		return s.Kind + ", healthy"
 	}
 	return fmt.Sprintf("%s, UNHEALTHY: %s", s.Kind, s.Error)
+}
+
+// wireGuardRows prints the WireGuard device and one row per encrypted peer host.
+func wireGuardRows(w io.Writer, wg *api.WireGuardStatus) {
+	if wg == nil {
+		return
+	}
+	row(w, "wireguard", fmt.Sprintf("%s %s, port %d, public key %s", wg.Impl, wg.Device, wg.ListenPort, wg.PublicKey))
+	if wg.Error != "" {
+		row(w, "wireguard error", wg.Error)
+	}
+	for _, p := range wg.Peers {
+		row(w, "wireguard peer "+p.HostIP.String(), fmt.Sprintf("handshake %s, rx %d bytes, tx %d bytes, key %s",
+			handshakeAge(p.LastHandshake), p.RxBytes, p.TxBytes, p.PublicKey))
+	}
+}
+
+// handshakeAge says how long ago a WireGuard handshake was, or "never".
+func handshakeAge(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
 }

@@ -54,6 +54,7 @@ func newEtcdCluster(t *testing.T, tls, startAgents bool) *etcdCluster {
 	t.Cleanup(func() { require.NoError(t, bed.Close()) })
 	c, err := testbed.NewCluster(bed, binary, 3)
 	require.NoError(t, err)
+	c.AgentArgs = suiteAgentArgs()
 	ec := &etcdCluster{Cluster: c}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -272,8 +273,13 @@ func TestEtcdControlPlane(t *testing.T) {
 	require.Len(t, list, 3)
 	for _, h := range c.Hosts {
 		n := list[h.Name]
-		require.Equal(t, api.NodeRecord{Name: h.Name, UnderlayIP: h.UnderlayIP, PodCIDR: cidr[h.Name],
-			VTEPMAC: fmt.Sprintf("0e:00:ac:1f:00:%02x", h.UnderlayIP.As4()[3])}, n.NodeRecord)
+		want := api.NodeRecord{Name: h.Name, UnderlayIP: h.UnderlayIP, PodCIDR: cidr[h.Name],
+			VTEPMAC: fmt.Sprintf("0e:00:ac:1f:00:%02x", h.UnderlayIP.As4()[3])}
+		if suiteEncrypted() { // the record carries the node's WireGuard key and port
+			require.Len(t, n.WGPublicKey, 44, h.Name)
+			want.WGPublicKey, want.WGPort = n.WGPublicKey, 51820
+		}
+		require.Equal(t, want, n.NodeRecord)
 		require.True(t, n.LeaseHealthy, h.Name)
 		require.Equal(t, h == h1, n.Self)
 	}

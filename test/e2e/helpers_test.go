@@ -93,3 +93,22 @@ func udpCounter(t *testing.T, c *testbed.Cluster, to *testbed.Container, port ui
 	}()
 	return srv, got
 }
+
+// pingAsync pings to from container from count times at interval in the background; the
+// result arrives on the returned channel.
+func pingAsync(c *testbed.Cluster, from, to *testbed.Container, count int, interval time.Duration) <-chan pingResult {
+	return pingInBackground(c, from, []*testbed.Container{to}, count, interval)[to.Name]
+}
+
+// restartAgents kills every agent of c with SIGKILL, as a crash would, leaves the cluster
+// without any agent for 500 ms, and starts them again with extra flags.
+func restartAgents(t *testing.T, c *testbed.Cluster, extra ...string) {
+	t.Helper()
+	for _, h := range c.Hosts {
+		require.NoError(t, c.KillAgent(h))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, h := range c.Hosts {
+		require.NoError(t, c.StartAgent(h, extra...))
+	}
+}

@@ -48,6 +48,27 @@ func buildEbpfnet(srcDir, out string) error {
 	return nil
 }
 
+// suiteAgentArgs are flags every agent of the suite starts with: EBPFNET_E2E_ENCRYPTION=wireguard
+// runs the whole suite (connectivity, policy, NAT, published ports, attacks) encrypted.
+func suiteAgentArgs() []string {
+	if e := os.Getenv("EBPFNET_E2E_ENCRYPTION"); e != "" {
+		return []string{"--encryption", e}
+	}
+	return nil
+}
+
+// suiteEncrypted reports whether the suite runs with encryption (EBPFNET_E2E_ENCRYPTION).
+func suiteEncrypted() bool { return len(suiteAgentArgs()) > 0 }
+
+// forgedHostReason is the drop reason of plaintext VXLAN that forges a cluster host's outer
+// source: with suite encryption that host has a key, so drop_unencrypted decides first.
+func forgedHostReason() string {
+	if suiteEncrypted() {
+		return "drop_unencrypted"
+	}
+	return "drop_spoofed_source"
+}
+
 // clusterSpec shapes a test cluster: hosts h1..hN, perHost containers per host named c1, c2,
 // ... (host i's container k has 10.42.i.(k+1)), an underlay switch with an outside machine
 // "out" at outsideIP, and agent flags. bare: no agents, peers or containers.
@@ -76,6 +97,7 @@ func buildCluster(t *testing.T, spec clusterSpec) *testbed.Cluster {
 	}
 	c, err := build(bed, bin, spec.hosts)
 	require.NoError(t, err)
+	c.AgentArgs = suiteAgentArgs()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(c.AgentLogs())

@@ -18,13 +18,7 @@ func TestAgentRestartLosesNoPacket(t *testing.T) {
 	c1, c2, c3 := c.Containers[0], c.Containers[1], c.Containers[2]
 	pings := pingInBackground(c, c1, []*testbed.Container{c2, c3}, 100, 50*time.Millisecond)
 	time.Sleep(time.Second)
-	for _, h := range c.Hosts {
-		require.NoError(t, c.KillAgent(h))
-	}
-	time.Sleep(500 * time.Millisecond) // no agent at all for a while
-	for _, h := range c.Hosts {
-		require.NoError(t, c.StartAgent(h))
-	}
+	restartAgents(t, c)
 	for name, ch := range pings {
 		r := <-ch
 		require.NoError(t, r.err)

@@ -278,7 +278,7 @@ func (s *trustScene) attacks(t *testing.T) []trustAttack {
 			send: func(t *testing.T, sport uint16, n int) {
 				s.sendUDP(t, "out", outsideIP, vxlanTo, n, vxlanDatagram(t, clientID, s.innerPacket(t, outsideIP, sport, true)))
 			}},
-		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: "drop_spoofed_source", src: outsideIP,
+		{name: "(d) outside machine forging h1's outer source, inner source its own", sport: 5006, host: s.h2, counter: forgedHostReason(), src: outsideIP,
 			send: func(t *testing.T, sport uint16, n int) {
 				outer := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolUDP,
 					SrcIP: s.h1.UnderlayIP.AsSlice(), DstIP: s.h2.UnderlayIP.AsSlice()}
@@ -435,7 +435,8 @@ func TestTrustedOverlayEtcd(t *testing.T) {
 	// The peers map follows the node records: the other two live nodes, and a node whose
 	// lease ran out leaves it.
 	h1, h2, h3 := ec.Hosts[0], ec.Hosts[1], ec.Hosts[2]
-	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}, h3.UnderlayIP: {IP: h3.UnderlayIP}}, peerHosts(t, h1))
+	enc := suiteEncrypted() // with suite encryption every node publishes a key
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP, Encrypt: enc}, h3.UnderlayIP: {IP: h3.UnderlayIP, Encrypt: enc}}, peerHosts(t, h1))
 	require.NoError(t, ec.KillAgent(h3))
 	require.Eventually(t, func() bool {
 		_, ok := peerHosts(t, h1)[h3.UnderlayIP]
@@ -464,14 +465,15 @@ func TestPeersMapSync(t *testing.T) {
 	c := newCluster(t, 2, 0)
 	h1, h2 := c.Hosts[0], c.Hosts[1]
 	plain := netip.MustParseAddr("172.31.0.3")
-	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
+	h2Peer := maps.Peer{IP: h2.UnderlayIP, Encrypt: suiteEncrypted()}
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: h2Peer}, peerHosts(t, h1))
 
 	_, err := c.CLI(h1, "peer", "add", "10.42.3.0/24", "--host", plain.String(), "--plain-vxlan")
 	require.NoError(t, err)
-	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}, plain: {IP: plain, PlainVXLAN: true}}, peerHosts(t, h1))
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: h2Peer, plain: {IP: plain, PlainVXLAN: true}}, peerHosts(t, h1))
 	_, err = c.CLI(h1, "peer", "del", "10.42.3.0/24")
 	require.NoError(t, err)
-	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: h2Peer}, peerHosts(t, h1))
 
 	// A stale entry written while no agent runs is swept on restart; h2 stays throughout.
 	require.NoError(t, c.KillAgent(h1))
@@ -480,5 +482,5 @@ func TestPeersMapSync(t *testing.T) {
 	require.NoError(t, maps.NewPeers(m).Put(maps.Peer{IP: plain}))
 	m.Close()
 	require.NoError(t, c.StartAgent(h1))
-	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: {IP: h2.UnderlayIP}}, peerHosts(t, h1))
+	require.Equal(t, map[netip.Addr]maps.Peer{h2.UnderlayIP: h2Peer}, peerHosts(t, h1))
 }
