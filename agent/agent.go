@@ -110,7 +110,7 @@ func (a *Agent) start(underlayIdx int) error {
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
 		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: uint16(a.cfg.WireGuardPort),
 		WireGuardIfIndex: wgIfindex,
-		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
+		PolicyEnforce:    prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
 	}
