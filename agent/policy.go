@@ -270,7 +270,7 @@ func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 	}
 	proto, num := maps.ProtoICMP, uint16(0)
 	if port != "" {
-		pp, err := policy.ParsePort(port)
+		pp, err := api.ParsePolicyPort(port)
 		if err != nil {
 			return api.Explanation{}, badRequest("port %q: %v", port, err)
 		}

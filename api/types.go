@@ -5,8 +5,6 @@ package api
 import (
 	"net/netip"
 	"time"
-
-	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // Endpoint is a container attached to this host, as requested and as stored.
@@ -224,19 +222,19 @@ type PeerKeyRequest struct {
 
 // PolicyRule is one numbered rule of the network policy as `ebpfnet policy list` shows it.
 type PolicyRule struct {
-	Index   int         `json:"index"`
-	Rule    policy.Rule `json:"rule"`
-	Text    string      `json:"text"`    // e.g. "deny from app=web to app=db ports 5432/tcp"
-	Dropped uint64      `json:"dropped"` // packets this rule denied on this host
+	Index   int               `json:"index"`
+	Rule    NetworkPolicyRule `json:"rule"`
+	Text    string            `json:"text"`    // e.g. "deny from app=web to app=db ports 5432/tcp"
+	Dropped uint64            `json:"dropped"` // packets this rule denied on this host
 }
 
 // PolicyState is the network policy with this host's enforcement figures.
 type PolicyState struct {
-	DefaultAction  policy.Action `json:"defaultPolicyAction"`
-	Rules          []PolicyRule  `json:"rules"`
-	DefaultDropped uint64        `json:"defaultDropped"` // packets the default action denied here
-	Entries        int           `json:"entries"`        // compiled policy map entries
-	Enforced       bool          `json:"enforced"`
+	DefaultAction  PolicyAction `json:"defaultPolicyAction"`
+	Rules          []PolicyRule `json:"rules"`
+	DefaultDropped uint64       `json:"defaultDropped"` // packets the default action denied here
+	Entries        int          `json:"entries"`        // compiled policy map entries
+	Enforced       bool         `json:"enforced"`
 	// SyncError says why the stored policy is not the one in force on this host (it did not
 	// fit the policy map after identities grew); empty when it is.
 	SyncError string `json:"syncError,omitempty"`

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
-	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // Client talks to an agent's API over its unix socket.
@@ -162,22 +161,22 @@ func (c *Client) Policy() (st api.PolicyState, err error) {
 }
 
 // ApplyPolicy replaces the whole policy with a YAML or JSON document.
-func (c *Client) ApplyPolicy(doc []byte) (p policy.Policy, err error) {
+func (c *Client) ApplyPolicy(doc []byte) (p api.Policy, err error) {
 	return p, c.do(http.MethodPut, "/v1/policy", doc, &p)
 }
 
 // AddPolicyRule appends a rule.
-func (c *Client) AddPolicyRule(r policy.Rule) (p policy.Policy, err error) {
+func (c *Client) AddPolicyRule(r api.NetworkPolicyRule) (p api.Policy, err error) {
 	return p, c.do(http.MethodPost, "/v1/policy/rules", r, &p)
 }
 
 // DeletePolicyRule removes rule n.
-func (c *Client) DeletePolicyRule(n int) (p policy.Policy, err error) {
+func (c *Client) DeletePolicyRule(n int) (p api.Policy, err error) {
 	return p, c.do(http.MethodDelete, fmt.Sprintf("/v1/policy/rules/%d", n), nil, &p)
 }
 
 // SetPolicyDefault sets the default action.
-func (c *Client) SetPolicyDefault(action string) (p policy.Policy, err error) {
+func (c *Client) SetPolicyDefault(action string) (p api.Policy, err error) {
 	return p, c.do(http.MethodPut, "/v1/policy/default", map[string]string{"action": action}, &p)
 }
 

@@ -223,6 +223,6 @@ func TestCompileRancherExample(t *testing.T) {
 		ep("y", 5, "env=staging,tier=back"),
 	}
 	c := mustCompile(t, p, eps)
-	checkAgainstDecide(t, p, eps, c, []Port{{ProtoTCP, 5432}, {ProtoUDP, 53}, {ProtoTCP, 53}, {ProtoTCP, 80}, {ProtoICMP, 0}})
+	checkAgainstDecide(t, p, eps, c, []Port{{Proto: ProtoTCP, Port: 5432}, {Proto: ProtoUDP, Port: 53}, {Proto: ProtoTCP, Port: 53}, {Proto: ProtoTCP, Port: 80}, {Proto: ProtoICMP, Port: 0}})
 	t.Logf("%d endpoints, %d entries", len(eps), len(c.Entries))
 }

@@ -66,7 +66,7 @@ func TestExplainAgreesWithDecide(t *testing.T) {
 	}
 	for _, s := range eps {
 		for _, d := range eps {
-			for _, pp := range []Port{{ProtoTCP, 5432}, {ProtoUDP, 53}, {ProtoTCP, 53}, {ProtoICMP, 0}} {
+			for _, pp := range []Port{{Proto: ProtoTCP, Port: 5432}, {Proto: ProtoUDP, Port: 53}, {Proto: ProtoTCP, Port: 53}, {Proto: ProtoICMP, Port: 0}} {
 				v, r := Decide(p, s, d, pp.Proto, pp.Port)
 				got := Explain(p, s, d, pp.Proto, pp.Port)
 				var prefix string

@@ -37,5 +37,5 @@ func errStrings(err error) []string {
 
 // fromTo builds a from/to rule.
 func fromTo(a Action, from, to string, ports ...string) Rule {
-	return Rule{Action: a, From: &Selector{from}, To: &Selector{to}, Ports: ports}
+	return Rule{Action: a, From: &Selector{Selector: from}, To: &Selector{Selector: to}, Ports: ports}
 }

@@ -111,7 +111,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		"":                       "parse policy: empty document",
 		"  \n# only a comment\n": "parse policy: empty document",
 		"[1, 2]":                 "parse policy: the document is not a mapping",
-		"rules: {}":              "parse policy: json: cannot unmarshal object into Go struct field Policy.rules of type []policy.Rule",
+		"rules: {}":              "parse policy: json: cannot unmarshal object into Go struct field Policy.rules of type []api.NetworkPolicyRule",
 		"defaultPolicyAction: deny\ndefaultPolicyAction: allow\n":                      "parse policy: yaml: unmarshal errors:\n  line 2: key \"defaultPolicyAction\" already set in map",
 		`{"rules": [{"action": "allow", "within": "stack"}], "extra": 1}`:              `parse policy: unknown field "extra" (known: defaultPolicyAction, policy (or its alias rules), stackLabel, serviceLabel; Rancher's other network fields (` + strings.Join(rancherIgnored, ", ") + `) are ignored)`,
 		`{"policy": [{"action": "allow", "within": "stack", "to": {"selectr": "a"}}]}`: `parse policy: policy[0].to: unknown field "selectr" (known: selector)`,

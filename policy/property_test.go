@@ -54,8 +54,8 @@ func TestCompiledLookupMatchesDecide(t *testing.T) {
 // packetPool is the packets tried: every port the generator uses, unlisted ports,
 // ICMP, another protocol and TCP port 0.
 var packetPool = []Port{
-	{ProtoTCP, 80}, {ProtoUDP, 80}, {ProtoUDP, 53}, {ProtoTCP, 53}, {ProtoTCP, 443},
-	{ProtoTCP, 5432}, {ProtoTCP, 8080}, {ProtoUDP, 9999}, {ProtoICMP, 0}, {47, 0}, {ProtoTCP, 0},
+	{Proto: ProtoTCP, Port: 80}, {Proto: ProtoUDP, Port: 80}, {Proto: ProtoUDP, Port: 53}, {Proto: ProtoTCP, Port: 53}, {Proto: ProtoTCP, Port: 443},
+	{Proto: ProtoTCP, Port: 5432}, {Proto: ProtoTCP, Port: 8080}, {Proto: ProtoUDP, Port: 9999}, {Proto: ProtoICMP, Port: 0}, {Proto: 47, Port: 0}, {Proto: ProtoTCP, Port: 0},
 }
 
 // checkAgainstDecide compares c's lookup with the reference evaluator for every
@@ -258,7 +258,7 @@ func randomPolicy(rng *rand.Rand) Policy {
 			}
 			r.Between = b
 		case 5:
-			r.From, r.To = &Selector{randomSelector(rng)}, &Selector{randomSelector(rng)}
+			r.From, r.To = &Selector{Selector: randomSelector(rng)}, &Selector{Selector: randomSelector(rng)}
 		}
 		if rng.IntN(2) == 0 {
 			for range 1 + rng.IntN(3) {

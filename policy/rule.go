@@ -1,9 +1,9 @@
 package policy
 
 import (
-	"strings"
-
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ebpfnet/ebpfnet/api"
 )
 
 // parsedRule is a rule with its selectors and ports parsed, shared by the evaluator
@@ -39,7 +39,7 @@ func parseRule(r Rule) parsedRule {
 		pr.to = sel(r.To.Selector)
 	}
 	if len(r.Ports) > 0 {
-		ps, err := parsePorts(r.Ports)
+		ps, err := api.ParsePolicyPorts(r.Ports)
 		if err != nil {
 			pr.broken = true
 		}
@@ -55,49 +55,4 @@ func parseRules(p Policy) []parsedRule {
 		out[i] = parseRule(r)
 	}
 	return out
-}
-
-// String describes the rule in one line, e.g. "deny from app=web to app=db ports
-// 5432/tcp", "allow within stack", "allow between tier=db groupBy env". Ports are
-// printed canonically ("80" as "80/tcp") when they parse, as written otherwise.
-func (r Rule) String() string {
-	var b strings.Builder
-	b.WriteString(string(r.Action))
-	if r.Action == "" {
-		b.WriteString(`""`)
-	}
-	if r.Within != "" {
-		b.WriteString(" within " + r.Within)
-	}
-	if r.Between != nil {
-		b.WriteString(" between ")
-		if r.Between.Selector != "" {
-			b.WriteString(r.Between.Selector)
-		} else {
-			b.WriteString("all")
-		}
-		if r.Between.GroupBy != "" {
-			b.WriteString(" groupBy " + r.Between.GroupBy)
-		}
-	}
-	if r.From != nil {
-		b.WriteString(" from " + r.From.Selector)
-	}
-	if r.To != nil {
-		b.WriteString(" to " + r.To.Selector)
-	}
-	if len(r.Ports) > 0 {
-		b.WriteString(" ports ")
-		if ps, err := parsePorts(r.Ports); err == nil {
-			for i, p := range ps {
-				if i > 0 {
-					b.WriteString(",")
-				}
-				b.WriteString(p.String())
-			}
-		} else {
-			b.WriteString(strings.Join(r.Ports, ","))
-		}
-	}
-	return b.String()
 }

@@ -1,14 +1,14 @@
 package policy
 
-// Action is what a rule, or the policy's default, does with the traffic it decides:
-// [ActionAllow] or [ActionDeny]. Source: the `action` enum of Rancher's
-// networkPolicyRule and the `defaultPolicyAction` field of Rancher's network resource.
-type Action string
+import "github.com/ebpfnet/ebpfnet/api"
+
+// Action is [api.PolicyAction]: [ActionAllow] or [ActionDeny].
+type Action = api.PolicyAction
 
 // The two actions.
 const (
-	ActionAllow Action = "allow"
-	ActionDeny  Action = "deny"
+	ActionAllow = api.ActionAllow
+	ActionDeny  = api.ActionDeny
 )
 
 // Values of [Rule.Within]. Source: the `within` enum of Rancher's networkPolicyRule.
@@ -25,31 +25,18 @@ const (
 	DefaultServiceLabel = "io.rancher.stack_service.name"
 )
 
-// Policy is a network's policy: Rancher's network resource fields
-// `defaultPolicyAction` and the ordered rule list.
-//
-// Shape (YAML):
-//
-//	defaultPolicyAction: deny
-//	rules:
-//	- {within: stack, action: allow}
-//	- {from: {selector: app=web}, to: {selector: app=db}, ports: ["5432/tcp"], action: allow}
+// Policy is a network's policy, the document of [api.Policy] with its validation
+// ([Policy.Validate]) and meaning: Rancher's network resource fields
+// `defaultPolicyAction` and the ordered rule list. It converts to and from api.Policy
+// without copying.
 //
 // Rules are evaluated in order; the first rule that matches a packet decides it, and
 // DefaultAction decides packets no rule matches. An empty DefaultAction means allow,
-// Rancher's default; [Parse] fills it in.
-type Policy struct {
-	DefaultAction Action `json:"defaultPolicyAction"`
-	Rules         []Rule `json:"rules"`
+// Rancher's default; [Parse] fills it in. Empty StackLabel and ServiceLabel mean
+// [DefaultStackLabel] and [DefaultServiceLabel].
+type Policy api.Policy
 
-	// StackLabel and ServiceLabel are ebpfnet extensions: the label keys compared by
-	// `within: stack` and `within: service`. Empty means [DefaultStackLabel] and
-	// [DefaultServiceLabel].
-	StackLabel   string `json:"stackLabel,omitempty"`
-	ServiceLabel string `json:"serviceLabel,omitempty"`
-}
-
-// Rule is one Rancher networkPolicyRule. Exactly one endpoint condition is set:
+// Rule is one Rancher networkPolicyRule, [api.NetworkPolicyRule]. Exactly one endpoint condition is set:
 // Within, or Between, or both From and To ([Policy.Validate] enforces it). Ports
 // narrows any of them to some destination ports.
 //
@@ -78,29 +65,14 @@ type Policy struct {
 //     never match it. Without ports the rule matches all traffic, any protocol.
 //     Rancher's validator accepted ports only with from/to and its enforcer ignored
 //     them; ebpfnet accepts and enforces them on every form.
-type Rule struct {
-	Action  Action    `json:"action"`
-	Within  string    `json:"within,omitempty"`
-	Between *Between  `json:"between,omitempty"`
-	From    *Selector `json:"from,omitempty"`
-	To      *Selector `json:"to,omitempty"`
-	Ports   []string  `json:"ports,omitempty"`
-}
+type Rule = api.NetworkPolicyRule
 
-// Between is Rancher's networkPolicyRuleBetween: both ends of the traffic match
-// Selector (a label selector; empty matches all) and, when GroupBy is a label key,
-// carry that label with the same value. At least one of the two must be set.
-type Between struct {
-	Selector string `json:"selector,omitempty"`
-	GroupBy  string `json:"groupBy,omitempty"`
-}
+// Between is Rancher's networkPolicyRuleBetween, [api.NetworkPolicyRuleBetween].
+type Between = api.NetworkPolicyRuleBetween
 
-// Selector is Rancher's networkPolicyRuleMember: a Kubernetes label selector such as
-// "app=web", "tier in (db,cache),!legacy". It must not be empty (Rancher: "'from'
-// needs atleast one of: [selector]").
-type Selector struct {
-	Selector string `json:"selector"`
-}
+// Selector is Rancher's networkPolicyRuleMember, [api.NetworkPolicyRuleMember]: a
+// Kubernetes label selector (see [parseSelector]).
+type Selector = api.NetworkPolicyRuleMember
 
 // Endpoint is one container as the policy sees it.
 //

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ebpfnet/ebpfnet/api"
 )
 
 // Validate checks p against Rancher's rules (network-policy-manager
@@ -23,7 +25,7 @@ import (
 //	rules[5].between.groupBy: <why the key is not a valid label key>
 //	rules[6].from.selector: must not be empty                 (also to)
 //	rules[6].from.selector: <labels.Parse error>              (also to)
-//	rules[2].ports[0]: port 70000 out of range 1-65535        (see ParsePort)
+//	rules[2].ports[0]: port 70000 out of range 1-65535        (see api.ParsePolicyPort)
 //
 // An empty defaultPolicyAction is allowed and means allow. Unlike Rancher, ports are
 // accepted with within and between too (ebpfnet enforces them on every form).
@@ -97,7 +99,7 @@ func validateRule(i int, r Rule) []error {
 		}
 	}
 	for j, s := range r.Ports {
-		if _, err := ParsePort(s); err != nil {
+		if _, err := api.ParsePolicyPort(s); err != nil {
 			add(fmt.Sprintf("ports[%d]", j), err.Error())
 		}
 	}

@@ -25,7 +25,7 @@ func TestValidateAcceptsEveryForm(t *testing.T) {
 
 // Each case is one invalid policy and the exact errors Validate reports.
 func TestValidateErrors(t *testing.T) {
-	web, db := &Selector{"app=web"}, &Selector{"app=db"}
+	web, db := &Selector{Selector: "app=web"}, &Selector{Selector: "app=db"}
 	cases := []struct {
 		name string
 		p    Policy

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ebpfnet/ebpfnet/api"
-	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 func newPolicyCmd(g *globals) *cobra.Command {
@@ -24,7 +23,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 				return printPolicy(cmd, g, p, err)
 			},
 		},
-		newRuleCmd(g, policy.ActionAllow), newRuleCmd(g, policy.ActionDeny),
+		newRuleCmd(g, api.ActionAllow), newRuleCmd(g, api.ActionDeny),
 		&cobra.Command{
 			Use: "list", Aliases: []string{"ls"}, Short: "List the rules, numbered, with drops on this host", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,7 +53,7 @@ func newPolicyCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newRuleCmd(g *globals, action policy.Action) *cobra.Command {
+func newRuleCmd(g *globals, action api.PolicyAction) *cobra.Command {
 	var (
 		from, to, within string
 		between, ports   []string
@@ -67,16 +66,16 @@ func newRuleCmd(g *globals, action policy.Action) *cobra.Command {
 			"  ebpfnet policy " + string(action) + " --between groupBy=tier",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r := policy.Rule{Action: action, Within: within, Ports: ports}
+			r := api.NetworkPolicyRule{Action: action, Within: within, Ports: ports}
 			if from != "" {
-				r.From = &policy.Selector{Selector: from}
+				r.From = &api.NetworkPolicyRuleMember{Selector: from}
 			}
 			if to != "" {
-				r.To = &policy.Selector{Selector: to}
+				r.To = &api.NetworkPolicyRuleMember{Selector: to}
 			}
 			for _, b := range between {
 				if r.Between == nil {
-					r.Between = &policy.Between{}
+					r.Between = &api.NetworkPolicyRuleBetween{}
 				}
 				switch k, v, _ := strings.Cut(b, "="); k {
 				case "groupBy":
@@ -147,12 +146,12 @@ func newExplainCmd(g *globals) *cobra.Command {
 }
 
 // printPolicy shows the policy after a change, numbered as `policy list` does.
-func printPolicy(cmd *cobra.Command, g *globals, p policy.Policy, err error) error {
+func printPolicy(cmd *cobra.Command, g *globals, p api.Policy, err error) error {
 	if err != nil {
 		return err
 	}
 	if p.Rules == nil {
-		p.Rules = []policy.Rule{}
+		p.Rules = []api.NetworkPolicyRule{}
 	}
 	st := api.PolicyState{DefaultAction: p.DefaultAction}
 	for i, r := range p.Rules {
