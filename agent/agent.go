@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/ebpfnet/ebpfnet/agent/httpapi"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -110,7 +111,7 @@ func (a *Agent) start(underlayIdx int) error {
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
 		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: uint16(a.cfg.WireGuardPort),
 		WireGuardIfIndex: wgIfindex,
-		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
+		PolicyEnforce:    prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func listenUnix(path string) (net.Listener, error) {
 
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.instrumentAPI(httpapi.Handler(a)), ReadHeaderTimeout: 5 * time.Second}
 	go every(ctx, 10*time.Second, a.conntrackGC)
 	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)

@@ -53,7 +53,7 @@ func (a *Agent) Publish(req api.PublishRequest) (api.PortMapping, error) {
 		}
 	}
 	if n := total + int(m.HostPortEnd-m.HostPort) + 1; n > a.maps.Published.MaxEntries() {
-		return m, insufficientStorage("cannot publish %s: %d published ports would exceed the map's %d entries", portString(m), n, a.maps.Published.MaxEntries())
+		return m, full("cannot publish %s: %d published ports would exceed the map's %d entries", portString(m), n, a.maps.Published.MaxEntries())
 	}
 	ep := eps[target]
 	if err := a.maps.Published.Put(expand(m, ep.IP)...); err != nil {
@@ -106,7 +106,7 @@ func checkHostAddr(ip netip.Addr) error {
 			return nil
 		}
 	}
-	return badRequest("host IP %s is not an address of this host", ip)
+	return invalid("host IP %s is not an address of this host", ip)
 }
 
 // checkHostPortsFree refuses ports that a host process has bound, by binding each one briefly

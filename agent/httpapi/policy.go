@@ -1,4 +1,4 @@
-package agent
+package httpapi
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/policy"
 )
 
@@ -16,7 +17,7 @@ import (
 //	PUT /v1/policy/default ({"action": "allow"|"deny"})
 //	GET /v1/policy/explain?from=NAME&to=NAME&port=5432/tcp
 //	GET /v1/monitor (newline-delimited api.DropEvent JSON, streamed until the client leaves)
-func (a *Agent) policyRoutes(mux *http.ServeMux) {
+func policyRoutes(mux *http.ServeMux, a Operations) {
 	mux.HandleFunc("GET /v1/policy", func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.PolicyState()
 		reply(w, http.StatusOK, st, err)
@@ -24,7 +25,7 @@ func (a *Agent) policyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/policy", func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
 		if err != nil {
-			reply(w, http.StatusOK, nil, badRequest("read policy: %v", err))
+			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "read policy: %v", err))
 			return
 		}
 		p, err := a.ApplyPolicy(data)
@@ -40,7 +41,7 @@ func (a *Agent) policyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/policy/rules/{n}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
-			reply(w, http.StatusOK, nil, badRequest("rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
+			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
 			return
 		}
 		p, err := a.DeletePolicyRule(n)
@@ -60,13 +61,13 @@ func (a *Agent) policyRoutes(mux *http.ServeMux) {
 		e, err := a.ExplainPolicy(q.Get("from"), q.Get("to"), q.Get("port"))
 		reply(w, http.StatusOK, e, err)
 	})
-	mux.HandleFunc("GET /v1/monitor", a.serveMonitor)
+	mux.HandleFunc("GET /v1/monitor", func(w http.ResponseWriter, r *http.Request) { serveMonitor(w, r, a) })
 }
 
 // serveMonitor streams drop events as JSON lines until the client disconnects.
-func (a *Agent) serveMonitor(w http.ResponseWriter, r *http.Request) {
-	ch := a.mon.subscribe()
-	defer a.mon.unsubscribe(ch)
+func serveMonitor(w http.ResponseWriter, r *http.Request, a Operations) {
+	ch, unsubscribe := a.SubscribeDrops()
+	defer unsubscribe()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)

@@ -1,13 +1,46 @@
-package agent
+// Package httpapi is the agent's local API: JSON over the agent's unix socket (the documents of
+// package api), served for any implementation of Operations. It alone maps the operations'
+// errors by meaning (api.ErrInvalid, ...) to HTTP status codes.
+package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
-// handler is the local API (JSON over the unix socket):
+// Operations are the agent's domain operations the API serves; *agent.Agent implements them.
+// Their errors wrap the api.Err* kinds (see statusOf).
+type Operations interface {
+	Status() (api.Status, error)
+	Endpoints() ([]api.Endpoint, error)
+	AddEndpoint(api.EndpointRequest) (api.Endpoint, error)
+	DeleteEndpoint(name string) error
+	Nodes() ([]api.NodeInfo, error)
+	Peers() ([]api.Peer, error)
+	AddPeer(api.PeerRequest) (api.Peer, error)
+	SetPeerKey(api.PeerKeyRequest) ([]api.Peer, error)
+	RotateWireGuardKey() (api.WireGuardStatus, error)
+	DeletePeer(cidr string) error
+	PublishedPorts() (map[string][]api.PortMapping, error)
+	Publish(api.PublishRequest) (api.PortMapping, error)
+	Unpublish(name string, req api.PublishRequest) error
+	NATEntries() ([]api.NATEntry, error)
+	PolicyState() (api.PolicyState, error)
+	ApplyPolicy(document []byte) (policy.Policy, error)
+	AddPolicyRule(policy.Rule) (policy.Policy, error)
+	DeletePolicyRule(n int) (policy.Policy, error)
+	SetPolicyDefault(action string) (policy.Policy, error)
+	ExplainPolicy(from, to, port string) (api.Explanation, error)
+	// SubscribeDrops returns a channel of drop events and the function that ends the
+	// subscription.
+	SubscribeDrops() (<-chan api.DropEvent, func())
+}
+
+// Handler serves ops as the local API (JSON over the unix socket):
 //
 //	GET /v1/status
 //	GET /v1/endpoints      POST /v1/endpoints (api.EndpointRequest)   DELETE /v1/endpoints/{name}
@@ -16,9 +49,8 @@ import (
 //	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
 //	GET /v1/nat
 //
-// Errors answer with api.Error and the status of Error. With --metrics-addr every request is
-// timed (ebpfnet_api_request_duration_seconds).
-func (a *Agent) handler() http.Handler {
+// Errors answer with api.Error and the status statusOf gives them.
+func Handler(a Operations) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.Status()
@@ -84,12 +116,12 @@ func (a *Agent) handler() http.Handler {
 			reply(w, http.StatusNoContent, nil, a.Unpublish(req.Endpoint, req))
 		}
 	})
-	a.policyRoutes(mux)
+	policyRoutes(mux, a)
 	mux.HandleFunc("GET /v1/nat", func(w http.ResponseWriter, r *http.Request) {
 		entries, err := a.NATEntries()
 		reply(w, http.StatusOK, entries, err)
 	})
-	return a.instrumentAPI(mux)
+	return mux
 }
 
 // decode reads a JSON request body; on failure it answers 400 and returns false.
@@ -120,4 +152,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// statusOf maps an error to its HTTP status by its kind: api.ErrInvalid 400, api.ErrNotFound
+// 404, api.ErrConflict 409, api.ErrFull 507, api.ErrUnavailable 503, api.ErrUnsupported 501,
+// anything else 500.
+func statusOf(err error) int {
+	for _, k := range []struct {
+		kind   error
+		status int
+	}{
+		{api.ErrInvalid, http.StatusBadRequest},
+		{api.ErrNotFound, http.StatusNotFound},
+		{api.ErrConflict, http.StatusConflict},
+		{api.ErrFull, http.StatusInsufficientStorage},
+		{api.ErrUnavailable, http.StatusServiceUnavailable},
+		{api.ErrUnsupported, http.StatusNotImplemented},
+	} {
+		if errors.Is(err, k.kind) {
+			return k.status
+		}
+	}
+	return http.StatusInternalServerError
 }
