@@ -40,6 +40,7 @@ type Agent struct {
 	statePath string
 	dp        *loader.Datapath
 	maps      maps.Set
+	dmaps     domainMaps // endpoints, ipcache and published of maps, as interfaces (fakes in tests)
 	unlock    func() error
 	ln        net.Listener
 	cl        *clusterState         // etcd membership; nil with the local store
@@ -96,6 +97,7 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	a.maps = a.dp.Maps()
+	a.dmaps = newDomainMaps(a.maps)
 	// A restart keeps the policy in force (revision, default, enforcement) until reconcile
 	// swaps in the stored one: no window without policy.
 	prev, err := a.maps.Node.Get()

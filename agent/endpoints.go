@@ -168,7 +168,7 @@ func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
 	if err := a.dp.AttachContainer(ep.HostIfName, ep.IfIndex); err != nil {
 		return err
 	}
-	err := a.maps.Endpoints.Put(maps.Endpoint{
+	err := a.dmaps.endpoints.Put(maps.Endpoint{
 		IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity,
 		HostNAT: ep.HostNAT, Published: len(ep.Ports) > 0,
 	})
@@ -184,7 +184,7 @@ func (a *Agent) unprogram(ep api.Endpoint) {
 	for _, m := range ep.Ports {
 		a.unpublishEntries(m)
 	}
-	if err := a.maps.Endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
+	if err := a.dmaps.endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		a.log.Warn("delete endpoint map entry", "name", ep.Name, "err", err)
 	}
 	if err := a.dp.DetachContainer(ep.HostIfName, ep.IfIndex); err != nil {

@@ -74,7 +74,7 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		}
 	}
 	p := api.Peer{CIDR: cidr, HostIP: host, PlainVXLAN: req.PlainVXLAN, WGPublicKey: wgKey}
-	err = a.maps.IPCache.Put(peerRoute(p))
+	err = a.dmaps.ipcache.Put(peerRoute(p))
 	if errors.Is(err, maps.ErrFull) {
 		return api.Peer{}, full("cannot add peer %s: %v", cidr, err)
 	}
@@ -82,7 +82,7 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		return api.Peer{}, err
 	}
 	if err := a.store.PutPeer(p); err != nil {
-		_ = a.maps.IPCache.Delete(cidr)
+		_ = a.dmaps.ipcache.Delete(cidr)
 		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
 	}
 	if err := a.reconcilePeerHosts(); err != nil {
@@ -122,7 +122,7 @@ func (a *Agent) DeletePeer(cidrText string) error {
 	} else if err != nil {
 		return err
 	}
-	if err := a.maps.IPCache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
+	if err := a.dmaps.ipcache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		return err
 	}
 	if err := a.reconcilePeerHosts(); err != nil {
