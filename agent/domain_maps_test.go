@@ -76,7 +76,9 @@ func (f fakePublished) Delete(ip netip.Addr, port uint16, proto uint8) error {
 }
 func (f fakePublished) MaxEntries() int { return f.max }
 
-type fakeIPCache struct{ *fakeMap[netip.Prefix, maps.Route] }
+type fakeIPCache struct {
+	*fakeMap[netip.Prefix, maps.Route]
+}
 
 func (f fakeIPCache) Put(r maps.Route) error          { return f.put(r) }
 func (f fakeIPCache) Delete(p netip.Prefix) error     { return f.del(p) }
