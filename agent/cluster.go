@@ -423,8 +423,8 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	return nodes, nil
 }
 
-// storeErrors is the etcd store as the agent uses it: an unreachable store answers the API
-// with 503 Service Unavailable and a message saying so, instead of 500.
+// storeErrors is the etcd store as the agent uses it: an unreachable store is an
+// api.ErrUnavailable refusal (the API answers 503) with a message saying so.
 type storeErrors struct{ *store.Etcd }
 
 func (s storeErrors) Endpoints() ([]api.Endpoint, error) {
