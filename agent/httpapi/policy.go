@@ -18,10 +18,7 @@ import (
 //	GET /v1/policy/explain?from=NAME&to=NAME&port=5432/tcp
 //	GET /v1/monitor (newline-delimited api.DropEvent JSON, streamed until the client leaves)
 func policyRoutes(mux *http.ServeMux, a Operations) {
-	mux.HandleFunc("GET /v1/policy", func(w http.ResponseWriter, r *http.Request) {
-		st, err := a.PolicyState()
-		reply(w, http.StatusOK, st, err)
-	})
+	answer(mux, "GET /v1/policy", http.StatusOK, a.PolicyState)
 	mux.HandleFunc("PUT /v1/policy", func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
 		if err != nil {
@@ -31,13 +28,7 @@ func policyRoutes(mux *http.ServeMux, a Operations) {
 		p, err := a.ApplyPolicy(data)
 		reply(w, http.StatusOK, p, err)
 	})
-	mux.HandleFunc("POST /v1/policy/rules", func(w http.ResponseWriter, r *http.Request) {
-		var rule policy.Rule
-		if decode(w, r, &rule) {
-			p, err := a.AddPolicyRule(rule)
-			reply(w, http.StatusCreated, p, err)
-		}
-	})
+	answerJSON(mux, "POST /v1/policy/rules", http.StatusCreated, a.AddPolicyRule)
 	mux.HandleFunc("DELETE /v1/policy/rules/{n}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
@@ -47,14 +38,10 @@ func policyRoutes(mux *http.ServeMux, a Operations) {
 		p, err := a.DeletePolicyRule(n)
 		reply(w, http.StatusOK, p, err)
 	})
-	mux.HandleFunc("PUT /v1/policy/default", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Action string `json:"action"`
-		}
-		if decode(w, r, &req) {
-			p, err := a.SetPolicyDefault(req.Action)
-			reply(w, http.StatusOK, p, err)
-		}
+	answerJSON(mux, "PUT /v1/policy/default", http.StatusOK, func(req struct {
+		Action string `json:"action"`
+	}) (policy.Policy, error) {
+		return a.SetPolicyDefault(req.Action)
 	})
 	mux.HandleFunc("GET /v1/policy/explain", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

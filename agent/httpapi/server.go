@@ -52,76 +52,48 @@ type Operations interface {
 // Errors answer with api.Error and the status statusOf gives them.
 func Handler(a Operations) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		st, err := a.Status()
-		reply(w, http.StatusOK, st, err)
-	})
-	mux.HandleFunc("GET /v1/endpoints", func(w http.ResponseWriter, r *http.Request) {
-		eps, err := a.Endpoints()
-		reply(w, http.StatusOK, eps, err)
-	})
-	mux.HandleFunc("POST /v1/endpoints", func(w http.ResponseWriter, r *http.Request) {
-		var req api.EndpointRequest
-		if decode(w, r, &req) {
-			ep, err := a.AddEndpoint(req)
-			reply(w, http.StatusCreated, ep, err)
-		}
-	})
+	answer(mux, "GET /v1/status", http.StatusOK, a.Status)
+	answer(mux, "GET /v1/endpoints", http.StatusOK, a.Endpoints)
+	answerJSON(mux, "POST /v1/endpoints", http.StatusCreated, a.AddEndpoint)
 	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(r.PathValue("name")))
 	})
-	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) {
-		nodes, err := a.Nodes()
-		reply(w, http.StatusOK, nodes, err)
-	})
-	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) {
-		ps, err := a.Peers()
-		reply(w, http.StatusOK, ps, err)
-	})
-	mux.HandleFunc("POST /v1/peers", func(w http.ResponseWriter, r *http.Request) {
-		var req api.PeerRequest
-		if decode(w, r, &req) {
-			p, err := a.AddPeer(req)
-			reply(w, http.StatusCreated, p, err)
-		}
-	})
-	mux.HandleFunc("PUT /v1/peers/key", func(w http.ResponseWriter, r *http.Request) {
-		var req api.PeerKeyRequest
-		if decode(w, r, &req) {
-			ps, err := a.SetPeerKey(req)
-			reply(w, http.StatusOK, ps, err)
-		}
-	})
-	mux.HandleFunc("POST /v1/wireguard/rotate-key", func(w http.ResponseWriter, r *http.Request) {
-		st, err := a.RotateWireGuardKey()
-		reply(w, http.StatusOK, st, err)
-	})
+	answer(mux, "GET /v1/nodes", http.StatusOK, a.Nodes)
+	answer(mux, "GET /v1/peers", http.StatusOK, a.Peers)
+	answerJSON(mux, "POST /v1/peers", http.StatusCreated, a.AddPeer)
+	answerJSON(mux, "PUT /v1/peers/key", http.StatusOK, a.SetPeerKey)
+	answer(mux, "POST /v1/wireguard/rotate-key", http.StatusOK, a.RotateWireGuardKey)
 	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
 	})
-	mux.HandleFunc("GET /v1/ports", func(w http.ResponseWriter, r *http.Request) {
-		ports, err := a.PublishedPorts()
-		reply(w, http.StatusOK, ports, err)
-	})
-	mux.HandleFunc("POST /v1/ports", func(w http.ResponseWriter, r *http.Request) {
-		var req api.PublishRequest
-		if decode(w, r, &req) {
-			m, err := a.Publish(req)
-			reply(w, http.StatusCreated, m, err)
-		}
-	})
-	mux.HandleFunc("DELETE /v1/ports", func(w http.ResponseWriter, r *http.Request) {
-		var req api.PublishRequest
-		if decode(w, r, &req) {
-			reply(w, http.StatusNoContent, nil, a.Unpublish(req.Endpoint, req))
-		}
+	answer(mux, "GET /v1/ports", http.StatusOK, a.PublishedPorts)
+	answerJSON(mux, "POST /v1/ports", http.StatusCreated, a.Publish)
+	answerJSON(mux, "DELETE /v1/ports", http.StatusNoContent, func(req api.PublishRequest) (any, error) {
+		return nil, a.Unpublish(req.Endpoint, req)
 	})
 	policyRoutes(mux, a)
-	mux.HandleFunc("GET /v1/nat", func(w http.ResponseWriter, r *http.Request) {
-		entries, err := a.NATEntries()
-		reply(w, http.StatusOK, entries, err)
-	})
+	answer(mux, "GET /v1/nat", http.StatusOK, a.NATEntries)
 	return mux
+}
+
+// answer serves pattern with op: its result with status ok, or its error.
+func answer[T any](mux *http.ServeMux, pattern string, ok int, op func() (T, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		v, err := op()
+		reply(w, ok, v, err)
+	})
+}
+
+// answerJSON serves pattern with op on the request's JSON body (400 when malformed): its
+// result with status ok, or its error.
+func answerJSON[Req, T any](mux *http.ServeMux, pattern string, ok int, op func(Req) (T, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if decode(w, r, &req) {
+			v, err := op(req)
+			reply(w, ok, v, err)
+		}
+	})
 }
 
 // decode reads a JSON request body; on failure it answers 400 and returns false.
