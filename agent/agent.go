@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/ebpfnet/ebpfnet/agent/httpapi"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -39,6 +40,7 @@ type Agent struct {
 	statePath string
 	dp        *loader.Datapath
 	maps      maps.Set
+	dmaps     domainMaps // endpoints, ipcache and published of maps, as interfaces (fakes in tests)
 	unlock    func() error
 	ln        net.Listener
 	cl        *clusterState         // etcd membership; nil with the local store
@@ -95,6 +97,7 @@ func (a *Agent) start(underlayIdx int) error {
 		return err
 	}
 	a.maps = a.dp.Maps()
+	a.dmaps = newDomainMaps(a.maps)
 	// A restart keeps the policy in force (revision, default, enforcement) until reconcile
 	// swaps in the stored one: no window without policy.
 	prev, err := a.maps.Node.Get()
@@ -173,7 +176,7 @@ func listenUnix(path string) (net.Listener, error) {
 
 // Run serves the API until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.instrumentAPI(httpapi.Handler(a)), ReadHeaderTimeout: 5 * time.Second}
 	go every(ctx, 10*time.Second, a.conntrackGC)
 	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -401,11 +400,11 @@ func (a *Agent) storeStatus(st *api.Status) error {
 }
 
 // Nodes lists the cluster's nodes (etcd store only): registered ones with their lease TTL,
-// then those that hold a pod CIDR without a live lease. Errors: 501 with the local store,
-// 503 while the store is unreachable.
+// then those that hold a pod CIDR without a live lease. Errors: api.ErrUnsupported with the
+// local store, api.ErrUnavailable while the store is unreachable.
 func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	if a.cl == nil {
-		return nil, &Error{Status: http.StatusNotImplemented, Msg: "this agent runs with --store local: it has no cluster nodes (start it with --store etcd)"}
+		return nil, api.Errorf(api.ErrUnsupported, "this agent runs with --store local: it has no cluster nodes (start it with --store etcd)")
 	}
 	a.cl.mu.Lock()
 	healthy, lastErr := a.cl.healthy, a.cl.err
@@ -424,8 +423,8 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	return nodes, nil
 }
 
-// storeErrors is the etcd store as the agent uses it: an unreachable store answers the API
-// with 503 Service Unavailable and a message saying so, instead of 500.
+// storeErrors is the etcd store as the agent uses it: an unreachable store is an
+// api.ErrUnavailable refusal (the API answers 503) with a message saying so.
 type storeErrors struct{ *store.Etcd }
 
 func (s storeErrors) Endpoints() ([]api.Endpoint, error) {
@@ -474,20 +473,21 @@ func (s storeErrors) Policy() (policy.Policy, error) {
 
 func (s storeErrors) PutPolicy(p policy.Policy) error { return unavailableError(s.Etcd.PutPolicy(p)) }
 
-// storeUnavailable is an agent Error (503) that still matches store.ErrUnavailable.
+// storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
 type storeUnavailable struct {
-	agentErr *Error
-	cause    error
+	msg   string
+	cause error
 }
 
-func (e *storeUnavailable) Error() string   { return e.agentErr.Msg }
-func (e *storeUnavailable) Unwrap() []error { return []error{e.agentErr, e.cause} }
+func (e *storeUnavailable) Error() string   { return e.msg }
+func (e *storeUnavailable) Unwrap() []error { return []error{api.ErrUnavailable, e.cause} }
 
-// unavailableError turns a store.ErrUnavailable error into a 503 agent error; others pass.
+// unavailableError turns a store.ErrUnavailable error into an api.ErrUnavailable refusal;
+// others pass.
 func unavailableError(err error) error {
 	if err == nil || !errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
 	msg := err.Error() + " (the datapath keeps forwarding with its current maps; changes are refused until the store is back)"
-	return &storeUnavailable{agentErr: &Error{Status: http.StatusServiceUnavailable, Msg: msg}, cause: err}
+	return &storeUnavailable{msg: msg, cause: err}
 }

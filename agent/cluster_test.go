@@ -3,18 +3,18 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/store"
 )
 
-func TestUnavailableStoreAnswers503(t *testing.T) {
+func TestUnavailableStoreIsErrUnavailable(t *testing.T) {
 	cause := fmt.Errorf("list endpoints: %w at http://172.31.0.254:2379: context deadline exceeded", store.ErrUnavailable)
 	err := fmt.Errorf("allocate identity: %w", unavailableError(cause))
-	require.Equal(t, http.StatusServiceUnavailable, statusOf(err))
+	require.ErrorIs(t, err, api.ErrUnavailable)
 	require.ErrorIs(t, err, store.ErrUnavailable, "still recognisable as an outage")
 	require.Contains(t, err.Error(), "cluster store (etcd) is unavailable at http://172.31.0.254:2379")
 	require.Contains(t, err.Error(), "changes are refused until the store is back")

@@ -27,7 +27,7 @@ func (a *Agent) ctQuotaLimit(n int) int {
 // removes the quotas of endpoints that are gone; it also refreshes the endpoint names status
 // shows (from the store, so status itself never waits on it). Callers hold a.mu.
 func (a *Agent) syncCTQuotas() error {
-	eps, err := a.maps.Endpoints.All()
+	eps, err := a.dmaps.endpoints.All()
 	if err != nil {
 		return err
 	}

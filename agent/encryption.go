@@ -161,7 +161,7 @@ func parsePeerKey(s string) (string, error) {
 	}
 	k, err := wireguard.ParseKey(s)
 	if err != nil {
-		return "", badRequest("peer WireGuard public key: %v", err)
+		return "", invalid("peer WireGuard public key: %v", err)
 	}
 	return k.String(), nil
 }
@@ -192,7 +192,7 @@ func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.wg == nil {
-		return api.WireGuardStatus{}, badRequest("encryption is off: start the agent with --encryption wireguard")
+		return api.WireGuardStatus{}, invalid("encryption is off: start the agent with --encryption wireguard")
 	}
 	key, err := wireguard.NewKey()
 	if err != nil {
@@ -234,10 +234,10 @@ func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
 		return nil, err
 	}
 	if key == "" {
-		return nil, badRequest("peer WireGuard public key: missing")
+		return nil, invalid("peer WireGuard public key: missing")
 	}
 	if a.cl != nil {
-		return nil, badRequest("with --store etcd the peers' keys come from their node records (they publish rotations themselves)")
+		return nil, invalid("with --store etcd the peers' keys come from their node records (they publish rotations themselves)")
 	}
 	peers, err := a.store.Peers()
 	if err != nil {

@@ -42,7 +42,7 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		ContainerMAC: mac,
 	})
 	if err != nil {
-		return api.Endpoint{}, badRequest("endpoint %s: %v", ep.Name, err)
+		return api.Endpoint{}, invalid("endpoint %s: %v", ep.Name, err)
 	}
 	ep.IfIndex, ep.MAC = res.HostIfIndex, res.ContainerMAC.String()
 	if err := a.program(ep, res.ContainerMAC); err != nil {
@@ -95,10 +95,10 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 		return api.Endpoint{}, nil, err
 	}
 	if req.Netns == "" {
-		return api.Endpoint{}, nil, badRequest("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
+		return api.Endpoint{}, nil, invalid("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
 	}
 	if _, err := os.Stat(req.Netns); err != nil {
-		return api.Endpoint{}, nil, badRequest("netns %q: %v", req.Netns, errors.Unwrap(err))
+		return api.Endpoint{}, nil, invalid("netns %q: %v", req.Netns, errors.Unwrap(err))
 	}
 	existing, err := a.store.Endpoints()
 	if err != nil {
@@ -120,7 +120,7 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 	}
 	for _, l := range req.Links {
 		if _, err := parseName(l); err != nil {
-			return api.Endpoint{}, nil, badRequest("link %q: not an endpoint name", l)
+			return api.Endpoint{}, nil, invalid("link %q: not an endpoint name", l)
 		}
 	}
 	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu,
@@ -132,11 +132,11 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 func (a *Agent) parseLink(req api.EndpointRequest) (string, int, error) {
 	ifName := cmp.Or(req.IfName, endpoint.DefaultIfName)
 	if err := endpoint.CheckIfName(ifName); err != nil {
-		return "", 0, badRequest("invalid container interface: %v", err)
+		return "", 0, invalid("invalid container interface: %v", err)
 	}
 	mtu := cmp.Or(req.MTU, a.node.MTU)
 	if mtu < endpoint.MinMTU || mtu > a.node.MTU {
-		return "", 0, badRequest("invalid MTU %d: want %d..%d (this node's container MTU)", mtu, endpoint.MinMTU, a.node.MTU)
+		return "", 0, invalid("invalid MTU %d: want %d..%d (this node's container MTU)", mtu, endpoint.MinMTU, a.node.MTU)
 	}
 	return ifName, mtu, nil
 }
@@ -148,17 +148,17 @@ func ifNameOf(e api.Endpoint) string { return cmp.Or(e.IfName, endpoint.DefaultI
 // addresses (network, gateway, broadcast).
 func (a *Agent) checkEndpointIP(ip netip.Addr) error {
 	if !a.node.Cluster.Contains(ip) {
-		return badRequest("IP %s is outside the cluster CIDR %s", ip, a.node.Cluster)
+		return invalid("IP %s is outside the cluster CIDR %s", ip, a.node.Cluster)
 	}
 	pool := a.node.Cluster
 	if a.node.PodCIDR.IsValid() {
 		pool = a.node.PodCIDR
 		if !pool.Contains(ip) {
-			return badRequest("IP %s is outside this node's pod CIDR %s", ip, pool)
+			return invalid("IP %s is outside this node's pod CIDR %s", ip, pool)
 		}
 	}
 	if ip == pool.Addr() || ip == a.node.Gateway || ip == lastAddr(pool) {
-		return badRequest("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, a.node.Gateway)
+		return invalid("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, a.node.Gateway)
 	}
 	return nil
 }
@@ -168,12 +168,12 @@ func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
 	if err := a.dp.AttachContainer(ep.HostIfName, ep.IfIndex); err != nil {
 		return err
 	}
-	err := a.maps.Endpoints.Put(maps.Endpoint{
+	err := a.dmaps.endpoints.Put(maps.Endpoint{
 		IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity,
 		HostNAT: ep.HostNAT, Published: len(ep.Ports) > 0,
 	})
 	if errors.Is(err, maps.ErrFull) {
-		return insufficientStorage("cannot add endpoint %s: %v", ep.Name, err)
+		return full("cannot add endpoint %s: %v", ep.Name, err)
 	}
 	return err
 }
@@ -184,7 +184,7 @@ func (a *Agent) unprogram(ep api.Endpoint) {
 	for _, m := range ep.Ports {
 		a.unpublishEntries(m)
 	}
-	if err := a.maps.Endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
+	if err := a.dmaps.endpoints.Delete(ep.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		a.log.Warn("delete endpoint map entry", "name", ep.Name, "err", err)
 	}
 	if err := a.dp.DetachContainer(ep.HostIfName, ep.IfIndex); err != nil {

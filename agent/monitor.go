@@ -40,6 +40,13 @@ func (m *monitor) unsubscribe(ch chan api.DropEvent) {
 	delete(m.subs, ch)
 }
 
+// SubscribeDrops returns a channel of the datapath's drop events (named, see dropContext) and
+// the function that ends the subscription. A slow reader loses events.
+func (a *Agent) SubscribeDrops() (<-chan api.DropEvent, func()) {
+	ch := a.mon.subscribe()
+	return ch, func() { a.mon.unsubscribe(ch) }
+}
+
 func (m *monitor) publish(e api.DropEvent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -46,11 +46,11 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	}
 	switch {
 	case !a.node.Cluster.Contains(cidr.Addr()) || cidr.Bits() < a.node.Cluster.Bits():
-		return api.Peer{}, badRequest("peer CIDR %s is outside the cluster CIDR %s", cidr, a.node.Cluster)
+		return api.Peer{}, invalid("peer CIDR %s is outside the cluster CIDR %s", cidr, a.node.Cluster)
 	case a.node.PodCIDR.IsValid() && a.node.PodCIDR.Overlaps(cidr):
 		return api.Peer{}, conflict("peer CIDR %s overlaps this node's pod CIDR %s", cidr, a.node.PodCIDR)
 	case host == a.node.UnderlayIP:
-		return api.Peer{}, badRequest("peer host IP %s is this node's own underlay IP", host)
+		return api.Peer{}, invalid("peer host IP %s is this node's own underlay IP", host)
 	}
 	peers, err := a.store.Peers()
 	if err != nil {
@@ -74,15 +74,15 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 		}
 	}
 	p := api.Peer{CIDR: cidr, HostIP: host, PlainVXLAN: req.PlainVXLAN, WGPublicKey: wgKey}
-	err = a.maps.IPCache.Put(peerRoute(p))
+	err = a.dmaps.ipcache.Put(peerRoute(p))
 	if errors.Is(err, maps.ErrFull) {
-		return api.Peer{}, insufficientStorage("cannot add peer %s: %v", cidr, err)
+		return api.Peer{}, full("cannot add peer %s: %v", cidr, err)
 	}
 	if err != nil {
 		return api.Peer{}, err
 	}
 	if err := a.store.PutPeer(p); err != nil {
-		_ = a.maps.IPCache.Delete(cidr)
+		_ = a.dmaps.ipcache.Delete(cidr)
 		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
 	}
 	if err := a.reconcilePeerHosts(); err != nil {
@@ -122,7 +122,7 @@ func (a *Agent) DeletePeer(cidrText string) error {
 	} else if err != nil {
 		return err
 	}
-	if err := a.maps.IPCache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
+	if err := a.dmaps.ipcache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		return err
 	}
 	if err := a.reconcilePeerHosts(); err != nil {

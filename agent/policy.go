@@ -58,7 +58,7 @@ func (a *Agent) compilePolicy(p policy.Policy) (policy.Compiled, error) {
 	c, err := policy.Compile(p, eps)
 	var amb *policy.AmbiguityError
 	if errors.As(err, &amb) || len(policy.FieldErrors(err)) > 0 {
-		return c, badRequest("policy: %v", err)
+		return c, invalid("policy: %v", err)
 	}
 	return c, err
 }
@@ -87,7 +87,7 @@ func (a *Agent) enforcePolicy(p policy.Policy, commit func() error) error {
 		n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
 	})
 	if errors.Is(err, maps.ErrFull) {
-		return insufficientStorage("policy not applied: %v", err)
+		return full("policy not applied: %v", err)
 	}
 	if err == nil {
 		a.mon.stale.Store(true)
@@ -145,10 +145,10 @@ func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, er
 		old.DefaultAction = policy.ActionAllow
 	}
 	if err := p.Validate(); err != nil {
-		return p, badRequest("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return p, invalid("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if len(p.Rules) > maxPolicyRules {
-		return p, badRequest("policy has %d rules, at most %d are supported", len(p.Rules), maxPolicyRules)
+		return p, invalid("policy has %d rules, at most %d are supported", len(p.Rules), maxPolicyRules)
 	}
 	if err := a.enforcePolicy(p, func() error { return a.store.PutPolicy(p) }); err != nil {
 		return p, err
@@ -162,7 +162,7 @@ func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, er
 func (a *Agent) ApplyPolicy(data []byte) (policy.Policy, error) {
 	parsed, err := policy.Parse(data)
 	if err != nil {
-		return parsed, badRequest("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return parsed, invalid("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return a.changePolicy(func(p *policy.Policy) error { *p = parsed; return nil })
 }
@@ -248,7 +248,7 @@ func (a *Agent) findClusterEndpoint(name string) (api.Endpoint, error) {
 	case 1:
 		return found[0], nil
 	}
-	return api.Endpoint{}, badRequest("endpoint name %s is used on %d nodes; explain it from the node that runs it", name, len(found))
+	return api.Endpoint{}, invalid("endpoint name %s is used on %d nodes; explain it from the node that runs it", name, len(found))
 }
 
 // ExplainPolicy says which rule decides traffic from endpoint from to endpoint to (names of
@@ -272,7 +272,7 @@ func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 	if port != "" {
 		pp, err := api.ParsePolicyPort(port)
 		if err != nil {
-			return api.Explanation{}, badRequest("port %q: %v", port, err)
+			return api.Explanation{}, invalid("port %q: %v", port, err)
 		}
 		proto, num = pp.Proto, pp.Port
 	}

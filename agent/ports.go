@@ -15,7 +15,7 @@ import (
 // container port defaults to the host port.
 func parsePortSpec(spec string, needTarget bool) (api.PortMapping, error) {
 	bad := func(why string) (api.PortMapping, error) {
-		return api.PortMapping{}, badRequest("invalid port mapping %q: %s", spec, why)
+		return api.PortMapping{}, invalid("invalid port mapping %q: %s", spec, why)
 	}
 	rest, proto, hasProto := strings.Cut(spec, "/")
 	if !hasProto {

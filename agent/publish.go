@@ -52,11 +52,11 @@ func (a *Agent) Publish(req api.PublishRequest) (api.PortMapping, error) {
 			return m, err
 		}
 	}
-	if n := total + int(m.HostPortEnd-m.HostPort) + 1; n > a.maps.Published.MaxEntries() {
-		return m, insufficientStorage("cannot publish %s: %d published ports would exceed the map's %d entries", portString(m), n, a.maps.Published.MaxEntries())
+	if n := total + int(m.HostPortEnd-m.HostPort) + 1; n > a.dmaps.published.MaxEntries() {
+		return m, full("cannot publish %s: %d published ports would exceed the map's %d entries", portString(m), n, a.dmaps.published.MaxEntries())
 	}
 	ep := eps[target]
-	if err := a.maps.Published.Put(expand(m, ep.IP)...); err != nil {
+	if err := a.dmaps.published.Put(expand(m, ep.IP)...); err != nil {
 		return m, err
 	}
 	if moved >= 0 && eps[moved].Name != ep.Name {
@@ -106,7 +106,7 @@ func checkHostAddr(ip netip.Addr) error {
 			return nil
 		}
 	}
-	return badRequest("host IP %s is not an address of this host", ip)
+	return invalid("host IP %s is not an address of this host", ip)
 }
 
 // checkHostPortsFree refuses ports that a host process has bound, by binding each one briefly
@@ -186,7 +186,7 @@ func (a *Agent) Unpublish(name string, req api.PublishRequest) error {
 // unpublishEntries deletes m's map entries (best effort: missing ones are fine).
 func (a *Agent) unpublishEntries(m api.PortMapping) {
 	for _, e := range expand(m, netip.IPv4Unspecified()) {
-		if err := a.maps.Published.Delete(e.HostIP, e.HostPort, e.Proto); err != nil && !errors.Is(err, maps.ErrNotFound) {
+		if err := a.dmaps.published.Delete(e.HostIP, e.HostPort, e.Proto); err != nil && !errors.Is(err, maps.ErrNotFound) {
 			a.log.Warn("unpublish", "port", e.HostPort, "err", err)
 		}
 	}

@@ -57,18 +57,16 @@ func (a *Agent) reconcilePublished() error {
 			}
 		}
 	}
-	have, err := a.maps.Published.All()
+	have, err := a.dmaps.published.All()
 	if err != nil {
 		return err
 	}
-	for _, e := range have {
-		if !wanted[key{e.HostIP, e.HostPort, e.Proto}] {
-			if err := a.maps.Published.Delete(e.HostIP, e.HostPort, e.Proto); err != nil && !errors.Is(err, maps.ErrNotFound) {
-				return err
-			}
-		}
+	err = sweep(have, func(e maps.PortMapping) bool { return wanted[key{e.HostIP, e.HostPort, e.Proto}] },
+		func(e maps.PortMapping) error { return a.dmaps.published.Delete(e.HostIP, e.HostPort, e.Proto) })
+	if err != nil {
+		return err
 	}
-	return a.maps.Published.Put(want...)
+	return a.dmaps.published.Put(want...)
 }
 
 func (a *Agent) reconcileEndpoints() error {
@@ -96,16 +94,14 @@ func (a *Agent) reconcileEndpoints() error {
 		}
 		want[ep.IP] = true
 	}
-	have, err := a.maps.Endpoints.All()
+	have, err := a.dmaps.endpoints.All()
 	if err != nil {
 		return err
 	}
-	for _, e := range have {
-		if !want[e.IP] {
-			if err := a.maps.Endpoints.Delete(e.IP); err != nil && !errors.Is(err, maps.ErrNotFound) {
-				return err
-			}
-		}
+	err = sweep(have, func(e maps.Endpoint) bool { return want[e.IP] },
+		func(e maps.Endpoint) error { return a.dmaps.endpoints.Delete(e.IP) })
+	if err != nil {
+		return err
 	}
 	return a.syncCTQuotas()
 }
@@ -132,22 +128,27 @@ func (a *Agent) reconcileIPCache() error {
 	for _, r := range remoteEndpointRoutes(remote, peers) {
 		want[r.Prefix] = r
 	}
-	have, err := a.maps.IPCache.All()
+	have, err := a.dmaps.ipcache.All()
 	if err != nil {
 		return err
 	}
 	had := make(map[netip.Prefix]maps.Route, len(have))
 	for _, r := range have {
 		had[r.Prefix] = r
-		if _, ok := want[r.Prefix]; !ok {
-			if err := a.maps.IPCache.Delete(r.Prefix); err != nil && !errors.Is(err, maps.ErrNotFound) {
+	}
+	err = sweep(have, func(r maps.Route) bool { _, ok := want[r.Prefix]; return ok },
+		func(r maps.Route) error {
+			if err := a.dmaps.ipcache.Delete(r.Prefix); err != nil {
 				return err
 			}
 			a.log.Info("ipcache route removed", "cidr", r.Prefix, "via", r.TunnelEndpoint)
-		}
+			return nil
+		})
+	if err != nil {
+		return err
 	}
 	for _, r := range want {
-		if err := a.maps.IPCache.Put(r); err != nil {
+		if err := a.dmaps.ipcache.Put(r); err != nil {
 			return err
 		}
 		if old, ok := had[r.Prefix]; !ok || old.TunnelEndpoint != r.TunnelEndpoint {

@@ -15,7 +15,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 func parseName(s string) (string, error) {
 	if !nameRE.MatchString(s) {
-		return "", badRequest("invalid endpoint name %q: want 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit", s)
+		return "", invalid("invalid endpoint name %q: want 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit", s)
 	}
 	return s, nil
 }
@@ -24,7 +24,7 @@ func parseName(s string) (string, error) {
 func parseIPv4(what, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || !a.Is4() {
-		return netip.Addr{}, badRequest("invalid %s %q: want an IPv4 address such as 10.42.1.2", what, s)
+		return netip.Addr{}, invalid("invalid %s %q: want an IPv4 address such as 10.42.1.2", what, s)
 	}
 	return a, nil
 }
@@ -33,10 +33,10 @@ func parseIPv4(what, s string) (netip.Addr, error) {
 func parseCIDR(what, s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
 	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, badRequest("invalid %s %q: want an IPv4 CIDR such as 10.42.2.0/24", what, s)
+		return netip.Prefix{}, invalid("invalid %s %q: want an IPv4 CIDR such as 10.42.2.0/24", what, s)
 	}
 	if p != p.Masked() {
-		return netip.Prefix{}, badRequest("invalid %s %q: host bits set (did you mean %s?)", what, s, p.Masked())
+		return netip.Prefix{}, invalid("invalid %s %q: host bits set (did you mean %s?)", what, s, p.Masked())
 	}
 	return p, nil
 }
@@ -48,10 +48,10 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 	}
 	mac, err := net.ParseMAC(s)
 	if err != nil || len(mac) != 6 {
-		return nil, badRequest("invalid MAC %q: want six hex bytes such as 02:42:0a:2a:01:02", s)
+		return nil, invalid("invalid MAC %q: want six hex bytes such as 02:42:0a:2a:01:02", s)
 	}
 	if mac[0]&1 != 0 {
-		return nil, badRequest("invalid MAC %q: multicast bit set, an endpoint needs a unicast MAC", s)
+		return nil, invalid("invalid MAC %q: multicast bit set, an endpoint needs a unicast MAC", s)
 	}
 	return mac, nil
 }
@@ -70,23 +70,23 @@ func parseLabels(in []string) (map[string]string, error) {
 	for _, l := range in {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
-			return nil, badRequest("invalid label %q: want key=value", l)
+			return nil, invalid("invalid label %q: want key=value", l)
 		}
 		if strings.EqualFold(k, ReservedLabel) {
-			return nil, badRequest("invalid label key %q: reserved for reserved identities (remote-node)", k)
+			return nil, invalid("invalid label key %q: reserved for reserved identities (remote-node)", k)
 		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			return nil, badRequest("invalid label key %q: %s", abbrev(k), strings.Join(errs, "; "))
+			return nil, invalid("invalid label key %q: %s", abbrev(k), strings.Join(errs, "; "))
 		}
 		if isPerInstance(k) {
 			if len(v) > maxInstanceLabelValue {
-				return nil, badRequest("invalid value of label %s: %d characters, at most %d", k, len(v), maxInstanceLabelValue)
+				return nil, invalid("invalid value of label %s: %d characters, at most %d", k, len(v), maxInstanceLabelValue)
 			}
 		} else if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-			return nil, badRequest("invalid value of label %s (%q): %s", k, abbrev(v), strings.Join(errs, "; "))
+			return nil, invalid("invalid value of label %s (%q): %s", k, abbrev(v), strings.Join(errs, "; "))
 		}
 		if old, dup := out[k]; dup && old != v {
-			return nil, badRequest("label %q given twice with different values", k)
+			return nil, invalid("label %q given twice with different values", k)
 		}
 		out[k] = v
 	}
@@ -151,11 +151,11 @@ var nonHostRanges = []struct {
 func checkPeerHost(host netip.Addr, cluster netip.Prefix) error {
 	for _, r := range nonHostRanges {
 		if r.prefix.Contains(host) {
-			return badRequest("peer host IP %s is %s: want a cluster host's unicast underlay IPv4", host, r.what)
+			return invalid("peer host IP %s is %s: want a cluster host's unicast underlay IPv4", host, r.what)
 		}
 	}
 	if cluster.Contains(host) {
-		return badRequest("peer host IP %s is inside the cluster CIDR %s (a container address): want a cluster host's underlay IPv4", host, cluster)
+		return invalid("peer host IP %s is inside the cluster CIDR %s (a container address): want a cluster host's underlay IPv4", host, cluster)
 	}
 	return nil
 }

@@ -28,14 +28,31 @@ type Client struct {
 // ErrAgentUnreachable is returned (wrapped) when nothing answers on the socket.
 var ErrAgentUnreachable = errors.New("cannot reach the ebpfnet agent")
 
-// Error is the agent's refusal of a request: its message (api.Error) and the HTTP status it
-// answered with (400 bad input, 404 unknown name, 409 conflict, 507 full map, 500 otherwise).
+// Error is the agent's refusal of a request: its message (api.Error), the HTTP status it
+// answered with and the error kind that status stands for (api.ErrInvalid for 400,
+// api.ErrNotFound 404, api.ErrConflict 409, api.ErrFull 507, api.ErrUnavailable 503,
+// api.ErrUnsupported 501; nil for other codes), so callers test errors.Is(err, api.ErrX).
 type Error struct {
 	Status int
+	Kind   error
 	Msg    string
 }
 
 func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the kind, for errors.Is.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// kinds maps the agent's HTTP status codes back to errors by meaning (the inverse of the
+// agent's httpapi.statusOf).
+var kinds = map[int]error{
+	http.StatusBadRequest:          api.ErrInvalid,
+	http.StatusNotFound:            api.ErrNotFound,
+	http.StatusConflict:            api.ErrConflict,
+	http.StatusInsufficientStorage: api.ErrFull,
+	http.StatusServiceUnavailable:  api.ErrUnavailable,
+	http.StatusNotImplemented:      api.ErrUnsupported,
+}
 
 // NewClient returns a client for the agent listening on socket.
 func NewClient(socket string) *Client {
@@ -49,7 +66,7 @@ func NewClient(socket string) *Client {
 }
 
 // do sends a request with an optional body (JSON-encoded, or []byte as it is) and decodes a JSON answer into out (if non-nil).
-// Agent-side errors come back as *Error with the agent's message and status.
+// Agent-side errors come back as *Error with the agent's message, status and kind.
 func (c *Client) do(method, path string, body, out any) error {
 	var rd io.Reader
 	switch b := body.(type) {
@@ -75,9 +92,9 @@ func (c *Client) do(method, path string, body, out any) error {
 	if resp.StatusCode >= 300 {
 		var e api.Error
 		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == "" {
-			return &Error{Status: resp.StatusCode, Msg: resp.Status}
+			return &Error{Status: resp.StatusCode, Kind: kinds[resp.StatusCode], Msg: resp.Status}
 		}
-		return &Error{Status: resp.StatusCode, Msg: e.Error}
+		return &Error{Status: resp.StatusCode, Kind: kinds[resp.StatusCode], Msg: e.Error}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

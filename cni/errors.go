@@ -3,10 +3,10 @@ package cni
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/client"
 )
 
@@ -53,11 +53,8 @@ func agentError(what string, err error) *types.Error {
 	return internalError("%s: %v", what, err)
 }
 
-// isNotFound reports whether the agent answered 404.
-func isNotFound(err error) bool {
-	var e *client.Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
-}
+// isNotFound reports whether the agent answered that the name is unknown.
+func isNotFound(err error) bool { return errors.Is(err, api.ErrNotFound) }
 
 // asCNIError returns err as a *types.Error, wrapping foreign errors as ErrInternal.
 func asCNIError(err error) *types.Error {

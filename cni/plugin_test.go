@@ -89,7 +89,7 @@ func (f *fakeAgent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 func (f *fakeAgent) DeleteEndpoint(name string) error {
 	i := slices.IndexFunc(f.eps, func(e api.Endpoint) bool { return e.Name == name })
 	if i < 0 {
-		return &client.Error{Status: http.StatusNotFound, Msg: "endpoint " + name + ": not found"}
+		return &client.Error{Status: http.StatusNotFound, Kind: api.ErrNotFound, Msg: "endpoint " + name + ": not found"}
 	}
 	f.eps = slices.Delete(f.eps, i, i+1)
 	f.deleted = append(f.deleted, name)
@@ -205,7 +205,7 @@ func TestAddOlderCNIVersion(t *testing.T) {
 func TestAddRollsBack(t *testing.T) {
 	t.Run("agent refuses", func(t *testing.T) {
 		f := newFixture(t)
-		f.ag.addErr = &client.Error{Status: http.StatusConflict, Msg: "IP 10.42.1.5 is already used by endpoint web1"}
+		f.ag.addErr = &client.Error{Status: http.StatusConflict, Kind: api.ErrConflict, Msg: "IP 10.42.1.5 is already used by endpoint web1"}
 		err := f.run("ADD", f.args("cid1", ""))
 		requireCode(t, err, types.ErrInternal, "ADD: attach cid1-eth0: IP 10.42.1.5 is already used by endpoint web1")
 		require.Empty(t, f.ag.deleted, "a refusal made nothing to delete")
@@ -214,7 +214,7 @@ func TestAddRollsBack(t *testing.T) {
 	})
 	t.Run("port mapping refused by the agent", func(t *testing.T) {
 		f := newFixture(t)
-		f.ag.publishErr = &client.Error{Status: http.StatusConflict, Msg: "port 8080:80/tcp is already published by endpoint web1 (8080:80/tcp)"}
+		f.ag.publishErr = &client.Error{Status: http.StatusConflict, Kind: api.ErrConflict, Msg: "port 8080:80/tcp is already published by endpoint web1 (8080:80/tcp)"}
 		err := f.run("ADD", f.args("cid1", `,"runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80}]}`))
 		requireCode(t, err, types.ErrInternal, "ADD: publish 8080:80/tcp: port 8080:80/tcp is already published by endpoint web1")
 		require.Equal(t, []string{"cid1-eth0"}, f.ag.deleted, "endpoint deleted again")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -278,41 +277,17 @@ func (s *Etcd) listEndpoints(prefix string) ([]api.Endpoint, error) {
 	if err != nil {
 		return nil, s.wrap("list endpoints", err)
 	}
-	out := make([]api.Endpoint, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var ep api.Endpoint
-		if err := json.Unmarshal(kv.Value, &ep); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out = append(out, ep)
-	}
-	return out, nil
+	return decodeJSON(make([]api.Endpoint, 0, len(resp.Kvs)), resp.Kvs)
 }
 
 // PutEndpoint stores ep under endpoints/<node>/<ep.Name>.
 func (s *Etcd) PutEndpoint(ep api.Endpoint) error {
-	data, err := json.Marshal(ep)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	_, err = s.cli.Put(ctx, s.endpointKey(ep.Name), string(data))
-	return s.wrap("store endpoint "+ep.Name, err)
+	return s.putJSON(s.endpointKey(ep.Name), "store endpoint "+ep.Name, ep)
 }
 
 // DeleteEndpoint removes this node's endpoint name; ErrNotFound if absent.
 func (s *Etcd) DeleteEndpoint(name string) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	resp, err := s.cli.Delete(ctx, s.endpointKey(name))
-	if err != nil {
-		return s.wrap("delete endpoint "+name, err)
-	}
-	if resp.Deleted == 0 {
-		return fmt.Errorf("endpoints %q: %w", name, ErrNotFound)
-	}
-	return nil
+	return s.deleteKey(s.endpointKey(name), "endpoint", name)
 }
 
 // Peers returns this node's static peers (peers/<node>/) and, for every OTHER live node
@@ -328,13 +303,9 @@ func (s *Etcd) Peers() ([]api.Peer, error) {
 	if err != nil {
 		return nil, s.wrap("list peers", err)
 	}
-	var out []api.Peer
-	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
-		var p api.Peer
-		if err := json.Unmarshal(kv.Value, &p); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out = append(out, p)
+	out, err := decodeJSON([]api.Peer(nil), resp.Responses[0].GetResponseRange().Kvs)
+	if err != nil {
+		return nil, err
 	}
 	for _, n := range s.decodeNodes(resp.Responses[1].GetResponseRange().Kvs) {
 		if n.rec.Name != s.node {
@@ -347,29 +318,13 @@ func (s *Etcd) Peers() ([]api.Peer, error) {
 
 // PutPeer stores a static peer of this node under peers/<node>/<cidr>.
 func (s *Etcd) PutPeer(p api.Peer) error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	_, err = s.cli.Put(ctx, s.peerKey(p.CIDR), string(data))
-	return s.wrap("store peer "+p.CIDR.String(), err)
+	return s.putJSON(s.peerKey(p.CIDR), "store peer "+p.CIDR.String(), p)
 }
 
 // DeletePeer removes this node's static peer of cidr; ErrNotFound if absent (other nodes'
 // pod CIDRs are not deletable peers: they leave with their node).
 func (s *Etcd) DeletePeer(cidr netip.Prefix) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	resp, err := s.cli.Delete(ctx, s.peerKey(cidr))
-	if err != nil {
-		return s.wrap("delete peer "+cidr.String(), err)
-	}
-	if resp.Deleted == 0 {
-		return fmt.Errorf("peers %q: %w", cidr, ErrNotFound)
-	}
-	return nil
+	return s.deleteKey(s.peerKey(cidr), "peer", cidr.String())
 }
 
 // Identity returns the cluster-wide identity of labelsKey (identities/<labelsKey>), allocating

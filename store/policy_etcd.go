@@ -68,14 +68,5 @@ func (s *Etcd) Policy() (policy.Policy, error) {
 
 // PutPolicy replaces the cluster's network policy.
 func (s *Etcd) PutPolicy(p policy.Policy) error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	if _, err := s.cli.Put(ctx, s.policyKey(), string(data)); err != nil {
-		return s.wrap("write policy", err)
-	}
-	return nil
+	return s.putJSON(s.policyKey(), "write policy", p)
 }

@@ -1,4 +1,4 @@
-package agent
+package httpapi
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/policy"
 )
 
@@ -16,57 +17,44 @@ import (
 //	PUT /v1/policy/default ({"action": "allow"|"deny"})
 //	GET /v1/policy/explain?from=NAME&to=NAME&port=5432/tcp
 //	GET /v1/monitor (newline-delimited api.DropEvent JSON, streamed until the client leaves)
-func (a *Agent) policyRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/policy", func(w http.ResponseWriter, r *http.Request) {
-		st, err := a.PolicyState()
-		reply(w, http.StatusOK, st, err)
-	})
+func policyRoutes(mux *http.ServeMux, a Operations) {
+	answer(mux, "GET /v1/policy", http.StatusOK, a.PolicyState)
 	mux.HandleFunc("PUT /v1/policy", func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
 		if err != nil {
-			reply(w, http.StatusOK, nil, badRequest("read policy: %v", err))
+			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "read policy: %v", err))
 			return
 		}
 		p, err := a.ApplyPolicy(data)
 		reply(w, http.StatusOK, p, err)
 	})
-	mux.HandleFunc("POST /v1/policy/rules", func(w http.ResponseWriter, r *http.Request) {
-		var rule policy.Rule
-		if decode(w, r, &rule) {
-			p, err := a.AddPolicyRule(rule)
-			reply(w, http.StatusCreated, p, err)
-		}
-	})
+	answerJSON(mux, "POST /v1/policy/rules", http.StatusCreated, a.AddPolicyRule)
 	mux.HandleFunc("DELETE /v1/policy/rules/{n}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
-			reply(w, http.StatusOK, nil, badRequest("rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
+			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
 			return
 		}
 		p, err := a.DeletePolicyRule(n)
 		reply(w, http.StatusOK, p, err)
 	})
-	mux.HandleFunc("PUT /v1/policy/default", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Action string `json:"action"`
-		}
-		if decode(w, r, &req) {
-			p, err := a.SetPolicyDefault(req.Action)
-			reply(w, http.StatusOK, p, err)
-		}
+	answerJSON(mux, "PUT /v1/policy/default", http.StatusOK, func(req struct {
+		Action string `json:"action"`
+	}) (policy.Policy, error) {
+		return a.SetPolicyDefault(req.Action)
 	})
 	mux.HandleFunc("GET /v1/policy/explain", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		e, err := a.ExplainPolicy(q.Get("from"), q.Get("to"), q.Get("port"))
 		reply(w, http.StatusOK, e, err)
 	})
-	mux.HandleFunc("GET /v1/monitor", a.serveMonitor)
+	mux.HandleFunc("GET /v1/monitor", func(w http.ResponseWriter, r *http.Request) { serveMonitor(w, r, a) })
 }
 
 // serveMonitor streams drop events as JSON lines until the client disconnects.
-func (a *Agent) serveMonitor(w http.ResponseWriter, r *http.Request) {
-	ch := a.mon.subscribe()
-	defer a.mon.unsubscribe(ch)
+func serveMonitor(w http.ResponseWriter, r *http.Request, a Operations) {
+	ch, unsubscribe := a.SubscribeDrops()
+	defer unsubscribe()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)

@@ -1,0 +1,149 @@
+// Package httpapi is the agent's local API: JSON over the agent's unix socket (the documents of
+// package api), served for any implementation of Operations. It alone maps the operations'
+// errors by meaning (api.ErrInvalid, ...) to HTTP status codes.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/policy"
+)
+
+// Operations are the agent's domain operations the API serves; *agent.Agent implements them.
+// Their errors wrap the api.Err* kinds (see statusOf).
+type Operations interface {
+	Status() (api.Status, error)
+	Endpoints() ([]api.Endpoint, error)
+	AddEndpoint(api.EndpointRequest) (api.Endpoint, error)
+	DeleteEndpoint(name string) error
+	Nodes() ([]api.NodeInfo, error)
+	Peers() ([]api.Peer, error)
+	AddPeer(api.PeerRequest) (api.Peer, error)
+	SetPeerKey(api.PeerKeyRequest) ([]api.Peer, error)
+	RotateWireGuardKey() (api.WireGuardStatus, error)
+	DeletePeer(cidr string) error
+	PublishedPorts() (map[string][]api.PortMapping, error)
+	Publish(api.PublishRequest) (api.PortMapping, error)
+	Unpublish(name string, req api.PublishRequest) error
+	NATEntries() ([]api.NATEntry, error)
+	PolicyState() (api.PolicyState, error)
+	ApplyPolicy(document []byte) (policy.Policy, error)
+	AddPolicyRule(policy.Rule) (policy.Policy, error)
+	DeletePolicyRule(n int) (policy.Policy, error)
+	SetPolicyDefault(action string) (policy.Policy, error)
+	ExplainPolicy(from, to, port string) (api.Explanation, error)
+	// SubscribeDrops returns a channel of drop events and the function that ends the
+	// subscription.
+	SubscribeDrops() (<-chan api.DropEvent, func())
+}
+
+// Handler serves ops as the local API (JSON over the unix socket):
+//
+//	GET /v1/status
+//	GET /v1/endpoints      POST /v1/endpoints (api.EndpointRequest)   DELETE /v1/endpoints/{name}
+//	GET /v1/peers          POST /v1/peers (api.PeerRequest)           DELETE /v1/peers?cidr=CIDR
+//	GET /v1/nodes          (etcd store: cluster nodes, []api.NodeInfo)
+//	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
+//	GET /v1/nat
+//
+// Errors answer with api.Error and the status statusOf gives them.
+func Handler(a Operations) http.Handler {
+	mux := http.NewServeMux()
+	answer(mux, "GET /v1/status", http.StatusOK, a.Status)
+	answer(mux, "GET /v1/endpoints", http.StatusOK, a.Endpoints)
+	answerJSON(mux, "POST /v1/endpoints", http.StatusCreated, a.AddEndpoint)
+	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(r.PathValue("name")))
+	})
+	answer(mux, "GET /v1/nodes", http.StatusOK, a.Nodes)
+	answer(mux, "GET /v1/peers", http.StatusOK, a.Peers)
+	answerJSON(mux, "POST /v1/peers", http.StatusCreated, a.AddPeer)
+	answerJSON(mux, "PUT /v1/peers/key", http.StatusOK, a.SetPeerKey)
+	answer(mux, "POST /v1/wireguard/rotate-key", http.StatusOK, a.RotateWireGuardKey)
+	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
+	})
+	answer(mux, "GET /v1/ports", http.StatusOK, a.PublishedPorts)
+	answerJSON(mux, "POST /v1/ports", http.StatusCreated, a.Publish)
+	answerJSON(mux, "DELETE /v1/ports", http.StatusNoContent, func(req api.PublishRequest) (any, error) {
+		return nil, a.Unpublish(req.Endpoint, req)
+	})
+	policyRoutes(mux, a)
+	answer(mux, "GET /v1/nat", http.StatusOK, a.NATEntries)
+	return mux
+}
+
+// answer serves pattern with op: its result with status ok, or its error.
+func answer[T any](mux *http.ServeMux, pattern string, ok int, op func() (T, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		v, err := op()
+		reply(w, ok, v, err)
+	})
+}
+
+// answerJSON serves pattern with op on the request's JSON body (400 when malformed): its
+// result with status ok, or its error.
+func answerJSON[Req, T any](mux *http.ServeMux, pattern string, ok int, op func(Req) (T, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if decode(w, r, &req) {
+			v, err := op(req)
+			reply(w, ok, v, err)
+		}
+	})
+}
+
+// decode reads a JSON request body; on failure it answers 400 and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.Error{Error: "malformed request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// reply writes err as api.Error with its status, else v with status ok.
+func reply(w http.ResponseWriter, ok int, v any, err error) {
+	if err != nil {
+		writeJSON(w, statusOf(err), api.Error{Error: err.Error()})
+		return
+	}
+	if ok == http.StatusNoContent {
+		w.WriteHeader(ok)
+		return
+	}
+	writeJSON(w, ok, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// statusOf maps an error to its HTTP status by its kind: api.ErrInvalid 400, api.ErrNotFound
+// 404, api.ErrConflict 409, api.ErrFull 507, api.ErrUnavailable 503, api.ErrUnsupported 501,
+// anything else 500.
+func statusOf(err error) int {
+	for _, k := range []struct {
+		kind   error
+		status int
+	}{
+		{api.ErrInvalid, http.StatusBadRequest},
+		{api.ErrNotFound, http.StatusNotFound},
+		{api.ErrConflict, http.StatusConflict},
+		{api.ErrFull, http.StatusInsufficientStorage},
+		{api.ErrUnavailable, http.StatusServiceUnavailable},
+		{api.ErrUnsupported, http.StatusNotImplemented},
+	} {
+		if errors.Is(err, k.kind) {
+			return k.status
+		}
+	}
+	return http.StatusInternalServerError
+}
