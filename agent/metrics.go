@@ -14,6 +14,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
 	"github.com/ebpfnet/ebpfnet/metrics"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // mapWalkTTL is how long a walk over the maps serves scrapes and `ebpfnet status`: a walk of a
@@ -100,7 +101,7 @@ func (a *Agent) walkMaps() (metrics.Snapshot, error) {
 		s.Conntrack[kind.String()] = n
 	}
 	for proto, n := range ct.NATPorts {
-		s.NATPorts[maps.ProtoName(proto)] = n
+		s.NATPorts[policy.ProtoName(proto)] = n
 	}
 	return s, nil
 }

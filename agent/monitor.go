@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // monitor fans drop events out to the API's subscribers (`ebpfnet monitor`). Slow subscribers
@@ -115,7 +116,7 @@ func describeDrop(e maps.DropEvent, dc *dropContext) api.DropEvent {
 	out := api.DropEvent{
 		Time:        time.Now().Add(-(monotonicNow() - e.Time)),
 		Reason:      maps.MetricName(e.Reason),
-		Proto:       maps.ProtoName(e.Proto),
+		Proto:       policy.ProtoName(e.Proto),
 		Src:         e.Src,
 		SrcPort:     e.SrcPort,
 		Dst:         e.Dst,

@@ -6,13 +6,6 @@ import (
 	"strings"
 )
 
-// IP protocol numbers the policy knows by name.
-const (
-	ProtoICMP uint8 = 1
-	ProtoTCP  uint8 = 6
-	ProtoUDP  uint8 = 17
-)
-
 // Port is one parsed entry of [Rule.Ports]: an IP protocol (TCP or UDP) and a
 // destination port in 1-65535.
 type Port struct {
@@ -22,7 +15,7 @@ type Port struct {
 
 // String is the canonical spelling, "80/tcp" or "53/udp".
 func (p Port) String() string {
-	return strconv.Itoa(int(p.Port)) + "/" + protoName(p.Proto)
+	return strconv.Itoa(int(p.Port)) + "/" + ProtoName(p.Proto)
 }
 
 // ParsePort parses a Rancher port spec: "PORT" (TCP) or "PORT/PROTO" with PROTO tcp
@@ -78,26 +71,14 @@ func parsePorts(specs []string) ([]Port, error) {
 	return out, nil
 }
 
-// protoName is "tcp", "udp", "icmp" or "proto N".
-func protoName(proto uint8) string {
-	switch proto {
-	case ProtoTCP:
-		return "tcp"
-	case ProtoUDP:
-		return "udp"
-	case ProtoICMP:
-		return "icmp"
-	case 0:
-		return "any"
-	}
-	return "proto " + strconv.Itoa(int(proto))
-}
-
 // trafficString describes a packet's protocol and destination port: "5432/tcp",
-// "icmp", "proto 47".
+// "icmp", "proto 47", "any" (protocol 0: any traffic).
 func trafficString(proto uint8, port uint16) string {
 	if proto == ProtoTCP || proto == ProtoUDP {
 		return Port{Proto: proto, Port: port}.String()
 	}
-	return protoName(proto)
+	if proto == 0 {
+		return "any"
+	}
+	return ProtoName(proto)
 }
