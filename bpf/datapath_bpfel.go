@@ -119,7 +119,7 @@ const (
 type DatapathIpcacheInfo struct {
 	_              structs.HostLayout
 	TunnelEndpoint uint32
-	Identity       DatapathIdentity
+	Identity       uint32
 	Flags          DatapathIpcacheFlag
 }
 

@@ -56,7 +56,7 @@ func (c *IPCache) Put(r Route) error {
 		}
 		tep = be32(r.TunnelEndpoint)
 	}
-	v := bpf.DatapathIpcacheInfo{TunnelEndpoint: tep, Identity: bpf.DatapathIdentity(r.Identity)}
+	v := bpf.DatapathIpcacheInfo{TunnelEndpoint: tep, Identity: r.Identity}
 	if r.PlainVXLAN {
 		v.Flags |= bpf.DatapathIpcacheFlagIPCACHE_F_PLAIN_VXLAN
 	}
@@ -80,7 +80,7 @@ func (c *IPCache) All() ([]Route, error) {
 	)
 	it := c.m.Iterate()
 	for it.Next(&k, &v) {
-		r := Route{Prefix: netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)), Identity: uint32(v.Identity),
+		r := Route{Prefix: netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)), Identity: v.Identity,
 			PlainVXLAN: v.Flags&bpf.DatapathIpcacheFlagIPCACHE_F_PLAIN_VXLAN != 0}
 		if v.TunnelEndpoint != 0 {
 			r.TunnelEndpoint = addrFromBE32(v.TunnelEndpoint)

@@ -53,7 +53,9 @@ enum ipcache_flag : __u32 {
 /* Where a remote prefix lives. */
 struct ipcache_info {
 	__be32 tunnel_endpoint; /* peer host underlay IPv4 (network order); 0 = this host */
-	enum identity identity; /* identity of the prefix, or a reserved identity */
+	__u32 identity;         /* identity of the prefix, or a reserved identity (enum identity;
+				 * not typed so: bpftool would name label identity 256 after
+				 * FIRST_LABEL_IDENTITY) */
 	enum ipcache_flag flags; /* IPCACHE_F_* */
 };
 
