@@ -110,14 +110,14 @@ var (
 )
 
 func TestReconcilePublishedSweepsStaleKeepsLive(t *testing.T) {
-	live := maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: web1.IP, Port: 80}
-	stale := maps.PortMapping{HostPort: 9090, Proto: maps.ProtoUDP, IP: web2.IP, Port: 53}
+	live := maps.PortMapping{HostPort: 8080, Proto: api.ProtoTCP, IP: web1.IP, Port: 80}
+	stale := maps.PortMapping{HostPort: 9090, Proto: api.ProtoUDP, IP: web2.IP, Port: 53}
 	pub := newFakePublished(16, live, stale)
 	a := testAgent(t, domainMaps{published: pub}, web1, web2)
 
 	require.NoError(t, a.reconcilePublished())
-	require.Equal(t, []portKey{{port: 9090, proto: maps.ProtoUDP}}, pub.deleted, "only the stale entry is deleted")
-	require.Equal(t, map[portKey]maps.PortMapping{{port: 8080, proto: maps.ProtoTCP}: live}, pub.entries)
+	require.Equal(t, []portKey{{port: 9090, proto: api.ProtoUDP}}, pub.deleted, "only the stale entry is deleted")
+	require.Equal(t, map[portKey]maps.PortMapping{{port: 8080, proto: api.ProtoTCP}: live}, pub.entries)
 }
 
 func TestReconcileIPCacheSweepsStaleKeepsLive(t *testing.T) {
@@ -157,7 +157,7 @@ func TestSweepIgnoresGoneEntriesStopsOnErrors(t *testing.T) {
 
 // TestPublishRefusalsChangeNothing: every refusal leaves the map and the store as they were.
 func TestPublishRefusalsChangeNothing(t *testing.T) {
-	live := maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: web1.IP, Port: 80}
+	live := maps.PortMapping{HostPort: 8080, Proto: api.ProtoTCP, IP: web1.IP, Port: 80}
 	for _, tc := range []struct {
 		name string
 		req  api.PublishRequest

@@ -100,7 +100,7 @@ func (a *Agent) walkMaps() (metrics.Snapshot, error) {
 		s.Conntrack[kind.String()] = n
 	}
 	for proto, n := range ct.NATPorts {
-		s.NATPorts[maps.ProtoName(proto)] = n
+		s.NATPorts[api.ProtoName(proto)] = n
 	}
 	return s, nil
 }

@@ -122,7 +122,7 @@ func describeDrop(e maps.DropEvent, dc *dropContext) api.DropEvent {
 	out := api.DropEvent{
 		Time:        time.Now().Add(-(monotonicNow() - e.Time)),
 		Reason:      maps.MetricName(e.Reason),
-		Proto:       maps.ProtoName(e.Proto),
+		Proto:       api.ProtoName(e.Proto),
 		Src:         e.Src,
 		SrcPort:     e.SrcPort,
 		Dst:         e.Dst,

@@ -8,14 +8,15 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // Idle timeouts of conntrack/NAT entries, as Cilium's defaults (bpf/lib/conntrack.h):
 // established TCP 6 h, other protocols 60 s; ICMP echo 30 s.
 var ctTimeout = map[uint8]time.Duration{
-	maps.ProtoTCP:  6 * time.Hour,
-	maps.ProtoUDP:  60 * time.Second,
-	maps.ProtoICMP: 30 * time.Second,
+	policy.ProtoTCP:  6 * time.Hour,
+	policy.ProtoUDP:  60 * time.Second,
+	policy.ProtoICMP: 30 * time.Second,
 }
 
 // monotonicNow is the kernel's bpf_ktime_get_ns clock (CLOCK_MONOTONIC).
@@ -101,7 +102,7 @@ func (a *Agent) NATEntries() ([]api.NATEntry, error) {
 	out := make([]api.NATEntry, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, api.NATEntry{
-			Kind: e.Dir.String(), Proto: maps.ProtoName(e.Proto),
+			Kind: e.Dir.String(), Proto: api.ProtoName(e.Proto),
 			Src: e.Src, SrcPort: e.SrcPort, Dst: e.Dst, DstPort: e.DstPort,
 			To: e.Addr, ToPort: e.Port, IdleSecs: (now - e.LastSeen).Seconds(),
 		})

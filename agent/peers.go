@@ -12,12 +12,12 @@ import (
 
 // IdentityCluster is the reserved identity of cluster addresses whose endpoint identity is not
 // known on this host (a peer's whole pod CIDR).
-const IdentityCluster = 3
+const IdentityCluster = maps.IdentityCluster
 
 // IdentityRemoteNode is the reserved identity of peer hosts' underlay addresses (Cilium's
 // reserved:remote-node): the source of their containers' masqueraded connections to this
 // host's published ports. Policy names it with the label ReservedLabel=remote-node.
-const IdentityRemoteNode = 6
+const IdentityRemoteNode = maps.IdentityRemoteNode
 
 // ReservedLabel is the label key of reserved identities in policy selectors
 // ("io.ebpfnet.reserved=remote-node"); endpoints may not carry it.

@@ -12,9 +12,9 @@ import (
 	"github.com/ebpfnet/ebpfnet/policy"
 )
 
-// maxPolicyRules is what the per-rule drop counters hold (POLICY_RULES_MAX - 1 in
-// bpf/lib/policy.h; the last slot counts default-action drops).
-const maxPolicyRules = 1023
+// maxPolicyRules is what the per-rule drop counters hold (the last slot counts
+// default-action drops).
+const maxPolicyRules = maps.PolicyRulesMax - 1
 
 // policyEndpoints is what the policy compiler needs to know of the cluster: this host's
 // endpoints (with their links) and one label-only stand-in for every other identity of the
@@ -268,7 +268,7 @@ func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
 	if err != nil {
 		return api.Explanation{}, err
 	}
-	proto, num := maps.ProtoICMP, uint16(0)
+	proto, num := policy.ProtoICMP, uint16(0)
 	if port != "" {
 		pp, err := api.ParsePolicyPort(port)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // parsePortSpec parses Docker's port syntax "hostPort[-end][:containerPort[-end]][/proto]"
@@ -91,9 +92,9 @@ func sameMapping(a, b api.PortMapping) bool {
 // protoNumber is the IP protocol number of "tcp" or "udp".
 func protoNumber(p string) uint8 {
 	if p == "udp" {
-		return maps.ProtoUDP
+		return policy.ProtoUDP
 	}
-	return maps.ProtoTCP
+	return policy.ProtoTCP
 }
 
 // expand turns m into one map entry per host port, targeting ip.

@@ -9,6 +9,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // TestConntrackQuota (issue 10 item 8): a container flooding new flows is stopped at its
@@ -20,7 +21,7 @@ func TestConntrackQuota(t *testing.T) {
 	for _, ip := range []netip.Addr{c1IP, c2IP} {
 		require.NoError(t, f.m.CTQuota.Set(ip, maps.Quota{Limit: 64 / 3})) // the agent's fair share
 	}
-	setPolicy(t, f, true, maps.PolicyEntry{Src: c2ID, Dst: c1ID, Proto: maps.ProtoTCP, Port: 9999}) // enforced
+	setPolicy(t, f, true, maps.PolicyEntry{Src: c2ID, Dst: c1ID, Proto: policy.ProtoTCP, Port: 9999}) // enforced
 	prog := f.dp.Programs().FromContainer
 
 	// c1 floods: policy flows to c2 (1 entry each), then masqueraded flows out (2 each).

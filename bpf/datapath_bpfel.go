@@ -13,16 +13,32 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type DatapathCtDir uint8
+
+const (
+	DatapathCtDirCT_SNAT_OUT   DatapathCtDir = 1
+	DatapathCtDirCT_SNAT_IN    DatapathCtDir = 2
+	DatapathCtDirCT_DNAT_REPLY DatapathCtDir = 3
+	DatapathCtDirCT_POLICY     DatapathCtDir = 4
+)
+
 type DatapathCtEntry struct {
 	_         structs.HostLayout
 	LastSeen  uint64
 	Addr      uint32
 	OrigAddr  uint32
 	Port      uint16
-	Flags     uint16
+	Flags     DatapathCtFlag
 	PolicyRev uint16
 	Pad       uint16
 }
+
+type DatapathCtFlag uint16
+
+const (
+	DatapathCtFlagCT_F_HAIRPIN   DatapathCtFlag = 1
+	DatapathCtFlagCT_F_UNDECIDED DatapathCtFlag = 2
+)
 
 type DatapathCtKey struct {
 	_     structs.HostLayout
@@ -31,7 +47,7 @@ type DatapathCtKey struct {
 	Sport uint16
 	Dport uint16
 	Proto uint8
-	Dir   uint8
+	Dir   DatapathCtDir
 	Pad   uint16
 }
 
@@ -41,12 +57,36 @@ type DatapathCtQuotaValue struct {
 	Limit uint32
 }
 
+type DatapathDropEvent struct {
+	_           structs.HostLayout
+	TsNs        uint64
+	Saddr       uint32
+	Daddr       uint32
+	Sport       uint16
+	Dport       uint16
+	SrcIdentity DatapathIdentity
+	DstIdentity DatapathIdentity
+	Ifindex     uint32
+	Rule        DatapathEventRule
+	Proto       uint8
+	Reason      uint8
+	_           [4]byte
+}
+
+type DatapathEndpointFlag uint16
+
+const (
+	DatapathEndpointFlagENDPOINT_F_VALID     DatapathEndpointFlag = 1
+	DatapathEndpointFlagENDPOINT_F_HOST_NAT  DatapathEndpointFlag = 2
+	DatapathEndpointFlagENDPOINT_F_PUBLISHED DatapathEndpointFlag = 4
+)
+
 type DatapathEndpointInfo struct {
 	_        structs.HostLayout
 	Ifindex  uint32
 	Identity uint32
 	Mac      [6]uint8
-	Flags    uint16
+	Flags    DatapathEndpointFlag
 }
 
 type DatapathEndpointKey struct {
@@ -54,11 +94,33 @@ type DatapathEndpointKey struct {
 	Ip uint32
 }
 
+type DatapathEventRule uint16
+
+const (
+	DatapathEventRuleEVENT_DEFAULT_RULE DatapathEventRule = 65534
+	DatapathEventRuleEVENT_NO_RULE      DatapathEventRule = 65535
+)
+
+type DatapathIdentity uint32
+
+const (
+	DatapathIdentityIDENTITY_UNKNOWN     DatapathIdentity = 0
+	DatapathIdentityIDENTITY_CLUSTER     DatapathIdentity = 3
+	DatapathIdentityIDENTITY_REMOTE_NODE DatapathIdentity = 6
+	DatapathIdentityFIRST_LABEL_IDENTITY DatapathIdentity = 256
+)
+
+type DatapathIpcacheFlag uint32
+
+const (
+	DatapathIpcacheFlagIPCACHE_F_PLAIN_VXLAN DatapathIpcacheFlag = 1
+)
+
 type DatapathIpcacheInfo struct {
 	_              structs.HostLayout
 	TunnelEndpoint uint32
 	Identity       uint32
-	Flags          uint32
+	Flags          DatapathIpcacheFlag
 }
 
 type DatapathIpcacheKey struct {
@@ -136,16 +198,24 @@ type DatapathNodeParams struct {
 	NatPortMin      uint16
 	NatPortMax      uint16
 	PolicyEnforce   uint8
-	PolicyDefault   uint8
+	PolicyDefault   DatapathPolicyVerdict
 	PolicyRev       uint16
 	WgPort          uint16
 	Pad2            uint16
 	WgIfindex       uint32
 }
 
+type DatapathPeerFlag uint32
+
+const (
+	DatapathPeerFlagPEER_F_VALID       DatapathPeerFlag = 1
+	DatapathPeerFlagPEER_F_PLAIN_VXLAN DatapathPeerFlag = 2
+	DatapathPeerFlagPEER_F_ENCRYPT     DatapathPeerFlag = 4
+)
+
 type DatapathPeerInfo struct {
 	_     structs.HostLayout
-	Flags uint32
+	Flags DatapathPeerFlag
 	Pad   uint32
 }
 
@@ -165,10 +235,17 @@ type DatapathPolicyKey struct {
 
 type DatapathPolicyValue struct {
 	_       structs.HostLayout
-	Verdict uint8
+	Verdict DatapathPolicyVerdict
 	Pad     uint8
 	Rule    uint16
 }
+
+type DatapathPolicyVerdict uint8
+
+const (
+	DatapathPolicyVerdictPOLICY_DENY  DatapathPolicyVerdict = 0
+	DatapathPolicyVerdictPOLICY_ALLOW DatapathPolicyVerdict = 1
+)
 
 type DatapathPortKey struct {
 	_      structs.HostLayout

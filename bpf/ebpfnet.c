@@ -7,7 +7,11 @@
  *                   published ports).
  *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
  *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
- *                   the underlay. */
+ *                   the underlay.
+ * Return convention (Cilium's): every stage returns a tc verdict or a negative drop reason
+ * (-enum metric), stages that may leave a packet to the next one NOT_MINE; the entry points
+ * alone turn a drop reason into a counted, reported drop (verdict() in lib/metrics.h). Policy
+ * drops, which carry rule and identities, are reported where they are decided (policy_drop). */
 
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -33,7 +37,7 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct nod
 	struct ethhdr *eth = data;
 
 	if (!PKT_HAS(eth, sizeof(*eth), end))
-		return drop(skb, METRIC_DROP_INVALID);
+		return -METRIC_DROP_INVALID;
 	eth_rewrite(eth, cfg->router_mac, ep->mac);
 	metric_add(m, skb->len);
 	return bpf_redirect_peer(ep->ifindex, 0);
@@ -47,7 +51,7 @@ static __always_inline int deliver_to(struct __sk_buff *skb, const struct node_p
 	struct endpoint_info *ep = bpf_map_lookup_elem(&endpoints, &k);
 
 	if (!ep)
-		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
 	return deliver_local(skb, cfg, ep, m);
 }
 
@@ -63,18 +67,18 @@ static __always_inline int route_out(struct __sk_buff *skb, const struct node_pa
 	int rc = fib_next_hop(skb, cfg, saddr, daddr, skb->len - ETH_HLEN, &fib);
 
 	if (rc < 0)
-		return drop(skb, -rc);
+		return rc;
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	eth = data;
 	ip = (void *)(eth + 1);
 	if (!PKT_HAS(ip, sizeof(*ip), end))
-		return drop(skb, METRIC_DROP_INVALID);
+		return -METRIC_DROP_INVALID;
 	metric_add(m, skb->len);
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
 		return to_local_stack(skb, eth);
 	if (ip->ttl <= 1)
-		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
+		return -METRIC_DROP_TTL_EXCEEDED;
 	ipv4_dec_ttl(ip);
 	eth_rewrite(eth, fib.smac, fib.dmac);
 	return fib_redirect(&fib, rc);
@@ -84,7 +88,7 @@ static __always_inline int route_out(struct __sk_buff *skb, const struct node_pa
  * ep at tip through a published port, as Kubernetes and Cilium apply it to hostPort traffic:
  * decided when the source's identity is known (a local endpoint; an ipcache entry: a remote
  * endpoint, or remote-node for a peer host, whose containers' traffic it masquerades); not for
- * sources outside the cluster nor the endpoint's own hairpin. Returns TC_ACT_OK or a drop. */
+ * sources outside the cluster nor the endpoint's own hairpin. Returns as policy_enforce. */
 static __always_inline int published_policy(struct __sk_buff *skb, const struct node_params *cfg,
 					    __be32 saddr, __be32 tip, const struct endpoint_info *ep)
 {
@@ -98,8 +102,8 @@ static __always_inline int published_policy(struct __sk_buff *skb, const struct 
 }
 
 /* A connection to a published port (f parsed from skb): translate it to the container and
- * deliver it there, ingress policy permitting. Returns a verdict, or -1 when f's destination
- * is not published. */
+ * deliver it there, ingress policy permitting. Returns a verdict, a negative drop reason, or
+ * NOT_MINE when f's destination is not published. */
 static __always_inline int to_published(struct __sk_buff *skb, const struct node_params *cfg,
 					const struct flow *f)
 {
@@ -109,19 +113,20 @@ static __always_inline int to_published(struct __sk_buff *skb, const struct node
 	int rc;
 
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
-		return -1;
+		return NOT_MINE;
 	t = published_lookup(skb, cfg, f->daddr, f->dport, f->proto);
 	if (!t)
-		return -1;
+		return NOT_MINE;
 	k.ip = t->ip;
 	rc = dnat(skb, cfg, f, t);
 	if (rc < 0)
-		return drop(skb, -rc);
+		return rc;
 	ep = bpf_map_lookup_elem(&endpoints, &k);
 	if (!ep)
-		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
-	if (published_policy(skb, cfg, f->saddr, k.ip, ep) != TC_ACT_OK)
-		return TC_ACT_SHOT;
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	rc = published_policy(skb, cfg, f->saddr, k.ip, ep);
+	if (rc != TC_ACT_OK)
+		return rc;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DNAT);
 }
 
@@ -135,13 +140,13 @@ static __always_inline int to_outside(struct __sk_buff *skb, const struct node_p
 
 	if (flow_parse(skb, &f)) {
 		rc = to_published(skb, cfg, &f);
-		if (rc >= 0)
+		if (rc != NOT_MINE)
 			return rc;
 	}
 	if (snat_wanted(cfg, &f, ep_flags)) {
 		rc = snat_egress(skb, cfg, &f);
 		if (rc < 0)
-			return drop(skb, -rc);
+			return rc;
 		return route_out(skb, cfg, cfg->underlay_ip, f.daddr, METRIC_FWD_SNAT);
 	}
 	metric_add(METRIC_TO_HOST, skb->len);
@@ -149,8 +154,8 @@ static __always_inline int to_outside(struct __sk_buff *skb, const struct node_p
 }
 
 /* A reply from a published container: restore hostIP:hostPort as source and send it to the
- * client (a local container for hairpin, else out of the underlay). Returns a verdict, or -1
- * when the packet is no such reply. */
+ * client (a local container for hairpin, else out of the underlay). Returns a verdict, a
+ * negative drop reason, or NOT_MINE when the packet is no such reply. */
 static __always_inline int from_published(struct __sk_buff *skb, const struct node_params *cfg)
 {
 	struct flow f;
@@ -158,12 +163,10 @@ static __always_inline int from_published(struct __sk_buff *skb, const struct no
 	int rc;
 
 	if (!flow_parse(skb, &f))
-		return -1;
+		return NOT_MINE;
 	rc = dnat_reply(skb, &f, &client);
-	if (rc < 0)
-		return drop(skb, -rc);
-	if (rc == 0)
-		return -1;
+	if (rc <= 0)
+		return rc < 0 ? rc : NOT_MINE;
 	if (in_cluster(cfg, client))
 		return deliver_to(skb, cfg, client, METRIC_FWD_DNAT_REPLY);
 	return route_out(skb, cfg, cfg->underlay_ip, client, METRIC_FWD_DNAT_REPLY);
@@ -179,9 +182,9 @@ static __always_inline int forward_ipv4(struct __sk_buff *skb, const struct node
 	struct iphdr *ip = data + ETH_HLEN;
 
 	if (!PKT_HAS(ip, sizeof(*ip), end))
-		return drop(skb, METRIC_DROP_INVALID);
+		return -METRIC_DROP_INVALID;
 	if (ip->ttl <= 1)
-		return drop(skb, METRIC_DROP_TTL_EXCEEDED);
+		return -METRIC_DROP_TTL_EXCEEDED;
 	ipv4_dec_ttl(ip);
 	if (ep)
 		return deliver_local(skb, cfg, ep, METRIC_FWD_LOCAL);
@@ -203,21 +206,21 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	int rc;
 
 	if (!PKT_HAS(ip, sizeof(*ip), end) || ip->ihl < 5)
-		return drop(skb, METRIC_DROP_INVALID);
+		return -METRIC_DROP_INVALID;
 
 	/* A container may only send from the address it owns (anti-spoofing). */
 	src.ip = ip->saddr;
 	dst.ip = ip->daddr;
 	sep = bpf_map_lookup_elem(&endpoints, &src);
 	if (!sep || sep->ifindex != skb->ifindex)
-		return drop(skb, METRIC_DROP_SPOOFED_SOURCE);
+		return -METRIC_DROP_SPOOFED_SOURCE;
 	flags = sep->flags;
 	if (!in_cluster(cfg, dst.ip) && tunnel_from_container(skb, cfg, ip))
-		return drop(skb, METRIC_DROP_TUNNEL_FROM_CONTAINER);
+		return -METRIC_DROP_TUNNEL_FROM_CONTAINER;
 
 	if (flags & ENDPOINT_F_PUBLISHED) {
 		rc = from_published(skb, cfg);
-		if (rc >= 0)
+		if (rc != NOT_MINE)
 			return rc;
 	}
 	if (!in_cluster(cfg, dst.ip))
@@ -226,21 +229,23 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	identity = sep->identity;
 	dep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (dep) {
-		if (policy_enforce(skb, cfg, identity, dep->identity, 1) != TC_ACT_OK)
-			return TC_ACT_SHOT;
+		rc = policy_enforce(skb, cfg, identity, dep->identity, 1);
+		if (rc != TC_ACT_OK)
+			return rc;
 		return forward_ipv4(skb, cfg, dep, 0, 0);
 	}
 
 	ck.ip = dst.ip;
 	remote = bpf_map_lookup_elem(&ipcache, &ck);
 	if (!remote)
-		return drop(skb, METRIC_DROP_NO_ROUTE);
+		return -METRIC_DROP_NO_ROUTE;
 	if (!remote->tunnel_endpoint)
-		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
 	/* Decided here only when the destination's identity is known; else at its host. */
-	if (policy_enforce(skb, cfg, identity, remote->identity,
-			   remote->identity >= FIRST_LABEL_IDENTITY) != TC_ACT_OK)
-		return TC_ACT_SHOT;
+	rc = policy_enforce(skb, cfg, identity, remote->identity,
+			    remote->identity >= FIRST_LABEL_IDENTITY);
+	if (rc != TC_ACT_OK)
+		return rc;
 	return forward_ipv4(skb, cfg, NULL, remote->tunnel_endpoint,
 			    (remote->flags & IPCACHE_F_PLAIN_VXLAN) ? 0 : identity);
 }
@@ -256,11 +261,11 @@ int from_container(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 	if (!PKT_HAS(eth, sizeof(*eth), end))
-		return drop(skb, METRIC_DROP_INVALID);
+		return verdict(skb, -METRIC_DROP_INVALID);
 	if (eth->h_proto == bpf_htons(ETH_P_ARP))
-		return arp_respond(skb, cfg);
+		return verdict(skb, arp_respond(skb, cfg));
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return from_container_ipv4(skb, cfg);
+		return verdict(skb, from_container_ipv4(skb, cfg));
 	metric_add(METRIC_TO_HOST, skb->len);
 	return TC_ACT_OK;
 }
@@ -277,20 +282,11 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 		return TC_ACT_OK;
 	rc = snat_reply(skb, &f, &to);
 	if (rc < 0)
-		return drop(skb, -rc);
+		return rc;
 	if (rc > 0)
 		return deliver_to(skb, cfg, to, METRIC_FWD_SNAT_REPLY);
 	rc = to_published(skb, cfg, &f);
-	return rc >= 0 ? rc : TC_ACT_OK;
-}
-
-/* Drop a VXLAN packet under reason m after stripping its outer headers, so that its drop
- * event names the inner packet (the forged source), not the sending host. */
-static __always_inline int drop_decapped(struct __sk_buff *skb, enum metric m)
-{
-	if (vxlan_decap(skb))
-		return drop(skb, METRIC_DROP_ENCAP_FAILED);
-	return drop(skb, m);
+	return rc == NOT_MINE ? TC_ACT_OK : rc;
 }
 
 /* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
@@ -299,7 +295,7 @@ static __always_inline int drop_decapped(struct __sk_buff *skb, enum metric m)
  * owns (ipcache), and a Group Policy ID is taken only from such a host that sends GBP (not a
  * plain VXLAN peer, whose packets are judged by the ipcache identity of their source). With
  * encryption on, a host with a key is heard only through the WireGuard device.
- * Returns a verdict, or -1 when skb is no VXLAN for this host. */
+ * Returns a verdict, a negative drop reason, or NOT_MINE when skb is no VXLAN for this host. */
 static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_params *cfg,
 				      int encrypted)
 {
@@ -312,30 +308,30 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	int rc;
 
 	rc = vxlan_parse(skb, cfg, &rx);
-	if (rc == 0)
-		return -1;
-	if (rc < 0)
-		return drop(skb, (enum metric)-rc);
+	if (rc <= 0)
+		return rc < 0 ? rc : NOT_MINE;
 	peer = peer_lookup(rx.outer_saddr);
 	if (!peer)
-		return drop(skb, METRIC_DROP_UNKNOWN_PEER);
+		return -METRIC_DROP_UNKNOWN_PEER;
 	if (!encrypted && wg_plaintext_refused(cfg, peer))
-		return drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
+		return vxlan_drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
 	if (rx.vni != cfg->vni)
-		return drop(skb, METRIC_DROP_BAD_VNI);
+		return -METRIC_DROP_BAD_VNI;
 
 	src = peer_source_route(rx.outer_saddr, rx.inner_ip->saddr);
 	if (!src)
-		return drop_decapped(skb, METRIC_DROP_SPOOFED_SOURCE);
+		return vxlan_drop_decapped(skb, METRIC_DROP_SPOOFED_SOURCE);
 	src_id = rx.src_identity && !(peer->flags & PEER_F_PLAIN_VXLAN) ? rx.src_identity : src->identity;
 	dst.ip = rx.inner_ip->daddr;
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep)
-		return drop(skb, METRIC_DROP_UNKNOWN_ENDPOINT);
-	if (vxlan_decap(skb))
-		return drop(skb, METRIC_DROP_ENCAP_FAILED);
-	if (policy_enforce(skb, cfg, src_id, ep->identity, 1) != TC_ACT_OK)
-		return TC_ACT_SHOT;
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	rc = vxlan_decap(skb);
+	if (rc < 0)
+		return rc;
+	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
+	if (rc != TC_ACT_OK)
+		return rc;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
 }
 
@@ -348,7 +344,9 @@ int from_overlay(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 	rc = overlay_rx(skb, cfg, 0);
-	return rc >= 0 ? rc : from_outside(skb, cfg);
+	if (rc == NOT_MINE)
+		rc = from_outside(skb, cfg);
+	return verdict(skb, rc);
 }
 
 /* Only VXLAN between cluster hosts is routed into the tunnel (AllowedIPs = the peer's underlay
@@ -361,10 +359,10 @@ int from_wireguard(struct __sk_buff *skb)
 
 	if (!cfg)
 		return TC_ACT_OK;
-	if (wg_push_l2(skb))
-		return drop(skb, METRIC_DROP_INVALID);
-	rc = overlay_rx(skb, cfg, 1);
-	return rc >= 0 ? rc : drop(skb, METRIC_DROP_INVALID);
+	rc = wg_push_l2(skb);
+	if (rc == 0)
+		rc = overlay_rx(skb, cfg, 1);
+	return verdict(skb, rc == NOT_MINE ? -METRIC_DROP_INVALID : rc);
 }
 
 SEC("tcx/ingress")
@@ -377,5 +375,5 @@ int from_host(struct __sk_buff *skb)
 	if (!cfg || !flow_parse(skb, &f))
 		return TC_ACT_OK;
 	rc = to_published(skb, cfg, &f);
-	return rc >= 0 ? rc : TC_ACT_OK;
+	return verdict(skb, rc == NOT_MINE ? TC_ACT_OK : rc);
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // udpPacket is src:sport -> dst:dport over UDP, framed smac -> dmac.
@@ -205,7 +206,7 @@ func TestConntrackFull(t *testing.T) {
 func TestPublishedPort(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257, Published: true}))
-	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c2IP, Port: 80}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoTCP, IP: c2IP, Port: 80}))
 	progC, progO := f.dp.Programs().FromContainer, f.dp.Programs().FromOverlay
 	syn := tcpSyn(t, outsideMAC, f.underlayMAC, outsideIP, 33333, underlayIP, 8080)
 
@@ -227,7 +228,7 @@ func TestPublishedPort(t *testing.T) {
 	require.Equal(t, outsideMAC, r.dmac)
 
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256, Published: true}))
-	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c1IP, Port: 8000}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoTCP, IP: c1IP, Port: 8000}))
 	_, out = f.run(t, progO, f.ul, syn)
 	d = decodeChecked(t, out)
 	require.Equal(t, c1IP, d.dst, "remapped: the same flow's next packet goes to the new container")
@@ -245,7 +246,7 @@ func TestPublishedPort(t *testing.T) {
 func TestHairpin(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256, Published: true, HostNAT: true}))
-	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c1IP, Port: 80}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoTCP, IP: c1IP, Port: 80}))
 	prog := f.dp.Programs().FromContainer
 
 	verdict, out := f.run(t, prog, f.lxc1, tcpSyn(t, c1MAC, routerMAC, c1IP, 44444, underlayIP, 8080))

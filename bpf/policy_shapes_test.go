@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // Remote endpoints behind the peer host (the first has identity remoteID).
@@ -48,8 +49,8 @@ func TestPolicyIPOptions(t *testing.T) {
 	require.NoError(t, err)
 	defer ev.Close()
 	setPolicy(t, f, true,
-		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoTCP, Port: 5432, Rule: 0},
-		maps.PolicyEntry{Src: remoteID, Dst: c2ID, Proto: maps.ProtoTCP, Port: 5432, Rule: 0})
+		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoTCP, Port: 5432, Rule: 0},
+		maps.PolicyEntry{Src: remoteID, Dst: c2ID, Proto: policy.ProtoTCP, Port: 5432, Rule: 0})
 	progC, progO := f.dp.Programs().FromContainer, f.dp.Programs().FromOverlay
 
 	before := f.counters(t)
@@ -96,12 +97,12 @@ func TestPolicyFragments(t *testing.T) {
 		return udpFragments(t, smac, routerMAC, src, 5000, c2IP, dport, id, 3000, 1400)
 	}
 	deny5432 := []maps.PolicyEntry{
-		{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 5432, Rule: 0},
-		{Src: remoteID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 5432, Rule: 0},
+		{Src: c1ID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 5432, Rule: 0},
+		{Src: remoteID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 5432, Rule: 0},
 	}
 	allow5432 := []maps.PolicyEntry{
-		{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 5432, Allow: true, Rule: 0},
-		{Src: remoteID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 5432, Allow: true, Rule: 0},
+		{Src: c1ID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 5432, Allow: true, Rule: 0},
+		{Src: remoteID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 5432, Allow: true, Rule: 0},
 	}
 
 	t.Run("deny rule under default allow", func(t *testing.T) {
@@ -141,7 +142,7 @@ func TestPolicyFragments(t *testing.T) {
 func TestPolicyChangeRedecidesFlows(t *testing.T) {
 	f := newFixture(t)
 	prog := f.dp.Programs().FromContainer
-	other := maps.PolicyEntry{Src: c2ID, Dst: c1ID, Proto: maps.ProtoTCP, Port: 9999, Rule: 0} // enforcement on
+	other := maps.PolicyEntry{Src: c2ID, Dst: c1ID, Proto: policy.ProtoTCP, Port: 9999, Rule: 0} // enforcement on
 	setPolicy(t, f, true, other)
 	syn := tcpSynOpts(t, c1MAC, routerMAC, c1IP, 40000, c2IP, 5432)
 	verdict, _ := f.run(t, prog, f.lxc1, syn)
@@ -175,8 +176,8 @@ func TestPolicyForgedICMPError(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: netip.PrefixFrom(remoteIP, 32), TunnelEndpoint: peerIP, Identity: remoteID}))
 	enablePolicy(t, f,
-		maps.PolicyEntry{Src: c1ID, Dst: remoteID, Proto: maps.ProtoUDP, Port: 53, Allow: true},
-		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 53, Allow: true})
+		maps.PolicyEntry{Src: c1ID, Dst: remoteID, Proto: policy.ProtoUDP, Port: 53, Allow: true},
+		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 53, Allow: true})
 	prog := f.dp.Programs().FromContainer
 	elsewhere := udpPacket(t, c1MAC, routerMAC, c1IP, 5300, remoteIP, 53)
 	verdict, _ := f.run(t, prog, f.lxc1, elsewhere)
@@ -225,12 +226,12 @@ func TestMasqueradeIPOptions(t *testing.T) {
 func TestPublishedPortPolicy(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: c2ID, Published: true}))
-	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c2IP, Port: 80}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoTCP, IP: c2IP, Port: 80}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: netip.PrefixFrom(peerIP, 32), TunnelEndpoint: peerIP, Identity: 6}))
 	const remoteNode = 6
 	setPolicy(t, f, true,
 		maps.PolicyEntry{Src: c1ID, Dst: c2ID, Rule: 0},
-		maps.PolicyEntry{Src: remoteNode, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Rule: 1})
+		maps.PolicyEntry{Src: remoteNode, Dst: c2ID, Proto: policy.ProtoTCP, Port: 80, Rule: 1})
 	progC, progO := f.dp.Programs().FromContainer, f.dp.Programs().FromOverlay
 	fromPeerHost := tcpSyn(t, peerMAC, f.underlayMAC, peerIP, 33333, underlayIP, 8080)
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // c1 has identity 256 and c2 identity 257 in the fixture.
@@ -49,9 +50,9 @@ func TestPolicyAllowDenyStateful(t *testing.T) {
 	f := newFixture(t)
 	ev := f.dropEvents(t)
 	prog := f.dp.Programs().FromContainer
-	allow80 := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Allow: true, Rule: 0}
-	allowDNS := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 53, Allow: true, Rule: 1}
-	denyUDP := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: maps.ProtoUDP, Port: 7777, Allow: false, Rule: 2}
+	allow80 := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoTCP, Port: 80, Allow: true, Rule: 0}
+	allowDNS := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 53, Allow: true, Rule: 1}
+	denyUDP := maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoUDP, Port: 7777, Allow: false, Rule: 2}
 	enablePolicy(t, f, allow80, allowDNS, denyUDP)
 
 	// Allowed: c1 -> c2:80.
@@ -69,7 +70,7 @@ func TestPolicyAllowDenyStateful(t *testing.T) {
 	require.Equal(t, uint64(1), dflt.Packets)
 	e := nextDrop(t, ev)
 	require.Equal(t, maps.DropEvent{Time: e.Time, Src: c1IP, Dst: c2IP, SrcPort: 40001, DstPort: 81, SrcIdentity: c1ID,
-		DstIdentity: c2ID, IfIndex: f.lxc1, Rule: maps.RuleDefault, Proto: maps.ProtoTCP, Reason: bpf.DatapathMetricMETRIC_DROP_POLICY}, e)
+		DstIdentity: c2ID, IfIndex: f.lxc1, Rule: maps.RuleDefault, Proto: policy.ProtoTCP, Reason: bpf.DatapathMetricMETRIC_DROP_POLICY}, e)
 
 	// Denied by rule 2, which the event names.
 	verdict, _ = f.run(t, prog, f.lxc1, udpPacket(t, c1MAC, routerMAC, c1IP, 5000, c2IP, 7777))
@@ -121,7 +122,7 @@ func TestPolicyAllowDenyStateful(t *testing.T) {
 // VXLAN GBP extension.
 func TestPolicyByIdentityFromOverlay(t *testing.T) {
 	f := newFixture(t)
-	enablePolicy(t, f, maps.PolicyEntry{Src: 300, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Allow: true})
+	enablePolicy(t, f, maps.PolicyEntry{Src: 300, Dst: c2ID, Proto: policy.ProtoTCP, Port: 80, Allow: true})
 	prog := f.dp.Programs().FromOverlay
 	remote := netip.MustParseAddr("10.42.2.5")
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // TestPublishedPortEveryLocalAddress: a wildcard published port answers on every local
@@ -36,7 +37,7 @@ func TestPublishedPortEveryLocalAddress(t *testing.T) {
 	require.NoError(t, h.LinkSetUp(lo))
 
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257, Published: true}))
-	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoTCP, IP: c2IP, Port: 80}))
+	require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoTCP, IP: c2IP, Port: 80}))
 	progO, progH, progC := f.dp.Programs().FromOverlay, f.dp.Programs().FromHost, f.dp.Programs().FromContainer
 
 	for _, dst := range []netip.Addr{underlayIP, secondary, otherDev} {
@@ -54,7 +55,7 @@ func TestPublishedPortEveryLocalAddress(t *testing.T) {
 		"127.0.0.1 from the wire, self": tcpSyn(t, outsideMAC, f.underlayMAC, loopback, 33333, loopback, 8080),
 	} {
 		if name == "subnet broadcast" {
-			require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: maps.ProtoUDP, IP: c2IP, Port: 80}))
+			require.NoError(t, f.m.Published.Put(maps.PortMapping{HostPort: 8080, Proto: policy.ProtoUDP, IP: c2IP, Port: 80}))
 		}
 		before := f.counters(t)
 		verdict, out := f.run(t, progO, f.ul, pkt)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // TestOverlayTrust: from_overlay decapsulates only VXLAN from a cluster host (peers map) for
@@ -65,7 +66,7 @@ func TestOverlayTrust(t *testing.T) {
 // from a plain kernel VXLAN peer it is ignored and the source's ipcache identity decides.
 func TestOverlayGBPFromPlainPeer(t *testing.T) {
 	f := newFixture(t)
-	enablePolicy(t, f, maps.PolicyEntry{Src: 300, Dst: c2ID, Proto: maps.ProtoTCP, Port: 80, Allow: true})
+	enablePolicy(t, f, maps.PolicyEntry{Src: 300, Dst: c2ID, Proto: policy.ProtoTCP, Port: 80, Allow: true})
 	prog := f.dp.Programs().FromOverlay
 	peerVTEPMAC := []byte{0x0e, 0x00, 172, 31, 0, 2}
 	remote := netip.MustParseAddr("10.42.2.5")

@@ -13,12 +13,12 @@ import (
 // CTDir is the kind of a conntrack/NAT entry (enum ct_dir in bpf/lib/ct.h).
 type CTDir uint8
 
-// Conntrack entry kinds.
+// Conntrack entry kinds, the generated values of enum ct_dir.
 const (
-	CTSNATOut   CTDir = 1 // container -> outside: Addr:Port is the masquerade source
-	CTSNATIn    CTDir = 2 // outside -> host, masquerade reply: Addr:Port is the container
-	CTDNATReply CTDir = 3 // published container -> client: Addr:Port is the hostIP:hostPort
-	CTPolicy    CTDir = 4 // a flow network policy allowed: no translation
+	CTSNATOut   = CTDir(bpf.DatapathCtDirCT_SNAT_OUT)   // container -> outside: Addr:Port is the masquerade source
+	CTSNATIn    = CTDir(bpf.DatapathCtDirCT_SNAT_IN)    // outside -> host, masquerade reply: Addr:Port is the container
+	CTDNATReply = CTDir(bpf.DatapathCtDirCT_DNAT_REPLY) // published container -> client: Addr:Port is the hostIP:hostPort
+	CTPolicy    = CTDir(bpf.DatapathCtDirCT_POLICY)     // a flow network policy allowed: no translation
 )
 
 func (d CTDir) String() string {
@@ -71,7 +71,7 @@ func (c *CT) All() ([]CTEntry, error) {
 		e := CTEntry{
 			Src: addrFromBE32(k.Saddr), Dst: addrFromBE32(k.Daddr),
 			SrcPort: fromBE16(k.Sport), DstPort: fromBE16(k.Dport), Proto: k.Proto, Dir: CTDir(k.Dir),
-			Addr: addrFromBE32(v.Addr), Port: fromBE16(v.Port), Hairpin: v.Flags&1 != 0,
+			Addr: addrFromBE32(v.Addr), Port: fromBE16(v.Port), Hairpin: v.Flags&bpf.DatapathCtFlagCT_F_HAIRPIN != 0,
 			LastSeen: time.Duration(v.LastSeen), key: k,
 		}
 		if e.Hairpin {

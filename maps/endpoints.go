@@ -22,13 +22,6 @@ type Endpoint struct {
 	Published bool
 }
 
-// Endpoint flags, mirroring ENDPOINT_F_* in bpf/lib/maps.h.
-const (
-	endpointFlagValid     = 0x1
-	endpointFlagHostNAT   = 0x2
-	endpointFlagPublished = 0x4
-)
-
 // Endpoints is the typed view of the pinned "endpoints" hash map (65,536 entries).
 type Endpoints struct{ m *ebpf.Map }
 
@@ -46,12 +39,12 @@ func (e *Endpoints) Put(ep Endpoint) error {
 	if ep.IfIndex <= 0 {
 		return fmt.Errorf("endpoint %s: invalid ifindex %d", ep.IP, ep.IfIndex)
 	}
-	v := bpf.DatapathEndpointInfo{Ifindex: uint32(ep.IfIndex), Identity: ep.Identity, Flags: endpointFlagValid}
+	v := bpf.DatapathEndpointInfo{Ifindex: uint32(ep.IfIndex), Identity: ep.Identity, Flags: bpf.DatapathEndpointFlagENDPOINT_F_VALID}
 	if ep.HostNAT {
-		v.Flags |= endpointFlagHostNAT
+		v.Flags |= bpf.DatapathEndpointFlagENDPOINT_F_HOST_NAT
 	}
 	if ep.Published {
-		v.Flags |= endpointFlagPublished
+		v.Flags |= bpf.DatapathEndpointFlagENDPOINT_F_PUBLISHED
 	}
 	copy(v.Mac[:], ep.MAC)
 	return mapErr(e.m, "put "+ep.IP.String(), e.m.Put(bpf.DatapathEndpointKey{Ip: be32(ep.IP)}, v))
@@ -97,7 +90,7 @@ func endpointFrom(k bpf.DatapathEndpointKey, v bpf.DatapathEndpointInfo) Endpoin
 		IfIndex:   int(v.Ifindex),
 		MAC:       net.HardwareAddr(append([]byte(nil), v.Mac[:]...)),
 		Identity:  v.Identity,
-		HostNAT:   v.Flags&endpointFlagHostNAT != 0,
-		Published: v.Flags&endpointFlagPublished != 0,
+		HostNAT:   v.Flags&bpf.DatapathEndpointFlagENDPOINT_F_HOST_NAT != 0,
+		Published: v.Flags&bpf.DatapathEndpointFlagENDPOINT_F_PUBLISHED != 0,
 	}
 }

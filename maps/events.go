@@ -8,16 +8,17 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/ebpfnet/ebpfnet/bpf"
 )
 
-// Rule values of a DropEvent that no rule decided (EVENT_NO_RULE, EVENT_DEFAULT_RULE in
-// bpf/lib/events.h).
+// Rule values of a DropEvent that no rule decided (enum event_rule in bpf/lib/events.h).
 const (
-	RuleNone    = 0xffff
-	RuleDefault = 0xfffe
+	RuleNone    = uint16(bpf.DatapathEventRuleEVENT_NO_RULE)
+	RuleDefault = uint16(bpf.DatapathEventRuleEVENT_DEFAULT_RULE)
 )
 
-// DropEvent is one record of the "drop_events" ring buffer (struct drop_event, 40 bytes).
+// DropEvent is one record of the "drop_events" ring buffer (struct drop_event).
 type DropEvent struct {
 	Time             time.Duration // bpf_ktime_get_ns(): CLOCK_MONOTONIC
 	Src, Dst         netip.Addr    // zero when the packet was not IPv4
@@ -30,28 +31,27 @@ type DropEvent struct {
 	Reason           Metric
 }
 
-const dropEventSize = 40
-
-// decodeDropEvent parses the C layout: u64 ts, be32 saddr, be32 daddr, be16 sport, be16 dport,
-// u32 src_identity, u32 dst_identity, u32 ifindex, u16 rule, u8 proto, u8 reason.
+// decodeDropEvent parses a record with the bpf2go-generated struct drop_event (native byte
+// order; addresses and ports in network order, as the packet carries them). A record shorter
+// than the struct is an error.
 func decodeDropEvent(b []byte) (DropEvent, error) {
-	if len(b) < dropEventSize {
-		return DropEvent{}, fmt.Errorf("drop event of %d bytes, want %d", len(b), dropEventSize)
+	var raw bpf.DatapathDropEvent
+	if _, err := binary.Decode(b, binary.NativeEndian, &raw); err != nil {
+		return DropEvent{}, fmt.Errorf("drop event of %d bytes, want %d: %w", len(b), binary.Size(raw), err)
 	}
-	ne := binary.NativeEndian
 	e := DropEvent{
-		Time:        time.Duration(ne.Uint64(b[0:])),
-		SrcPort:     binary.BigEndian.Uint16(b[16:]),
-		DstPort:     binary.BigEndian.Uint16(b[18:]),
-		SrcIdentity: ne.Uint32(b[20:]),
-		DstIdentity: ne.Uint32(b[24:]),
-		IfIndex:     int(ne.Uint32(b[28:])),
-		Rule:        ne.Uint16(b[32:]),
-		Proto:       b[34],
-		Reason:      Metric(b[35]),
+		Time:        time.Duration(raw.TsNs),
+		SrcPort:     fromBE16(raw.Sport),
+		DstPort:     fromBE16(raw.Dport),
+		SrcIdentity: uint32(raw.SrcIdentity),
+		DstIdentity: uint32(raw.DstIdentity),
+		IfIndex:     int(raw.Ifindex),
+		Rule:        uint16(raw.Rule),
+		Proto:       raw.Proto,
+		Reason:      Metric(raw.Reason),
 	}
-	if s := [4]byte(b[8:12]); s != [4]byte{} {
-		e.Src, e.Dst = netip.AddrFrom4(s), netip.AddrFrom4([4]byte(b[12:16]))
+	if raw.Saddr != 0 {
+		e.Src, e.Dst = addrFromBE32(raw.Saddr), addrFromBE32(raw.Daddr)
 	}
 	return e, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/bpf"
+	"github.com/ebpfnet/ebpfnet/policy"
 )
 
 // newMap creates an unpinned map like the datapath's named one, resized to maxEntries.
@@ -44,9 +45,9 @@ func TestFillsFullCT(t *testing.T) {
 	for i := range keys {
 		// Each masquerade flow is a pair: snat-out keyed by the container tuple, translated to
 		// one of 1,000 NAT ports, and its snat-in reply entry.
-		keys[i] = bpf.DatapathCtKey{Saddr: uint32(i), Daddr: 1, Sport: uint16(i), Dport: 80, Proto: ProtoUDP, Dir: uint8(CTSNATOut)}
+		keys[i] = bpf.DatapathCtKey{Saddr: uint32(i), Daddr: 1, Sport: uint16(i), Dport: 80, Proto: policy.ProtoUDP, Dir: bpf.DatapathCtDir(CTSNATOut)}
 		if i%2 == 1 {
-			keys[i].Dir = uint8(CTSNATIn)
+			keys[i].Dir = bpf.DatapathCtDir(CTSNATIn)
 		}
 		vals[i] = bpf.DatapathCtEntry{Port: uint16(32768 + i/2%1000)}
 	}
@@ -73,6 +74,6 @@ func TestFillsFullCT(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, full, s.Entries)
 	require.Equal(t, map[CTDir]int{CTSNATOut: full / 2, CTSNATIn: full / 2}, s.ByKind)
-	require.Equal(t, map[uint8]int{ProtoUDP: 1000}, s.NATPorts)
+	require.Equal(t, map[uint8]int{policy.ProtoUDP: 1000}, s.NATPorts)
 	t.Logf("full ct map (%d entries): Fills %v, CT.Summary %v", full, took, tookSummary)
 }

@@ -21,8 +21,17 @@ type Route struct {
 	PlainVXLAN bool
 }
 
-// ipcacheFlagPlainVXLAN mirrors IPCACHE_F_PLAIN_VXLAN in bpf/lib/maps.h.
-const ipcacheFlagPlainVXLAN = 0x1
+// Reserved identities (enum identity in bpf/lib/maps.h, cf. Cilium's reserved identities).
+const (
+	// IdentityCluster is the identity of cluster addresses whose endpoint identity is not
+	// known (a peer's pod CIDR).
+	IdentityCluster = uint32(bpf.DatapathIdentityIDENTITY_CLUSTER)
+	// IdentityRemoteNode is the identity of peer hosts' underlay addresses (Cilium's
+	// reserved:remote-node).
+	IdentityRemoteNode = uint32(bpf.DatapathIdentityIDENTITY_REMOTE_NODE)
+	// FirstLabelIdentity is the first identity of a label set; lower ones are reserved.
+	FirstLabelIdentity = uint32(bpf.DatapathIdentityFIRST_LABEL_IDENTITY)
+)
 
 // IPCache is the typed view of the pinned "ipcache" LPM trie (16,384 entries).
 type IPCache struct{ m *ebpf.Map }
@@ -49,7 +58,7 @@ func (c *IPCache) Put(r Route) error {
 	}
 	v := bpf.DatapathIpcacheInfo{TunnelEndpoint: tep, Identity: r.Identity}
 	if r.PlainVXLAN {
-		v.Flags |= ipcacheFlagPlainVXLAN
+		v.Flags |= bpf.DatapathIpcacheFlagIPCACHE_F_PLAIN_VXLAN
 	}
 	return mapErr(c.m, "put "+r.Prefix.String(), c.m.Put(ipcacheKey(r.Prefix), v))
 }
@@ -72,7 +81,7 @@ func (c *IPCache) All() ([]Route, error) {
 	it := c.m.Iterate()
 	for it.Next(&k, &v) {
 		r := Route{Prefix: netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)), Identity: v.Identity,
-			PlainVXLAN: v.Flags&ipcacheFlagPlainVXLAN != 0}
+			PlainVXLAN: v.Flags&bpf.DatapathIpcacheFlagIPCACHE_F_PLAIN_VXLAN != 0}
 		if v.TunnelEndpoint != 0 {
 			r.TunnelEndpoint = addrFromBE32(v.TunnelEndpoint)
 		}

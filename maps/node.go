@@ -71,7 +71,7 @@ func (c *NodeConfig) Set(n Node) error {
 		NatPortMin:      n.NATPortMin,
 		NatPortMax:      n.NATPortMax,
 		PolicyEnforce:   b2u8(n.PolicyEnforce),
-		PolicyDefault:   b2u8(n.PolicyDefault),
+		PolicyDefault:   verdictOf(n.PolicyDefault),
 		PolicyRev:       n.PolicyRev,
 		WgPort:          be16(n.WireGuardPort),
 		WgIfindex:       uint32(n.WireGuardIfIndex),
@@ -98,7 +98,7 @@ func (c *NodeConfig) Get() (Node, error) {
 		NATPortMin:       v.NatPortMin,
 		NATPortMax:       v.NatPortMax,
 		PolicyEnforce:    v.PolicyEnforce != 0,
-		PolicyDefault:    v.PolicyDefault != 0,
+		PolicyDefault:    v.PolicyDefault == bpf.DatapathPolicyVerdictPOLICY_ALLOW,
 		WireGuardPort:    fromBE16(v.WgPort),
 		WireGuardIfIndex: int(v.WgIfindex),
 		PolicyRev:        v.PolicyRev,
@@ -110,4 +110,12 @@ func b2u8(b bool) uint8 {
 		return 1
 	}
 	return 0
+}
+
+// verdictOf is the datapath verdict (enum policy_verdict) of allow.
+func verdictOf(allow bool) bpf.DatapathPolicyVerdict {
+	if allow {
+		return bpf.DatapathPolicyVerdictPOLICY_ALLOW
+	}
+	return bpf.DatapathPolicyVerdictPOLICY_DENY
 }

@@ -20,13 +20,6 @@ type Peer struct {
 	Encrypt bool
 }
 
-// Peer flags, mirroring PEER_F_* in bpf/lib/maps.h.
-const (
-	peerFlagValid      = 0x1
-	peerFlagPlainVXLAN = 0x2
-	peerFlagEncrypt    = 0x4
-)
-
 // Peers is the typed view of the pinned "peers" hash map (4,096 entries).
 type Peers struct{ m *ebpf.Map }
 
@@ -38,12 +31,12 @@ func (s *Peers) Put(p Peer) error {
 	if err := requireIPv4("peer host IP", p.IP); err != nil {
 		return err
 	}
-	v := bpf.DatapathPeerInfo{Flags: peerFlagValid}
+	v := bpf.DatapathPeerInfo{Flags: bpf.DatapathPeerFlagPEER_F_VALID}
 	if p.PlainVXLAN {
-		v.Flags |= peerFlagPlainVXLAN
+		v.Flags |= bpf.DatapathPeerFlagPEER_F_PLAIN_VXLAN
 	}
 	if p.Encrypt {
-		v.Flags |= peerFlagEncrypt
+		v.Flags |= bpf.DatapathPeerFlagPEER_F_ENCRYPT
 	}
 	return mapErr(s.m, "put "+p.IP.String(), s.m.Put(bpf.DatapathPeerKey{Ip: be32(p.IP)}, v))
 }
@@ -65,8 +58,8 @@ func (s *Peers) List() ([]Peer, error) {
 	)
 	it := s.m.Iterate()
 	for it.Next(&k, &v) {
-		out = append(out, Peer{IP: addrFromBE32(k.Ip), PlainVXLAN: v.Flags&peerFlagPlainVXLAN != 0,
-			Encrypt: v.Flags&peerFlagEncrypt != 0})
+		out = append(out, Peer{IP: addrFromBE32(k.Ip), PlainVXLAN: v.Flags&bpf.DatapathPeerFlagPEER_F_PLAIN_VXLAN != 0,
+			Encrypt: v.Flags&bpf.DatapathPeerFlagPEER_F_ENCRYPT != 0})
 	}
 	return out, mapErr(s.m, "iterate", it.Err())
 }

@@ -57,7 +57,7 @@ func (p *Policy) stage(gen uint8, want []PolicyEntry) error {
 	vals := make([]bpf.DatapathPolicyValue, len(want))
 	for i, e := range want {
 		keys[i] = policyKey(e, gen)
-		vals[i] = bpf.DatapathPolicyValue{Verdict: b2u8(e.Allow), Rule: e.Rule}
+		vals[i] = bpf.DatapathPolicyValue{Verdict: verdictOf(e.Allow), Rule: e.Rule}
 	}
 	_, err := p.m.BatchUpdate(keys, vals, nil)
 	return mapErr(p.m, "update", err)
@@ -92,6 +92,11 @@ func (p *Policy) Len() (int, error) {
 	n, err := p.Counts()
 	return n[0] + n[1], err
 }
+
+// PolicyRulesMax is the number of slots of the "policy_drops" map (POLICY_RULES_MAX in
+// bpf/lib/policy.h, a map size and so no enum: TestGeneratedConstants checks the two agree):
+// one per policy rule, the last for drops by the default action.
+const PolicyRulesMax = 1024
 
 // PolicyDrops is the typed view of the per-CPU "policy_drops" array: drops per deciding rule.
 type PolicyDrops struct{ m *ebpf.Map }

@@ -7,28 +7,9 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/bpf"
 )
-
-// IP protocol numbers (IANA) used in map keys.
-const (
-	ProtoICMP uint8 = 1
-	ProtoTCP  uint8 = 6
-	ProtoUDP  uint8 = 17
-)
-
-// ProtoName is "tcp", "udp", "icmp" or the number.
-func ProtoName(p uint8) string {
-	switch p {
-	case ProtoTCP:
-		return "tcp"
-	case ProtoUDP:
-		return "udp"
-	case ProtoICMP:
-		return "icmp"
-	}
-	return fmt.Sprint(p)
-}
 
 // be16 returns the uint16 whose in-memory bytes are v in network order (a C __be16).
 func be16(v uint16) uint16 {
@@ -49,7 +30,7 @@ func fromBE16(v uint16) uint16 {
 type PortMapping struct {
 	HostIP   netip.Addr // a host address, or the zero Addr for "every host address"
 	HostPort uint16
-	Proto    uint8 // ProtoTCP or ProtoUDP
+	Proto    uint8 // policy.ProtoTCP or policy.ProtoUDP
 	IP       netip.Addr
 	Port     uint16
 }
@@ -95,7 +76,7 @@ func (p *Published) Put(ms ...PortMapping) error {
 
 // Delete removes the mapping of hostIP:hostPort/proto; ErrNotFound (wrapped) if absent.
 func (p *Published) Delete(hostIP netip.Addr, hostPort uint16, proto uint8) error {
-	return mapErr(p.m, fmt.Sprintf("delete %d/%s", hostPort, ProtoName(proto)), p.m.Delete(portKey(hostIP, hostPort, proto)))
+	return mapErr(p.m, fmt.Sprintf("delete %d/%s", hostPort, api.ProtoName(proto)), p.m.Delete(portKey(hostIP, hostPort, proto)))
 }
 
 // All returns every mapping, in map order.

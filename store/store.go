@@ -17,7 +17,7 @@ var ErrNotFound = errors.New("not found")
 
 // FirstIdentity is the first identity given to a label set; lower numbers are reserved
 // (Cilium's numbering: 1 host, 2 world, 3 cluster-wide unknown).
-const FirstIdentity = 256
+const FirstIdentity = 256 // FIRST_LABEL_IDENTITY in bpf/lib/maps.h (checked by TestGeneratedConstants)
 
 // Store is the agent's persistent desired state. Implementations are safe for concurrent use.
 type Store interface {

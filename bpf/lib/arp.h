@@ -28,7 +28,8 @@ struct arp_eth_body {
 } __attribute__((packed));
 
 /* Turn an ARP request for a cluster IP into a reply from the router MAC and send it back out
- * of the interface it came from; anything else goes to the host stack. */
+ * of the interface it came from; anything else goes to the host stack. Returns a verdict, or
+ * -METRIC_DROP_INVALID for a truncated ARP packet. */
 static __always_inline int arp_respond(struct __sk_buff *skb, const struct node_params *cfg)
 {
 	void *data = (void *)(long)skb->data;
@@ -39,7 +40,7 @@ static __always_inline int arp_respond(struct __sk_buff *skb, const struct node_
 	__be32 sip, tip;
 
 	if (!PKT_HAS(body, sizeof(*body), end))
-		return drop(skb, METRIC_DROP_INVALID);
+		return -METRIC_DROP_INVALID;
 	if (arp->ar_hrd != bpf_htons(ARPHRD_ETHER) || arp->ar_pro != bpf_htons(ETH_P_IP) ||
 	    arp->ar_hln != ETH_ALEN || arp->ar_pln != 4 || arp->ar_op != bpf_htons(ARPOP_REQUEST))
 		goto to_host;

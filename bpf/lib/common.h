@@ -6,6 +6,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+#include <linux/tcp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -40,6 +41,10 @@ struct vxlanhdr {
  * it in the VNI; GBP keeps the VNI a network id). */
 #define VXLAN_FLAG_GBP bpf_htonl(0x80000000)
 #define VXLAN_GBP_ID_MASK 0xffff
+
+/* Returned by a stage that leaves the packet to the next stage: neither a tc verdict (0 to 8)
+ * nor a negative drop reason (-enum metric), so the caller tells the three apart. */
+#define NOT_MINE 0x100
 
 /* True when [ptr, ptr+len) lies inside the linear packet data. */
 #define PKT_HAS(ptr, len, end) ((void *)(ptr) + (len) <= (void *)(end))

@@ -7,7 +7,7 @@
 #include "metrics.h"
 
 /* Direction/kind of a ct entry. */
-enum ct_dir {
+enum ct_dir : __u8 {
 	CT_SNAT_OUT = 1,   /* container -> outside, before masquerade: translated source */
 	CT_SNAT_IN = 2,    /* outside -> host IP:port, a masquerade reply: original container */
 	CT_DNAT_REPLY = 3, /* published container -> client: the hostIP:hostPort to show */
@@ -20,23 +20,26 @@ struct ct_key {
 	__be16 sport; /* port, or ICMP echo id */
 	__be16 dport; /* port, or ICMP echo id */
 	__u8 proto;
-	__u8 dir;     /* enum ct_dir */
+	enum ct_dir dir;
 	__u16 pad;
 };
 
-/* CT_DNAT_REPLY of a self-hairpin: the client was the endpoint itself, whose source was
- * rewritten to the gateway; its reply must go back to orig_addr. */
-#define CT_F_HAIRPIN 0x1
-/* CT_POLICY created where the destination's identity was unknown: recorded for its replies,
- * never decided here, so a policy change does not re-decide it here either. */
-#define CT_F_UNDECIDED 0x2
+/* ct entry flags (bits). */
+enum ct_flag : __u16 {
+	/* CT_DNAT_REPLY of a self-hairpin: the client was the endpoint itself, whose source was
+	 * rewritten to the gateway; its reply must go back to orig_addr. */
+	CT_F_HAIRPIN = 0x1,
+	/* CT_POLICY created where the destination's identity was unknown: recorded for its
+	 * replies, never decided here, so a policy change does not re-decide it here either. */
+	CT_F_UNDECIDED = 0x2,
+};
 
 struct ct_entry {
 	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet, ns since boot */
 	__be32 addr;      /* translated address */
 	__be32 orig_addr; /* CT_F_HAIRPIN: the client endpoint's address; else 0 */
 	__be16 port;      /* translated port or echo id */
-	__u16 flags;      /* CT_F_* */
+	enum ct_flag flags; /* CT_F_* */
 	__u16 policy_rev; /* CT_POLICY: node_params.policy_rev the flow was last decided under */
 	__u16 pad;
 };

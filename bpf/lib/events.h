@@ -2,12 +2,14 @@
  * through the agent, so that every drop can be explained (cf. Cilium's drop notifications). */
 #pragma once
 
-#include "common.h"
+#include "maps.h"
+#include "ipv4.h"
 
-/* Rule index of drops that no policy rule decided. */
-#define EVENT_NO_RULE 0xffff
-/* Rule index of drops by the policy's default action. */
-#define EVENT_DEFAULT_RULE 0xfffe
+/* Rule of a drop event: a policy rule index, or one of these. */
+enum event_rule : __u16 {
+	EVENT_DEFAULT_RULE = 0xfffe, /* dropped by the policy's default action */
+	EVENT_NO_RULE = 0xffff,      /* no policy rule decided the drop */
+};
 
 struct drop_event {
 	__u64 ts_ns;        /* bpf_ktime_get_ns() */
@@ -15,10 +17,10 @@ struct drop_event {
 	__be32 daddr;
 	__be16 sport;       /* ports or ICMP echo id, network order (0 when none) */
 	__be16 dport;
-	__u32 src_identity; /* 0 when not known at the drop point */
-	__u32 dst_identity;
+	enum identity src_identity; /* IDENTITY_UNKNOWN when not known at the drop point */
+	enum identity dst_identity;
 	__u32 ifindex;      /* device the packet came in on */
-	__u16 rule;         /* deciding policy rule, EVENT_DEFAULT_RULE, or EVENT_NO_RULE */
+	enum event_rule rule; /* deciding policy rule index, EVENT_DEFAULT_RULE, or EVENT_NO_RULE */
 	__u8 proto;         /* IP protocol */
 	__u8 reason;        /* enum metric drop reason */
 };
@@ -29,34 +31,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drop_events SEC(".maps");
 
-/* Queue a drop event; a full ring buffer loses the event, never the verdict. */
-static __always_inline void event_drop(struct __sk_buff *skb, __u8 reason, __u16 rule,
-				       __u32 src_id, __u32 dst_id)
+/* Fill e with what the packet in skb shows: time, device, IPv4 tuple (ports at IHL * 4, IP
+ * options included; a later fragment has none). A subprogram off the forwarding path, whose
+ * pointer parameter also keeps struct drop_event in BTF for bpf2go (maps/events.go decodes
+ * records with the generated type). */
+static __noinline void event_fill(struct drop_event *e, struct __sk_buff *skb)
 {
-	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
 	struct iphdr ip;
 	__be16 ports[2] = {};
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ifindex = skb->ifindex;
+	if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+		return;
+	e->saddr = ip.saddr;
+	e->daddr = ip.daddr;
+	e->proto = ip.protocol;
+	if (ip.ihl >= 5 && !ipv4_later_fragment(ip.frag_off) &&
+	    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) &&
+	    !bpf_skb_load_bytes(skb, l4_off(ip.ihl), ports, sizeof(ports))) {
+		e->sport = ports[0];
+		e->dport = ports[1];
+	}
+}
+
+/* Queue a drop event for reason with its policy context; a full ring buffer loses the event,
+ * never the verdict. */
+static __always_inline void event_drop(struct __sk_buff *skb, __u8 reason, enum event_rule rule,
+				       enum identity src_id, enum identity dst_id)
+{
+	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
 
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->ifindex = skb->ifindex;
+	event_fill(e, skb);
 	e->reason = reason;
 	e->rule = rule;
 	e->src_identity = src_id;
 	e->dst_identity = dst_id;
-	if (skb->protocol == bpf_htons(ETH_P_IP) && !bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip))) {
-		e->saddr = ip.saddr;
-		e->daddr = ip.daddr;
-		e->proto = ip.protocol;
-		/* Ports at IHL * 4 (IP options); a later fragment has none. */
-		if (ip.ihl >= 5 && !(ip.frag_off & bpf_htons(0x1fff)) &&
-		    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) &&
-		    !bpf_skb_load_bytes(skb, ETH_HLEN + ((__u32)(ip.ihl & 0xf) << 2), ports, sizeof(ports))) {
-			e->sport = ports[0];
-			e->dport = ports[1];
-		}
-	}
 	bpf_ringbuf_submit(e, 0);
 }

@@ -2,23 +2,29 @@
  * each field and checksum lives, for NAT rewrites. */
 #pragma once
 
-#include "common.h"
-
-#define IP_CSUM_OFF (ETH_HLEN + 10)
-#define IP_SADDR_OFF (ETH_HLEN + 12)
-#define IP_DADDR_OFF (ETH_HLEN + 16)
-#define IP_FRAG_MF 0x2000     /* more fragments (RFC 791), host order */
-#define IP_FRAG_OFFSET 0x1fff /* fragment offset in 8-byte units (RFC 791), host order */
+#include "ipv4.h"
 
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
 
-/* Packet offset of the L4 header of an IPv4 packet whose header is ihl 32-bit words long,
- * options included (RFC 791 section 3.1: IHL). */
-static __always_inline __u32 l4_off(__u8 ihl)
-{
-	return ETH_HLEN + ((__u32)(ihl & 0xf) << 2);
-}
+/* ICMP echo header (RFC 792); <linux/icmp.h> drags in libc headers that the BPF target cannot
+ * build. Also the first 8 bytes of every ICMP message (type, code, checksum, rest). */
+struct icmp_echo_hdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 id;
+	__be16 sequence;
+};
+
+/* The first 8 L4 bytes: all flow_parse_l4 reads of a TCP, UDP or ICMP header. */
+union l4_head {
+	struct {
+		__be16 source; /* TCP and UDP ports share their first 4 bytes */
+		__be16 dest;
+	} ports;
+	struct icmp_echo_hdr icmp;
+};
 
 struct flow {
 	__be32 saddr;
@@ -38,35 +44,35 @@ struct flow {
  * (and f->proto 0). Fragments are the caller's concern: only a first fragment has ports. */
 static __always_inline int flow_parse_l4(struct __sk_buff *skb, __u32 off, struct flow *f)
 {
-	__u8 l4[8];
+	union l4_head l4;
 
-	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)))
+	if (bpf_skb_load_bytes(skb, off, &l4, sizeof(l4)))
 		goto unsupported;
 	switch (f->proto) {
 	case IPPROTO_TCP:
-		f->csum_off = off + 16;
+		f->csum_off = off + __builtin_offsetof(struct tcphdr, check);
 		f->csum_flags = 0;
 		break;
 	case IPPROTO_UDP:
-		f->csum_off = off + 6;
+		f->csum_off = off + __builtin_offsetof(struct udphdr, check);
 		f->csum_flags = BPF_F_MARK_MANGLED_0;
 		break;
 	case IPPROTO_ICMP:
-		if (l4[0] != ICMP_ECHO && l4[0] != ICMP_ECHOREPLY)
+		if (l4.icmp.type != ICMP_ECHO && l4.icmp.type != ICMP_ECHOREPLY)
 			goto unsupported;
-		f->icmp_type = l4[0];
-		f->csum_off = off + 2;
+		f->icmp_type = l4.icmp.type;
+		f->csum_off = off + __builtin_offsetof(struct icmp_echo_hdr, checksum);
 		f->csum_flags = 0;
-		f->sport_off = f->dport_off = off + 4;
-		f->sport = f->dport = *(__be16 *)(l4 + 4);
+		f->sport_off = f->dport_off = off + __builtin_offsetof(struct icmp_echo_hdr, id);
+		f->sport = f->dport = l4.icmp.id;
 		return 1;
 	default:
 		goto unsupported;
 	}
-	f->sport_off = off;
-	f->dport_off = off + 2;
-	f->sport = *(__be16 *)l4;
-	f->dport = *(__be16 *)(l4 + 2);
+	f->sport_off = off + __builtin_offsetof(struct udphdr, source);
+	f->dport_off = off + __builtin_offsetof(struct udphdr, dest);
+	f->sport = l4.ports.source;
+	f->dport = l4.ports.dest;
 	return 1;
 unsupported:
 	f->proto = 0;
@@ -82,7 +88,7 @@ static __always_inline int flow_parse(struct __sk_buff *skb, struct flow *f)
 	void *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data + ETH_HLEN;
 
-	if (!PKT_HAS(ip, sizeof(*ip), end) || ip->ihl < 5 || (ip->frag_off & bpf_htons(0x3fff)))
+	if (!PKT_HAS(ip, sizeof(*ip), end) || ip->ihl < 5 || ipv4_fragment(ip->frag_off))
 		return 0;
 	f->saddr = ip->saddr;
 	f->daddr = ip->daddr;

@@ -3,6 +3,35 @@
 
 #include "common.h"
 
+/* Packet offsets of IPv4 header fields behind the Ethernet header. */
+#define IP_CSUM_OFF (ETH_HLEN + __builtin_offsetof(struct iphdr, check))
+#define IP_SADDR_OFF (ETH_HLEN + __builtin_offsetof(struct iphdr, saddr))
+#define IP_DADDR_OFF (ETH_HLEN + __builtin_offsetof(struct iphdr, daddr))
+
+/* frag_off bits (RFC 791 section 3.1), host order. */
+#define IP_FRAG_DF 0x4000     /* don't fragment */
+#define IP_FRAG_MF 0x2000     /* more fragments */
+#define IP_FRAG_OFFSET 0x1fff /* fragment offset in 8-byte units */
+
+/* Packet offset of the L4 header of an IPv4 packet whose header is ihl 32-bit words long,
+ * options included (RFC 791 section 3.1: IHL). */
+static __always_inline __u32 l4_off(__u8 ihl)
+{
+	return ETH_HLEN + ((__u32)(ihl & 0xf) << 2);
+}
+
+/* Whether an IPv4 packet with frag_off (network order) is a non-first fragment (no L4 header). */
+static __always_inline int ipv4_later_fragment(__be16 frag_off)
+{
+	return (frag_off & bpf_htons(IP_FRAG_OFFSET)) != 0;
+}
+
+/* Whether an IPv4 packet with frag_off (network order) is any fragment, first or later. */
+static __always_inline int ipv4_fragment(__be16 frag_off)
+{
+	return (frag_off & bpf_htons(IP_FRAG_MF | IP_FRAG_OFFSET)) != 0;
+}
+
 /* Fold a 32-bit one's-complement sum to the 16-bit Internet checksum (RFC 1071). */
 static __always_inline __sum16 csum_fold(__u32 csum)
 {

@@ -9,20 +9,33 @@ struct endpoint_key {
 	__be32 ip;
 };
 
+/* Security identities (cf. Cilium's reserved identities, pkg/identity/numericidentity.go):
+ * reserved ones below FIRST_LABEL_IDENTITY, label sets from it on. A fixed-size enum typing
+ * the identity fields, so bpf2go exports the numbers to Go. */
+enum identity : __u32 {
+	IDENTITY_UNKNOWN = 0,        /* not known at this point */
+	IDENTITY_CLUSTER = 3,        /* a cluster address whose endpoint identity is not known */
+	IDENTITY_REMOTE_NODE = 6,    /* a peer host's underlay address (Cilium's remote-node) */
+	FIRST_LABEL_IDENTITY = 256,  /* first identity of a label set */
+};
+
+/* Endpoint flags (bits). VALID: written by the agent (zeroed memory never looks like an
+ * endpoint). HOST_NAT: masquerade its traffic to destinations outside the cluster (Rancher's
+ * hostNat). PUBLISHED: at least one hostPort maps to it, so its replies are looked up for
+ * reverse DNAT. */
+enum endpoint_flag : __u16 {
+	ENDPOINT_F_VALID = 0x1,
+	ENDPOINT_F_HOST_NAT = 0x2,
+	ENDPOINT_F_PUBLISHED = 0x4,
+};
+
 /* A container attached to this host (cf. Cilium's cilium_lxc endpoint_info). */
 struct endpoint_info {
 	__u32 ifindex;  /* host-side veth ifindex, host byte order */
 	__u32 identity; /* security identity of the endpoint's label set */
 	__u8 mac[6];    /* MAC of the container's eth0 */
-	__u16 flags;    /* ENDPOINT_F_* bits */
+	enum endpoint_flag flags; /* ENDPOINT_F_* bits */
 };
-
-/* Endpoint flags. VALID: written by the agent (zeroed memory never looks like an endpoint).
- * HOST_NAT: masquerade its traffic to destinations outside the cluster (Rancher's hostNat).
- * PUBLISHED: at least one hostPort maps to it, so its replies are looked up for reverse DNAT. */
-#define ENDPOINT_F_VALID 0x1
-#define ENDPOINT_F_HOST_NAT 0x2
-#define ENDPOINT_F_PUBLISHED 0x4
 
 /* Key of the ipcache LPM trie (cf. Cilium's cilium_ipcache): prefix length in bits, then the
  * IPv4 prefix in network byte order. */
@@ -31,32 +44,45 @@ struct ipcache_key {
 	__be32 ip;
 };
 
+/* ipcache flags (bits). PLAIN_VXLAN: the peer is a plain VXLAN host: send no Group Policy
+ * extension, whose G bit a kernel VXLAN device without "gbp" drops as an unknown flag. */
+enum ipcache_flag : __u32 {
+	IPCACHE_F_PLAIN_VXLAN = 0x1,
+};
+
 /* Where a remote prefix lives. */
 struct ipcache_info {
 	__be32 tunnel_endpoint; /* peer host underlay IPv4 (network order); 0 = this host */
-	__u32 identity;         /* identity of the prefix, or a reserved identity */
-	__u32 flags;            /* IPCACHE_F_* */
+	__u32 identity;         /* identity of the prefix, or a reserved identity (enum identity;
+				 * not typed so: bpftool would name label identity 256 after
+				 * FIRST_LABEL_IDENTITY) */
+	enum ipcache_flag flags; /* IPCACHE_F_* */
 };
-
-/* The peer is a plain VXLAN host: send no Group Policy extension, whose G bit a kernel VXLAN
- * device without "gbp" drops as an unknown flag. */
-#define IPCACHE_F_PLAIN_VXLAN 0x1
 
 /* Key of the peers map: a cluster host's underlay IPv4, network byte order. */
 struct peer_key {
 	__be32 ip;
 };
 
+/* Peer flags (bits). */
+enum peer_flag : __u32 {
+	PEER_F_VALID = 0x1,       /* written by the agent */
+	PEER_F_PLAIN_VXLAN = 0x2, /* a plain kernel VXLAN host: no GBP, never encrypted */
+	PEER_F_ENCRYPT = 0x4,     /* has a WireGuard key (set by the encryption work) */
+};
+
 /* A cluster host (etcd node record or `peer add --host`): the only outer sources whose VXLAN
  * from_overlay decapsulates. */
 struct peer_info {
-	__u32 flags; /* PEER_F_* */
+	enum peer_flag flags; /* PEER_F_* */
 	__u32 pad;
 };
 
-#define PEER_F_VALID 0x1       /* written by the agent */
-#define PEER_F_PLAIN_VXLAN 0x2 /* a plain kernel VXLAN host: no GBP, never encrypted */
-#define PEER_F_ENCRYPT 0x4     /* has a WireGuard key (set by the encryption work) */
+/* Verdict of a policy entry and of the policy's default action. */
+enum policy_verdict : __u8 {
+	POLICY_DENY = 0,
+	POLICY_ALLOW = 1,
+};
 
 /* This host's datapath parameters, one entry at key 0. */
 struct node_params {
@@ -71,7 +97,7 @@ struct node_params {
 	__u16 nat_port_min;  /* masquerade source-port range, host byte order, inclusive */
 	__u16 nat_port_max;
 	__u8 policy_enforce; /* 1: network policy is enforced (any rule, or default deny) */
-	__u8 policy_default; /* verdict when no policy entry matches: 1 allow, 0 deny */
+	enum policy_verdict policy_default; /* verdict when no policy entry matches */
 	__u16 policy_rev;    /* policy revision, host order; its low bit is the generation of the
 			      * policy map entries in force. With policy_enforce and
 			      * policy_default in one aligned word, written by one map update: a

@@ -57,12 +57,25 @@ static __always_inline void metric_add(enum metric m, __u32 len)
 	}
 }
 
-/* Count a drop under reason m, report it to the drop-event ring buffer and return the tc
- * verdict that drops. A real BPF subprogram (off the forwarding path), which also keeps enum
- * metric in BTF for bpf2go. */
-static __noinline int drop(struct __sk_buff *skb, enum metric m)
+/* Count a drop under reason m and report it with its policy context (deciding rule and
+ * identities; EVENT_NO_RULE and IDENTITY_UNKNOWN where none) to the drop-event ring buffer;
+ * returns the tc verdict that drops. The one place a drop is counted and reported: program
+ * entry points reach it through verdict() for a helper's negative drop reason, policy through
+ * policy_drop() for its rule. A subprogram off the forwarding path, which also keeps enum metric
+ * in BTF for bpf2go. */
+static __noinline int drop_notify(struct __sk_buff *skb, enum metric m, enum event_rule rule,
+				  enum identity src_id, enum identity dst_id)
 {
 	metric_add(m, skb->len);
-	event_drop(skb, m, EVENT_NO_RULE, 0, 0);
+	event_drop(skb, m, rule, src_id, dst_id);
 	return TC_ACT_SHOT;
+}
+
+/* The tc verdict of a program whose stages returned rc: a verdict (>= TC_ACT_OK) as it is, a
+ * negative drop reason (-enum metric) as a counted, reported drop. Cilium's convention: helpers
+ * return a negative drop reason, the entry point alone sends the drop notification
+ * (bpf/lib/drop.h send_drop_notify_error at the end of bpf_lxc.c's handlers). */
+static __always_inline int verdict(struct __sk_buff *skb, int rc)
+{
+	return rc < 0 ? drop_notify(skb, -rc, EVENT_NO_RULE, IDENTITY_UNKNOWN, IDENTITY_UNKNOWN) : rc;
 }

@@ -16,13 +16,9 @@
 #include "events.h"
 #include "ipfrag.h"
 
-#define POLICY_DENY 0
-#define POLICY_ALLOW 1
-
-/* Identities from this number on belong to label sets; lower ones are reserved (unknown). */
-#define FIRST_LABEL_IDENTITY 256
-
-/* Per-rule drop counters hold this many rules; the last slot counts default-action drops. */
+/* Per-rule drop counters hold this many rules; the last slot counts default-action drops.
+ * A map size, not a field type: maps.PolicyRulesMax is checked against the map's max_entries
+ * by TestGeneratedConstants. */
 #define POLICY_RULES_MAX 1024
 
 struct policy_key {
@@ -35,7 +31,7 @@ struct policy_key {
 };
 
 struct policy_value {
-	__u8 verdict; /* POLICY_ALLOW or POLICY_DENY */
+	enum policy_verdict verdict;
 	__u8 pad;
 	__u16 rule;   /* index of the deciding rule */
 };
@@ -83,7 +79,7 @@ static __always_inline void policy_parse_icmp_error(struct __sk_buff *skb, __u32
 		return;
 	if (type != ICMP_DEST_UNREACH && type != ICMP_TIME_EXCEEDED && type != ICMP_PARAMETERPROB)
 		return;
-	off += 8;
+	off += sizeof(struct icmp_echo_hdr); /* the quoted packet follows the first 8 bytes */
 	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) || ip.ihl < 5)
 		return;
 	p->is_error = 1;
@@ -149,7 +145,7 @@ static __always_inline struct policy_value policy_lookup(const struct node_param
 	return v ? *v : deflt;
 }
 
-/* Count and report a policy drop by rule. */
+/* Count a policy drop by rule and report it with rule and identities (drop_notify). */
 static __always_inline int policy_drop(struct __sk_buff *skb, __u16 rule, __u32 src, __u32 dst)
 {
 	__u32 slot = rule == EVENT_DEFAULT_RULE ? POLICY_RULES_MAX - 1 : rule;
@@ -162,9 +158,7 @@ static __always_inline int policy_drop(struct __sk_buff *skb, __u16 rule, __u32 
 		c->packets++;
 		c->bytes += skb->len;
 	}
-	metric_add(METRIC_DROP_POLICY, skb->len);
-	event_drop(skb, METRIC_DROP_POLICY, rule, src, dst);
-	return TC_ACT_SHOT;
+	return drop_notify(skb, METRIC_DROP_POLICY, rule, src, dst);
 }
 
 /* r = k in the other direction. */
@@ -205,7 +199,7 @@ static __always_inline struct ct_entry *policy_ct_lookup(const struct policy_pkt
  * again under rev, in the direction that opened it (src/dst swapped for a packet going the
  * other way): still allowed, e is stamped with rev; now denied, e is removed and the packet
  * dropped (*v gets the verdict). Entries recorded undecided, or a point that cannot decide
- * (decide 0), only refresh. Returns TC_ACT_OK or the drop verdict. */
+ * (decide 0), only refresh. Returns TC_ACT_OK or the verdict of a reported policy drop. */
 static __always_inline int policy_recheck(struct __sk_buff *skb, const struct node_params *cfg,
 					  __u16 rev, struct ct_entry *e, const struct ct_key *orig,
 					  __be32 saddr, __u32 src, __u32 dst, int decide,
@@ -232,7 +226,7 @@ static __always_inline int policy_recheck(struct __sk_buff *skb, const struct no
 
 /* Decide the packet p (not a later fragment): its tracked flow, or a policy lookup (decide 1)
  * and a new CT_POLICY entry. *v gets the policy verdict when one was looked up (else it stays
- * allow). Returns TC_ACT_OK or the drop verdict. */
+ * allow). Returns TC_ACT_OK, the verdict of a reported policy drop, or a negative drop reason. */
 static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_params *cfg, __u16 rev,
 				       const struct policy_pkt *p, __u32 src, __u32 dst, int decide,
 				       struct policy_value *v)
@@ -253,25 +247,26 @@ static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_
 		return TC_ACT_OK; /* an allowed error opens no flow */
 	err = ct_quota_charge(p->k.saddr, p->k.daddr, 1);
 	if (err)
-		return drop(skb, -err);
+		return err;
 	fresh.last_seen = bpf_ktime_get_ns();
 	fresh.policy_rev = rev;
 	fresh.flags = decide ? 0 : CT_F_UNDECIDED;
 	err = bpf_map_update_elem(&ct, &p->k, &fresh, BPF_NOEXIST);
 	if (err == -EBPFNET_E2BIG)
-		return drop(skb, METRIC_DROP_CT_FULL);
+		return -METRIC_DROP_CT_FULL;
 	return TC_ACT_OK;
 }
 
 /* A later fragment takes its datagram's first-fragment verdict; none remembered under the
- * policy in force (rev): dropped, so a policy change also stops datagrams half through. */
+ * policy in force (rev): dropped (-METRIC_DROP_FRAG_UNKNOWN), so a policy change also stops
+ * datagrams half through. */
 static __always_inline int policy_later_fragment(struct __sk_buff *skb, const struct ipfrag_key *k,
 						 __u16 rev, __u32 src, __u32 dst)
 {
 	struct ipfrag_verdict *fv = bpf_map_lookup_elem(&frag_verdicts, k);
 
 	if (!fv || fv->policy_rev != rev)
-		return drop(skb, METRIC_DROP_FRAG_UNKNOWN);
+		return -METRIC_DROP_FRAG_UNKNOWN;
 	if (!fv->allow)
 		return policy_drop(skb, fv->rule, src, dst);
 	return TC_ACT_OK;
@@ -279,7 +274,8 @@ static __always_inline int policy_later_fragment(struct __sk_buff *skb, const st
 
 /* Enforce policy on an IPv4 packet from identity src to identity dst. decide = 0 (the
  * destination's identity is not known here) only records the flow so its replies pass.
- * Returns TC_ACT_OK to go on, or the verdict to return. A BPF subprogram: inlined at each of
+ * Returns TC_ACT_OK to go on, the verdict of a reported policy drop (rule and identities in its
+ * event), or a negative drop reason for the entry point to report. A BPF subprogram: inlined at each of
  * its call sites it doubled the object. */
 static __noinline int policy_enforce(struct __sk_buff *skb, const struct node_params *cfg,
 				     __u32 src, __u32 dst, int decide)
@@ -293,7 +289,7 @@ static __noinline int policy_enforce(struct __sk_buff *skb, const struct node_pa
 		return TC_ACT_OK;
 	rc = policy_parse(skb, &p);
 	if (rc < 0)
-		return drop(skb, -rc);
+		return rc;
 	if (p.frag_kind == IPFRAG_LATER)
 		return policy_later_fragment(skb, &p.frag, rev, src, dst);
 	rc = policy_flow(skb, cfg, rev, &p, src, dst, decide, &v);

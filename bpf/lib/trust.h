@@ -4,6 +4,7 @@
 #pragma once
 
 #include "maps.h"
+#include "ipv4.h"
 
 /* The peers entry of a cluster host's underlay IPv4 (network order), NULL for any other. */
 static __always_inline const struct peer_info *peer_lookup(__be32 ip)
@@ -35,9 +36,10 @@ static __always_inline int tunnel_from_container(struct __sk_buff *skb, const st
 {
 	__be16 dport;
 
-	if (ip->protocol != IPPROTO_UDP || (ip->frag_off & bpf_htons(0x1fff)))
+	if (ip->protocol != IPPROTO_UDP || ipv4_later_fragment(ip->frag_off))
 		return 0;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN + ip->ihl * 4 + 2, &dport, sizeof(dport)))
+	if (bpf_skb_load_bytes(skb, l4_off(ip->ihl) + __builtin_offsetof(struct udphdr, dest), &dport,
+			       sizeof(dport)))
 		return 0;
 	if (dport != bpf_htons(VXLAN_PORT) && (!cfg->wg_port || dport != cfg->wg_port))
 		return 0;

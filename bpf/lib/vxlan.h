@@ -44,7 +44,8 @@ static __always_inline __be16 len16(__u32 len)
 /* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and send it: into
  * the WireGuard device when the peer is encrypted (wg_encap_mode; bpf_redirect to an L3 device
  * strips the outer MAC header, so it stays zero), else to the underlay next hop. A nonzero
- * identity goes in the GBP Group Policy ID. A subprogram: its frame (fib lookup and outer
+ * identity goes in the GBP Group Policy ID. Returns the redirect verdict or a negative drop
+ * reason. A subprogram: its frame (fib lookup and outer
  * headers) is never on the stack together with policy's, which keeps from_container under the
  * verifier's 512-byte combined stack limit. */
 static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
@@ -56,19 +57,19 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	int rc = 0, encrypt = wg_encap_mode(cfg, remote);
 
 	if (encrypt < 0)
-		return drop(skb, -encrypt);
+		return encrypt;
 	if (!encrypt) {
 		rc = fib_next_hop(skb, cfg, cfg->underlay_ip, remote,
 				  skb->len - ETH_HLEN + VXLAN_ENCAP_LEN, &fib);
 		if (rc < 0)
-			return drop(skb, -rc);
+			return rc;
 		if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-			return drop(skb, METRIC_DROP_NO_ROUTE); /* a peer VTEP that is this host */
+			return -METRIC_DROP_NO_ROUTE; /* a peer VTEP that is this host */
 	}
 
 	h.udp.source = vxlan_sport(skb);
 	if (bpf_skb_adjust_room(skb, VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC, ADJ_ROOM_ENCAP_FLAGS))
-		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+		return -METRIC_DROP_ENCAP_FAILED;
 
 	__builtin_memcpy(h.outer_eth.h_source, fib.smac, ETH_ALEN);
 	__builtin_memcpy(h.outer_eth.h_dest, fib.dmac, ETH_ALEN);
@@ -76,7 +77,7 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	ip.version = 4;
 	ip.ihl = 5;
 	ip.ttl = 64;
-	ip.frag_off = bpf_htons(0x4000); /* DF: the MTU is checked here, never fragment */
+	ip.frag_off = bpf_htons(IP_FRAG_DF); /* DF: the MTU is checked here, never fragment */
 	ip.protocol = IPPROTO_UDP;
 	ip.tot_len = len16(skb->len - ETH_HLEN);
 	ip.saddr = cfg->underlay_ip;
@@ -94,7 +95,7 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	__builtin_memcpy(h.inner_eth.h_source, cfg->router_mac, ETH_ALEN);
 	h.inner_eth.h_proto = bpf_htons(ETH_P_IP);
 	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0))
-		return drop(skb, METRIC_DROP_ENCAP_FAILED);
+		return -METRIC_DROP_ENCAP_FAILED;
 
 	metric_add(METRIC_FWD_ENCAP, skb->len);
 	if (encrypt)
@@ -132,7 +133,7 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 	if (!PKT_HAS(ip, sizeof(*ip), end) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return 0;
 	if (ip->daddr != cfg->underlay_ip || ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
-	    (ip->frag_off & bpf_htons(0x3fff)))
+	    ipv4_fragment(ip->frag_off))
 		return 0;
 	udp = (void *)(ip + 1);
 	if (!PKT_HAS(udp, sizeof(*udp), end) || udp->dest != bpf_htons(VXLAN_PORT))
@@ -153,9 +154,21 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 }
 
 /* Strip outer IPv4/UDP/VXLAN and the inner Ethernet header, keeping the outer MAC header slot
- * for the caller to rewrite. GSO size stays that of the inner flow. */
+ * for the caller to rewrite. GSO size stays that of the inner flow. Returns 0 or
+ * -METRIC_DROP_ENCAP_FAILED. */
 static __always_inline int vxlan_decap(struct __sk_buff *skb)
 {
-	return bpf_skb_adjust_room(skb, -(__s32)VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
-				   BPF_F_ADJ_ROOM_FIXED_GSO | EBPFNET_ADJ_ROOM_DECAP_L3_IPV4);
+	if (bpf_skb_adjust_room(skb, -(__s32)VXLAN_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_FIXED_GSO | EBPFNET_ADJ_ROOM_DECAP_L3_IPV4))
+		return -METRIC_DROP_ENCAP_FAILED;
+	return 0;
+}
+
+/* Drop reason m of a VXLAN packet, returned after stripping its outer headers, so that its
+ * drop event names the inner packet (the forged source), not the sending host. */
+static __always_inline int vxlan_drop_decapped(struct __sk_buff *skb, enum metric m)
+{
+	int rc = vxlan_decap(skb);
+
+	return rc < 0 ? rc : -(int)m;
 }

@@ -39,12 +39,13 @@ static __always_inline int wg_plaintext_refused(const struct node_params *cfg,
 /* Give an IPv4 packet from the WireGuard device (an L3 device: no MAC header) an Ethernet
  * header, so the underlay's VXLAN code parses and decapsulates it unchanged. bpf_skb_change_head
  * also resets the MAC header length to ETH_HLEN, which BPF_ADJ_ROOM_MAC relies on. Returns 0, or
- * -1 for a non-IPv4 packet or a failed helper. */
+ * -METRIC_DROP_INVALID for a non-IPv4 packet or a failed helper. */
 static __always_inline int wg_push_l2(struct __sk_buff *skb)
 {
 	struct ethhdr eth = { .h_proto = bpf_htons(ETH_P_IP) };
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_change_head(skb, ETH_HLEN, 0))
-		return -1;
-	return bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ? -1 : 0;
+	if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_change_head(skb, ETH_HLEN, 0) ||
+	    bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0))
+		return -METRIC_DROP_INVALID;
+	return 0;
 }

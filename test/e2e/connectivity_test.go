@@ -38,7 +38,7 @@ func TestAllPairs(t *testing.T) {
 }
 
 // TestMapsDumpWithFieldNames: operators read the pinned maps with bpftool, which prints
-// field names from BTF instead of hex.
+// field names from BTF instead of hex, and the names of enum-typed values (ct kind).
 func TestMapsDumpWithFieldNames(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2, 1)
@@ -55,7 +55,7 @@ func TestMapsDumpWithFieldNames(t *testing.T) {
 		"node_config": {`"underlay_ip":`, `"vni":1042`, `"router_mac":`, `"cluster_mask":`},
 		"metrics":     {`"packets":`, `"bytes":`},
 		"published":   {`"host_ip":`, `"port":`, `"proto":6`},
-		"ct":          {`"saddr":`, `"dir":3`, `"last_seen":`, `"orig_addr":`},
+		"ct":          {`"saddr":`, `"dir":"CT_DNAT_REPLY"`, `"last_seen":`, `"orig_addr":`},
 	} {
 		dump := dumpMap(t, h1, name)
 		for _, f := range fields {
