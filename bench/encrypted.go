@@ -26,26 +26,10 @@ func tunnelIP(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 99, 0, byte
 // ebpfnet topology's cluster (see NewEbpfnet) with every agent started with `--encryption
 // wireguard` (the userspace device where the kernel has no WireGuard) and peers given their
 // keys. Only the cross-host pair c1 -> c3 is measured (TCP through the tunnel).
-func NewEbpfnetEncrypted(ctx context.Context, prefix, binary string) (_ *Topology, err error) {
-	bed, err := testbed.New(prefix)
+func NewEbpfnetEncrypted(prefix, binary string) (*Topology, error) {
+	t, c, err := newEbpfnetTopology(prefix, binary, "--encryption", "wireguard")
 	if err != nil {
-		return nil, err
-	}
-	t := &Topology{Name: TopoEbpfnet, Bed: bed, close: bed.Close}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("ebpfnet encrypted topology: %w", err)
-			_ = t.Close()
-		}
-	}()
-	c, err := testbed.NewSwitchedCluster(bed, binary, 2)
-	if err != nil {
-		return nil, err
-	}
-	c.AgentArgs = []string{"--encryption", "wireguard"}
-	t.close = func() error { return closeAll(c.Close, bed.Close) }
-	if err := startEbpfnet(c); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ebpfnet encrypted topology: %w", err)
 	}
 	c1, c3 := c.Containers[0], c.Containers[2]
 	t.Cross = Pair{Client: c1.Name, Server: c3.Name, ServerIP: c3.IP}

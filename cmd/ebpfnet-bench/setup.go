@@ -45,7 +45,7 @@ func (b *benchRun) build(bin string, cni bench.CNI) error {
 	if b.cfg.Encrypted() {
 		steps = append(steps,
 			step{"ebpfnet with --encryption wireguard (agents, endpoints, peers with keys)", func() (*bench.Topology, error) {
-				return bench.NewEbpfnetEncrypted(b.ctx, px, bin)
+				return bench.NewEbpfnetEncrypted(px, bin)
 			}, true},
 			step{"plain WireGuard tunnel (ebpfnet-wireguard between the hosts)", func() (*bench.Topology, error) {
 				return bench.NewWireGuardTunnel(b.ctx, pw, bin)
