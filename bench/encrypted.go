@@ -25,7 +25,8 @@ func tunnelIP(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 99, 0, byte
 // NewEbpfnetEncrypted builds ebpfnet with encryption in a new bed with the given prefix: the
 // ebpfnet topology's cluster (see NewEbpfnet) with every agent started with `--encryption
 // wireguard` (the userspace device where the kernel has no WireGuard) and peers given their
-// keys. Only the cross-host pair c1 -> c3 is measured (TCP through the tunnel).
+// keys. Only the cross-host pair c1 -> c3 is measured (TCP through the tunnel); the hosts'
+// userspace WireGuard helpers are its Helpers (none with the kernel's WireGuard).
 func NewEbpfnetEncrypted(prefix, binary string) (*Topology, error) {
 	t, c, err := newEbpfnetTopology(prefix, binary, "--encryption", "wireguard")
 	if err != nil {
@@ -33,6 +34,11 @@ func NewEbpfnetEncrypted(prefix, binary string) (*Topology, error) {
 	}
 	c1, c3 := c.Containers[0], c.Containers[2]
 	t.Cross = Pair{Client: c1.Name, Server: c3.Name, ServerIP: c3.IP}
+	for _, h := range c.Hosts {
+		if pid := wireguard.HelperPID(h.StateDir, wireguard.DeviceName(h.UnderlayIP, h.StateDir)); pid != 0 {
+			t.Helpers = append(t.Helpers, pid)
+		}
+	}
 	return t, nil
 }
 
@@ -72,6 +78,7 @@ func NewWireGuardTunnel(ctx context.Context, prefix, binary string) (_ *Topology
 			return nil, err
 		}
 		devs = append(devs, d)
+		t.Helpers = append(t.Helpers, d.dev.PID())
 		if _, err := bed.Run(ctx, h.Name, "ip", "addr", "add", netip.PrefixFrom(tunnelIP(i+1), 24).String(), "dev", d.name); err != nil {
 			return nil, err
 		}

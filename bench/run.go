@@ -28,7 +28,18 @@ func (c Config) phases() []phase {
 	cross := func(t *Topology) *Pair { return &t.Cross }
 	tcp := func(tput, cpu string) func(context.Context, *Topology, Pair) (map[string]float64, error) {
 		return func(ctx context.Context, t *Topology, p Pair) (map[string]float64, error) {
+			before, err := procCPU(t.Helpers)
+			if err != nil {
+				return nil, err
+			}
 			r, err := iperf(ctx, t.Bed, p, iperfPort, c.TCPDuration, false)
+			if err == nil && len(t.Helpers) > 0 && r.Gbps > 0 {
+				after, cpuErr := procCPU(t.Helpers)
+				if cpuErr != nil {
+					return nil, cpuErr
+				}
+				r.CPUPerGbps += 100 * (after - before).Seconds() / c.TCPDuration.Seconds() / r.Gbps
+			}
 			out := map[string]float64{tput: r.Gbps}
 			if r.CPUPerGbps > 0 {
 				out[cpu] = r.CPUPerGbps
