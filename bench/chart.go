@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -33,6 +34,10 @@ func relative(r *Results, m Measure, topo string) (float64, bool) {
 	return r.Ratio(m.ID, a, b)
 }
 
+// ErrNothingToChart is WriteChart's error when no measured figure has a kernel baseline (e.g.
+// a run of the encrypted phase alone): no chart is written.
+var ErrNothingToChart = errors.New("chart: no measure with a kernel baseline")
+
 // WriteChart draws a grouped bar chart of every compared measure relative to the kernel
 // baseline (kernel = 1, higher is better; latencies, CPU per Gbit/s and times inverted) and
 // saves it as a PNG at path.
@@ -60,7 +65,7 @@ func WriteChart(path, title string, r *Results) error {
 		}
 	}
 	if len(labels) == 0 {
-		return fmt.Errorf("chart: no measure with a kernel baseline")
+		return ErrNothingToChart
 	}
 	p := plot.New()
 	p.Title.Text = title

@@ -65,11 +65,15 @@ func (c Config) PhaseNames() []string {
 	return append(names, phaseConn, phaseAdd)
 }
 
-// Names of the published-port phases.
+// Names of the published-port phases and of the encrypted one.
 const (
-	phaseConn = "conn/s through a published port"
-	phaseAdd  = "add 1 port"
+	phaseEncrypted = "TCP cross host, encrypted"
+	phaseConn      = "conn/s through a published port"
+	phaseAdd       = "add 1 port"
 )
+
+// Encrypted reports whether the encrypted phase is to run (its topologies are needed).
+func (c Config) Encrypted() bool { return c.selected(phaseEncrypted) }
 
 // selected reports whether phase name is to run.
 func (c Config) selected(name string) bool {

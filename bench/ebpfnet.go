@@ -17,41 +17,17 @@ import (
 // (10.42.2.2, .3) added with `ebpfnet endpoint add`, nginx in c2 published as h1:8080 with
 // `ebpfnet publish add`. On error everything built so far is removed.
 func NewEbpfnet(ctx context.Context, prefix, binary string) (_ *Topology, err error) {
-	bed, err := testbed.New(prefix)
+	t, c, err := newEbpfnetTopology(prefix, binary)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ebpfnet topology: %w", err)
 	}
-	t := &Topology{Name: TopoEbpfnet, Bed: bed, close: bed.Close}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("ebpfnet topology: %w", err)
 			_ = t.Close()
 		}
 	}()
-	c, err := testbed.NewSwitchedCluster(bed, binary, 2)
-	if err != nil {
-		return nil, err
-	}
-	t.close = func() error { return closeAll(c.Close, bed.Close) }
-	if err := c.AddOutside("out", OutsideIP); err != nil {
-		return nil, err
-	}
-	for _, h := range c.Hosts {
-		if err := c.StartAgent(h); err != nil {
-			return nil, err
-		}
-	}
-	if err := c.MeshPeers(); err != nil {
-		return nil, err
-	}
-	for i, h := range c.Hosts {
-		for k := 1; k <= 2; k++ {
-			ip := netip.AddrFrom4([4]byte{10, 42, byte(i + 1), byte(k + 1)})
-			if _, err := c.AddContainer(h, fmt.Sprintf("c%d", 2*i+k), ip); err != nil {
-				return nil, err
-			}
-		}
-	}
+	bed := t.Bed
 	c1, c2, c3 := c.Containers[0], c.Containers[1], c.Containers[2]
 	h1 := c.Hosts[0]
 	t.Same = &Pair{Client: c1.Name, Server: c2.Name, ServerIP: c2.IP}
@@ -69,6 +45,55 @@ func NewEbpfnet(ctx context.Context, prefix, binary string) (_ *Topology, err er
 	}
 	t.Ports = &ebpfnetPorts{c: c, host: h1, filler: c1.Name, web: c2.Name, total: 1}
 	return t, nil
+}
+
+// newEbpfnetTopology builds a topology named TopoEbpfnet in a new bed with the given prefix: a
+// switched 2-host cluster whose agents start with agentArgs, made ready by startEbpfnet. On
+// error everything built so far is removed.
+func newEbpfnetTopology(prefix, binary string, agentArgs ...string) (_ *Topology, _ *testbed.Cluster, err error) {
+	bed, err := testbed.New(prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &Topology{Name: TopoEbpfnet, Bed: bed, close: bed.Close}
+	defer func() {
+		if err != nil {
+			_ = t.Close()
+		}
+	}()
+	c, err := testbed.NewSwitchedCluster(bed, binary, 2)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.AgentArgs = agentArgs
+	t.close = func() error { return closeAll(c.Close, bed.Close) }
+	return t, c, startEbpfnet(c)
+}
+
+// startEbpfnet makes c an ebpfnet cluster: an outside machine, `ebpfnet agent` on each host
+// (with c.AgentArgs), a full peer mesh (WireGuard keys included when encryption is on), and
+// containers c1, c2 on h1 (10.42.1.2, .3) and c3, c4 on h2 (10.42.2.2, .3).
+func startEbpfnet(c *testbed.Cluster) error {
+	if err := c.AddOutside("out", OutsideIP); err != nil {
+		return err
+	}
+	for _, h := range c.Hosts {
+		if err := c.StartAgent(h); err != nil {
+			return err
+		}
+	}
+	if err := c.MeshPeers(); err != nil {
+		return err
+	}
+	for i, h := range c.Hosts {
+		for k := 1; k <= 2; k++ {
+			ip := netip.AddrFrom4([4]byte{10, 42, byte(i + 1), byte(k + 1)})
+			if _, err := c.AddContainer(h, fmt.Sprintf("c%d", 2*i+k), ip); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ebpfnetPorts publishes ports with the ebpfnet CLI.

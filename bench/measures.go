@@ -25,6 +25,8 @@ const (
 	MTCPCross      = "tcp-cross"
 	MCPUSame       = "cpu-same"
 	MCPUCross      = "cpu-cross"
+	MTCPCrossEnc   = "tcp-cross-encrypted"
+	MCPUCrossEnc   = "cpu-cross-encrypted"
 	MRRSame        = "rr-same"
 	MRRSameP50     = "rr-same-p50"
 	MRRSameP99     = "rr-same-p99"
@@ -50,6 +52,8 @@ func Measures(portCounts []int) []Measure {
 		{ID: MTCPCross, Title: "TCP 1 stream, cross host", Unit: "Gbit/s", Higher: true},
 		{ID: MCPUSame, Title: "CPU per Gbit/s, same host", Unit: "%core/Gbps"},
 		{ID: MCPUCross, Title: "CPU per Gbit/s, cross host", Unit: "%core/Gbps"},
+		{ID: MTCPCrossEnc, Title: "TCP 1 stream, cross host, encrypted (ceiling: plain WireGuard tunnel)", Unit: "Gbit/s", Higher: true},
+		{ID: MCPUCrossEnc, Title: "CPU per Gbit/s, cross host, encrypted", Unit: "%core/Gbps"},
 		{ID: MRRSame, Title: "TCP RR, same host", Unit: "trans/s", Higher: true},
 		{ID: MRRSameP50, Title: "TCP RR p50, same host", Unit: "us"},
 		{ID: MRRSameP99, Title: "TCP RR p99, same host", Unit: "us"},

@@ -15,6 +15,7 @@ func Methodology(cfg Config) []string {
 		fmt.Sprintf("UDP: iperf3 -u -l 64 -b 0 for %s, pinned to one CPU; datagrams received per second", cfg.UDPDuration),
 		fmt.Sprintf("conn/s: wrk -t%d -c%d -H 'Connection: close' for %s from the outside machine to h1:%d, nginx (1 worker) in c2; all on one CPU; ceiling: nginx on h1 itself", wrkThreads, wrkConnections, cfg.ConnDuration, WebHostPort),
 		fmt.Sprintf("published ports: nginx's mapping via `ebpfnet publish add` / CNI portmap (cnitool); the other N-1 (container c1, ports %d+) as one ebpfnet range / portmap-layout rules by iptables-restore, their multiport jumps ahead of nginx's", FillerBasePort),
+		fmt.Sprintf("encrypted: iperf3 one stream for %s, c1 (h1) -> c3 (h2) of ebpfnet with --encryption wireguard (userspace ebpfnet-wireguard where the kernel has no WireGuard, container MTU 1390) vs the ceiling column: the same ebpfnet-wireguard as a plain tunnel between h1 and h2 (device MTU 1440); CPU per Gbit/s as for TCP plus the CPU time (/proc/PID/stat utime+stime) of both hosts' WireGuard helper processes, which do the encryption", cfg.TCPDuration),
 		"add 1 port: wall time of the `ebpfnet publish add` process (and of the agent API call alone) vs the portmap plugin's ADD and one `iptables -t nat -A` DNAT rule, each run in h1's namespace and undone after",
 	}
 }

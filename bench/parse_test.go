@@ -190,3 +190,16 @@ func TestWriteChart(t *testing.T) {
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func mustAddr(s string) netip.Addr     { return netip.MustParseAddr(s) }
+
+// TestStatTicks reads utime + stime of a /proc/PID/stat line whose command name holds spaces
+// and parentheses, and refuses malformed lines.
+func TestStatTicks(t *testing.T) {
+	line := "4242 (ebpfnet wg) (x)) S 1 4242 4242 0 -1 4194560 120 0 0 0 137 42 0 0 20 0 9 0 1000 0 0\n"
+	got, err := statTicks(line)
+	require.NoError(t, err)
+	require.Equal(t, uint64(137+42), got)
+	_, err = statTicks("4242 ebpfnet S 1")
+	require.Error(t, err)
+	_, err = statTicks("4242 (ebpfnet) S 1 2 3")
+	require.Error(t, err)
+}

@@ -15,10 +15,11 @@ const (
 
 // phase is one traffic measure run on every topology it applies to.
 type phase struct {
-	name     string
-	measures []string // IDs it records (failures are recorded on all of them)
-	pair     func(t *Topology) *Pair
-	run      func(ctx context.Context, t *Topology, p Pair) (map[string]float64, error)
+	name      string
+	measures  []string // IDs it records (failures are recorded on all of them)
+	encrypted bool     // runs on the encrypted topologies instead of the others
+	pair      func(t *Topology) *Pair
+	run       func(ctx context.Context, t *Topology, p Pair) (map[string]float64, error)
 }
 
 // phases are the traffic measures in the order Run runs them.
@@ -27,7 +28,18 @@ func (c Config) phases() []phase {
 	cross := func(t *Topology) *Pair { return &t.Cross }
 	tcp := func(tput, cpu string) func(context.Context, *Topology, Pair) (map[string]float64, error) {
 		return func(ctx context.Context, t *Topology, p Pair) (map[string]float64, error) {
+			before, err := procCPU(t.Helpers)
+			if err != nil {
+				return nil, err
+			}
 			r, err := iperf(ctx, t.Bed, p, iperfPort, c.TCPDuration, false)
+			if err == nil && len(t.Helpers) > 0 && r.Gbps > 0 {
+				after, cpuErr := procCPU(t.Helpers)
+				if cpuErr != nil {
+					return nil, cpuErr
+				}
+				r.CPUPerGbps += 100 * (after - before).Seconds() / c.TCPDuration.Seconds() / r.Gbps
+			}
 			out := map[string]float64{tput: r.Gbps}
 			if r.CPUPerGbps > 0 {
 				out[cpu] = r.CPUPerGbps
@@ -48,24 +60,27 @@ func (c Config) phases() []phase {
 		}
 	}
 	return []phase{
-		{"TCP same host", []string{MTCPSame, MCPUSame}, same, tcp(MTCPSame, MCPUSame)},
-		{"TCP cross host", []string{MTCPCross, MCPUCross}, cross, tcp(MTCPCross, MCPUCross)},
-		{"TCP RR same host", []string{MRRSame, MRRSameP50, MRRSameP99}, same, rr(MRRSame, MRRSameP50, MRRSameP99)},
-		{"TCP RR cross host", []string{MRRCross, MRRCrossP50, MRRCrossP99}, cross, rr(MRRCross, MRRCrossP50, MRRCrossP99)},
-		{"UDP 64 B same host", []string{MUDPSame}, same, udp(MUDPSame)},
-		{"UDP 64 B cross host", []string{MUDPCross}, cross, udp(MUDPCross)},
+		{"TCP same host", []string{MTCPSame, MCPUSame}, false, same, tcp(MTCPSame, MCPUSame)},
+		{"TCP cross host", []string{MTCPCross, MCPUCross}, false, cross, tcp(MTCPCross, MCPUCross)},
+		{"TCP RR same host", []string{MRRSame, MRRSameP50, MRRSameP99}, false, same, rr(MRRSame, MRRSameP50, MRRSameP99)},
+		{"TCP RR cross host", []string{MRRCross, MRRCrossP50, MRRCrossP99}, false, cross, rr(MRRCross, MRRCrossP50, MRRCrossP99)},
+		{"UDP 64 B same host", []string{MUDPSame}, false, same, udp(MUDPSame)},
+		{"UDP 64 B cross host", []string{MUDPCross}, false, cross, udp(MUDPCross)},
+		{phaseEncrypted, []string{MTCPCrossEnc, MCPUCrossEnc}, true, cross, tcp(MTCPCrossEnc, MCPUCrossEnc)},
 	}
 }
 
-// Run measures every topology with cfg and returns what it got. Runs of each measure
-// interleave the topologies (their order rotates from run to run). A failed measurement is
-// recorded and the others go on; a cancelled ctx stops Run early with ctx's error.
-func Run(ctx context.Context, topos []*Topology, cfg Config) (*Results, error) {
+// Run measures every topology with cfg and returns what it got: topos in every phase but the
+// encrypted one, which measures enc (ebpfnet with encryption and the plain WireGuard tunnel;
+// none: not measured). Runs of each measure interleave the topologies (their order rotates
+// from run to run). A failed measurement is recorded and the others go on; a cancelled ctx
+// stops Run early with ctx's error.
+func Run(ctx context.Context, topos, enc []*Topology, cfg Config) (*Results, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	res := NewResults(Measures(cfg.PortCounts))
-	for _, t := range topos {
+	for _, t := range append(slices.Clone(topos), enc...) {
 		if err := warmUp(ctx, t); err != nil {
 			return res, err
 		}
@@ -74,8 +89,12 @@ func Run(ctx context.Context, topos []*Topology, cfg Config) (*Results, error) {
 		if !cfg.selected(ph.name) {
 			continue
 		}
+		set := topos
+		if ph.encrypted {
+			set = enc
+		}
 		for run := 0; run < cfg.Runs; run++ {
-			for _, t := range rotate(topos, run) {
+			for _, t := range rotate(set, run) {
 				p := ph.pair(t)
 				if p == nil {
 					continue
@@ -100,6 +119,7 @@ func Run(ctx context.Context, topos []*Topology, cfg Config) (*Results, error) {
 			}
 		}
 	}
+	noteEncryptionCost(res)
 	if cfg.selected(phaseConn) {
 		if err := publishedPorts(ctx, topos, cfg, res); err != nil {
 			return res, err
@@ -240,4 +260,14 @@ func describe(ids []string, vals map[string]float64) string {
 		}
 	}
 	return s
+}
+
+// noteEncryptionCost notes ebpfnet's encrypted cross-host TCP as a share of its clear one (the
+// "ebpfnet in clear" of the encrypted row), when both were measured.
+func noteEncryptionCost(res *Results) {
+	enc, clear := res.Get(MTCPCrossEnc, TopoEbpfnet), res.Get(MTCPCross, TopoEbpfnet)
+	if enc.OK() && clear.OK() && clear.Median > 0 {
+		res.Note("ebpfnet cross-host TCP encrypted / in clear: %.3fx (%s vs %s Gbit/s)",
+			enc.Median/clear.Median, formatValue(enc.Median), formatValue(clear.Median))
+	}
 }

@@ -32,7 +32,10 @@ type Topology struct {
 	Cross Pair  // cross-host pair
 	Web   Web   // published-port measure
 	Ports PortPublisher
-	close func() error
+	// Helpers are PIDs of processes outside the pair that carry its traffic (the userspace
+	// WireGuard helpers of the encrypted phase); their CPU time counts in CPU per Gbit/s.
+	Helpers []int
+	close   func() error
 }
 
 // Close tears the topology down (idempotent).

@@ -137,6 +137,10 @@ func readPID(stateDir, name string) int {
 	return pid
 }
 
+// HelperPID returns the PID of the running userspace helper of device name, from its pid file
+// in stateDir (checked to be that helper), or 0 when none runs (e.g. the kernel device).
+func HelperPID(stateDir, name string) int { return readPID(stateDir, name) }
+
 // StopHelper stops the userspace helper of device name recorded in stateDir's pid file
 // (SIGTERM, checked to be that helper, then waits up to 5 s) and removes the pid file. It is a
 // no-op when no helper runs. Errors: the helper did not exit in time.

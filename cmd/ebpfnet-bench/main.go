@@ -3,8 +3,9 @@
 // and a ceiling (the hosts talking directly over the underlay) on identical 2-host x
 // 2-container network-namespace topologies: TCP throughput and CPU per Gbit/s (iperf3), TCP
 // request/response (sockperf), UDP 64-byte packet rate (iperf3), new connections per second
-// through a published port with 1, 1,000 and 10,000 ports published (nginx, wrk), and the
-// time to publish one more port. It prints a table with medians, spreads and ratios and the
+// through a published port with 1, 1,000 and 10,000 ports published (nginx, wrk), the
+// time to publish one more port, and cross-host TCP encrypted (ebpfnet with --encryption
+// wireguard against a plain tunnel of the same WireGuard helper, two more topologies). It prints a table with medians, spreads and ratios and the
 // issue's targets, and writes bench.json and bench.png to --out. Needs root.
 //
 //	sudo make bench          # 5 interleaved runs, about 10 minutes
@@ -24,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -117,6 +119,7 @@ type benchRun struct {
 	binDir   string // temp dir of a binary we built
 	prefixes []string
 	topos    []*bench.Topology
+	enc      []*bench.Topology // encrypted phase: ebpfnet with WireGuard, plain WireGuard tunnel
 }
 
 func (b *benchRun) main() int {
@@ -165,7 +168,7 @@ func (b *benchRun) main() int {
 		return exitOK
 	}
 	fmt.Fprintf(os.Stderr, "measuring (%d run(s) per measure, topologies interleaved)\n", b.cfg.Runs)
-	res, runErr := bench.Run(b.ctx, b.topos, b.cfg)
+	res, runErr := bench.Run(b.ctx, b.topos, b.enc, b.cfg)
 	facts.LoadAvgEnd = bench.LoadAvg()
 	if res == nil {
 		fmt.Fprintln(os.Stderr, "ebpfnet-bench:", runErr)
@@ -194,11 +197,15 @@ func (b *benchRun) main() int {
 	}
 	title := fmt.Sprintf("ebpfnet vs kernel (bridge+VXLAN+iptables) vs ceiling: %s, %d CPUs, %s mode, %d run(s)",
 		facts.Kernel, facts.CPUs, b.cfg.Mode, b.cfg.Runs)
-	if err := bench.WriteChart(pngPath, title, res); err != nil {
+	switch err := bench.WriteChart(pngPath, title, res); {
+	case errors.Is(err, bench.ErrNothingToChart):
+		fmt.Printf("\nwrote %s (%v: no %s)\n", jsonPath, err, pngPath)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "ebpfnet-bench:", err)
 		return exitFail
+	default:
+		fmt.Printf("\nwrote %s and %s\n", jsonPath, pngPath)
 	}
-	fmt.Printf("\nwrote %s and %s\n", jsonPath, pngPath)
 	if n := res.Failures(); n > 0 {
 		fmt.Printf("%d measurement(s) failed (see above)\n", n)
 		return exitFail
@@ -210,9 +217,10 @@ func (b *benchRun) main() int {
 // we built.
 func (b *benchRun) cleanup() error {
 	var errs []error
-	for i := len(b.topos) - 1; i >= 0; i-- {
-		if err := b.topos[i].Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close %s: %w", b.topos[i].Name, err))
+	all := append(slices.Clone(b.topos), b.enc...)
+	for i := len(all) - 1; i >= 0; i-- {
+		if err := all[i].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s (%s): %w", all[i].Name, all[i].Bed.Prefix(), err))
 		}
 	}
 	if err := sweep(b.prefixes); err != nil {

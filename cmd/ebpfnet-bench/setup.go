@@ -13,25 +13,43 @@ import (
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// build creates the three topologies under fresh prefixes sharing one random suffix.
+// Prefix heads of the topologies: ebpfnet, kernel, ceiling, and the encrypted phase's ebpfnet
+// with WireGuard and plain WireGuard tunnel.
+var prefixHeads = []string{"bne", "bnk", "bnc", "bnx", "bnw"}
+
+// build creates the three topologies, and the encrypted phase's two when it runs, under fresh
+// prefixes sharing one random suffix.
 func (b *benchRun) build(bin string, cni bench.CNI) error {
 	id, err := freeSuffix()
 	if err != nil {
 		return err
 	}
-	pe, pk, pc := "bne"+id, "bnk"+id, "bnc"+id
-	b.prefixes = []string{pe, pk, pc}
-	steps := []struct {
+	for _, h := range prefixHeads {
+		b.prefixes = append(b.prefixes, h+id)
+	}
+	pe, pk, pc, px, pw := b.prefixes[0], b.prefixes[1], b.prefixes[2], b.prefixes[3], b.prefixes[4]
+	type step struct {
 		what  string
 		build func() (*bench.Topology, error)
-	}{
+		enc   bool
+	}
+	steps := []step{
 		{"ebpfnet (agents, endpoints, peers, published port via the CLI)", func() (*bench.Topology, error) {
 			return bench.NewEbpfnet(b.ctx, pe, bin)
-		}},
+		}, false},
 		{"kernel baseline (cnitool: bridge, host-local, portmap; VXLAN 1042; iptables)", func() (*bench.Topology, error) {
 			return bench.NewKernel(b.ctx, pk, cni)
-		}},
-		{"ceiling (hosts over the underlay)", func() (*bench.Topology, error) { return bench.NewCeiling(b.ctx, pc) }},
+		}, false},
+		{"ceiling (hosts over the underlay)", func() (*bench.Topology, error) { return bench.NewCeiling(b.ctx, pc) }, false},
+	}
+	if b.cfg.Encrypted() {
+		steps = append(steps,
+			step{"ebpfnet with --encryption wireguard (agents, endpoints, peers with keys)", func() (*bench.Topology, error) {
+				return bench.NewEbpfnetEncrypted(px, bin)
+			}, true},
+			step{"plain WireGuard tunnel (ebpfnet-wireguard between the hosts)", func() (*bench.Topology, error) {
+				return bench.NewWireGuardTunnel(b.ctx, pw, bin)
+			}, true})
 	}
 	for _, s := range steps {
 		t0 := time.Now()
@@ -39,7 +57,11 @@ func (b *benchRun) build(bin string, cni bench.CNI) error {
 		if err != nil {
 			return err
 		}
-		b.topos = append(b.topos, t)
+		if s.enc {
+			b.enc = append(b.enc, t)
+		} else {
+			b.topos = append(b.topos, t)
+		}
 		fmt.Fprintf(os.Stderr, "built %s: netns %s-* (%.1fs)\n", s.what, t.Bed.Prefix(), time.Since(t0).Seconds())
 	}
 	return nil
@@ -49,7 +71,11 @@ func (b *benchRun) build(bin string, cni bench.CNI) error {
 func freeSuffix() (string, error) {
 	for range 20 {
 		id := strings.TrimPrefix(testbed.UniquePrefix("x"), "x")
-		if len(leftovers("bne"+id))+len(leftovers("bnk"+id))+len(leftovers("bnc"+id)) == 0 {
+		n := 0
+		for _, h := range prefixHeads {
+			n += len(leftovers(h + id))
+		}
+		if n == 0 {
 			return id, nil
 		}
 	}
