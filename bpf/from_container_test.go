@@ -127,3 +127,27 @@ func TestFromContainerEncap(t *testing.T) {
 	sport = binary.BigEndian.Uint16(out[34:36])
 	require.Equal(t, vxlanFrame(t, f.underlayMAC, peerMAC, underlayIP, peerIP, sport, testVNI, 0, inner), out)
 }
+
+// TestFromContainerEncapFragNeeded: a full-size container packet that would exceed the underlay
+// MTU once VXLAN's 50 bytes are added is dropped as drop_frag_needed (DF is set on the outer
+// header, so nothing is fragmented), while one that fits is encapsulated.
+func TestFromContainerEncapFragNeeded(t *testing.T) {
+	f := newFixture(t)
+	remote := netip.MustParseAddr("10.42.2.5")
+	echo := func(ipLen int) []byte {
+		payload := make([]byte, ipLen-20-8) // IPv4 20 + ICMP 8
+		return serialize(t, eth(c1MAC, routerMAC, layers.EthernetTypeIPv4), ipv4(c1IP, remote, 64, layers.IPProtocolICMPv4),
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 7, Seq: 1},
+			gopacket.Payload(payload))
+	}
+	// The underlay veth has MTU 1500: 1450 + 50 fits, 1451 + 50 does not.
+	before := f.counters(t)
+	verdict, out := f.run(t, f.dp.Programs().FromContainer, f.lxc1, echo(1450))
+	require.Equal(t, uint32(tcActRedirect), verdict)
+	require.Len(t, out, 14+1450+50, "encapsulated to exactly the underlay MTU")
+	verdict, _ = f.run(t, f.dp.Programs().FromContainer, f.lxc1, echo(1451))
+	require.Equal(t, uint32(tcActShot), verdict)
+	after := f.counters(t)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets+1, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_DROP_FRAG_NEEDED].Packets+1, after[bpf.DatapathMetricMETRIC_DROP_FRAG_NEEDED].Packets)
+}
