@@ -89,7 +89,7 @@ type clusterState struct {
 
 // openStore opens the configured store. For etcd it also fixes the node's pod CIDR: the given
 // one is claimed, else one is allocated (the same one as before if this node had one).
-func (a *Agent) openStore() error {
+func (a *Agent) openStore(ctx context.Context) error {
 	sc := a.cfg.Store
 	switch sc.Kind {
 	case StoreLocal:
@@ -117,7 +117,7 @@ func (a *Agent) openStore() error {
 	}
 	a.cl = &clusterState{etcd: st, cfg: sc, healthy: true}
 	a.store, a.statePath = storeErrors{st}, st.Location()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*st.RequestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, 4*st.RequestTimeout())
 	defer cancel()
 	if a.node.PodCIDR.IsValid() {
 		if err := st.ClaimPodCIDR(ctx, a.node.PodCIDR, sc.CIDRGrace); err != nil {
@@ -145,12 +145,12 @@ func (a *Agent) nodeRecord() api.NodeRecord {
 
 // joinCluster registers the node (after the datapath is reconciled) and starts the loops
 // that keep the registration, watch the cluster and probe the store. No-op for local.
-func (a *Agent) joinCluster() error {
+func (a *Agent) joinCluster(ctx context.Context) error {
 	if a.cl == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*a.cl.etcd.RequestTimeout())
-	reg, err := a.cl.etcd.Register(ctx, a.nodeRecord(), a.cl.cfg.NodeTTL)
+	rctx, cancel := context.WithTimeout(ctx, 4*a.cl.etcd.RequestTimeout())
+	reg, err := a.cl.etcd.Register(rctx, a.nodeRecord(), a.cl.cfg.NodeTTL)
 	cancel()
 	if err != nil {
 		return err
@@ -158,7 +158,8 @@ func (a *Agent) joinCluster() error {
 	a.cl.reg = reg
 	a.cl.setRegistered(nil)
 	a.log.Info("node registered", "node", a.cl.etcd.NodeName(), "lease", fmt.Sprintf("%x", reg.LeaseID()), "ttl", a.cl.cfg.NodeTTL)
-	loopCtx, stop := context.WithCancel(context.Background())
+	// The loops run until Close (leaveCluster), not until start-up's ctx ends.
+	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.cl.cancel = stop
 	a.cl.wg.Add(2)
 	go a.registerLoop(loopCtx)
@@ -245,19 +246,19 @@ func (a *Agent) syncLoop(ctx context.Context) {
 			}
 			if a.storeResult(err) && err == nil {
 				a.log.Info("cluster store reachable again; resyncing", "store", a.statePath)
-				a.storeResult(a.reconcile())
+				a.storeResult(a.reconcile(ctx))
 				a.markOrphans(ctx)
 			}
 		case _, ok := <-watch:
 			if !ok {
 				return
 			}
-			a.resyncFromStore()
+			a.resyncFromStore(ctx)
 			a.markOrphans(ctx)
-			a.refreshCounts()
+			a.refreshCounts(ctx)
 		case <-resync.C:
 			if a.cl.isHealthy() { // while it is down the probe's recovery resyncs
-				a.resyncFromStore()
+				a.resyncFromStore(ctx)
 			}
 		}
 	}
@@ -265,18 +266,18 @@ func (a *Agent) syncLoop(ctx context.Context) {
 
 // resyncFromStore reconciles the ipcache and the compiled policy with the store under the
 // agent lock.
-func (a *Agent) resyncFromStore() {
+func (a *Agent) resyncFromStore(ctx context.Context) {
 	a.mu.Lock()
 	// Peer hosts (and their WireGuard peers) before the routes to them: a new node's first
 	// packets find it authenticated and, with encryption, keyed (else drop_no_key).
-	err := a.reconcilePeerHosts() // nodes joined or left
+	err := a.reconcilePeerHosts(ctx) // nodes joined or left
 	if err == nil {
-		err = a.reconcileIPCache()
+		err = a.reconcileIPCache(ctx)
 	}
 	if err == nil {
 		// policy or identities may have changed on another node; a policy that does not fit
 		// here is this host's problem, not the store's
-		a.notePolicySync(a.syncPolicy())
+		a.notePolicySync(a.syncPolicy(ctx))
 	}
 	a.mu.Unlock()
 	a.storeResult(err)
@@ -337,23 +338,23 @@ func (c *clusterState) isHealthy() bool {
 }
 
 // refreshCounts updates the counts Status reports while the store is down.
-func (a *Agent) refreshCounts() {
+func (a *Agent) refreshCounts(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var st api.Status
-	_ = a.storeStatus(&st)
+	_ = a.storeStatus(ctx, &st)
 }
 
 // storeStatus fills the store block and object counts of st; a.mu is held. While the etcd
 // store is known to be down it does not wait for it and reports the last known counts.
-func (a *Agent) storeStatus(st *api.Status) error {
+func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
 	if a.cl == nil {
 		st.Store = api.StoreStatus{Kind: StoreLocal, Healthy: true}
-		eps, err := a.store.Endpoints()
+		eps, err := a.store.Endpoints(ctx)
 		if err != nil {
 			return err
 		}
-		peers, err := a.store.Peers()
+		peers, err := a.store.Peers(ctx)
 		if err != nil {
 			return err
 		}
@@ -363,20 +364,20 @@ func (a *Agent) storeStatus(st *api.Status) error {
 	c := a.cl
 	if c.isHealthy() {
 		err := func() error {
-			pctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			defer cancel()
 			if err := c.etcd.Ping(pctx); err != nil { // answer within a second at an outage's start
 				return err
 			}
-			eps, err := a.store.Endpoints()
+			eps, err := a.store.Endpoints(ctx)
 			if err != nil {
 				return err
 			}
-			peers, err := a.store.Peers()
+			peers, err := a.store.Peers(ctx)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), a.cl.etcd.RequestTimeout())
+			ctx, cancel := context.WithTimeout(ctx, a.cl.etcd.RequestTimeout())
 			defer cancel()
 			nodes, err := c.etcd.LiveNodes(ctx)
 			if err != nil {
@@ -402,7 +403,7 @@ func (a *Agent) storeStatus(st *api.Status) error {
 // Nodes lists the cluster's nodes (etcd store only): registered ones with their lease TTL,
 // then those that hold a pod CIDR without a live lease. Errors: api.ErrUnsupported with the
 // local store, api.ErrUnavailable while the store is unreachable.
-func (a *Agent) Nodes() ([]api.NodeInfo, error) {
+func (a *Agent) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
 	if a.cl == nil {
 		return nil, api.Errorf(api.ErrUnsupported, "this agent runs with --store local: it has no cluster nodes (start it with --store etcd)")
 	}
@@ -412,7 +413,7 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 	if !healthy { // known outage: answer now rather than after the request timeout
 		return nil, unavailableError(fmt.Errorf("list nodes: %w (%s)", store.ErrUnavailable, lastErr))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*a.cl.etcd.RequestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, 2*a.cl.etcd.RequestTimeout())
 	defer cancel()
 	nodes, err := a.cl.etcd.Nodes(ctx)
 	a.storeResult(err)
@@ -427,51 +428,55 @@ func (a *Agent) Nodes() ([]api.NodeInfo, error) {
 // api.ErrUnavailable refusal (the API answers 503) with a message saying so.
 type storeErrors struct{ *store.Etcd }
 
-func (s storeErrors) Endpoints() ([]api.Endpoint, error) {
-	eps, err := s.Etcd.Endpoints()
+func (s storeErrors) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
+	eps, err := s.Etcd.Endpoints(ctx)
 	return eps, unavailableError(err)
 }
 
-func (s storeErrors) PutEndpoint(ep api.Endpoint) error {
-	return unavailableError(s.Etcd.PutEndpoint(ep))
+func (s storeErrors) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
+	return unavailableError(s.Etcd.PutEndpoint(ctx, ep))
 }
 
-func (s storeErrors) DeleteEndpoint(name string) error {
-	return unavailableError(s.Etcd.DeleteEndpoint(name))
+func (s storeErrors) DeleteEndpoint(ctx context.Context, name string) error {
+	return unavailableError(s.Etcd.DeleteEndpoint(ctx, name))
 }
 
-func (s storeErrors) Peers() ([]api.Peer, error) {
-	ps, err := s.Etcd.Peers()
+func (s storeErrors) Peers(ctx context.Context) ([]api.Peer, error) {
+	ps, err := s.Etcd.Peers(ctx)
 	return ps, unavailableError(err)
 }
 
-func (s storeErrors) PutPeer(p api.Peer) error { return unavailableError(s.Etcd.PutPeer(p)) }
+func (s storeErrors) PutPeer(ctx context.Context, p api.Peer) error {
+	return unavailableError(s.Etcd.PutPeer(ctx, p))
+}
 
-func (s storeErrors) Identity(labelsKey string) (uint32, error) {
-	id, err := s.Etcd.Identity(labelsKey)
+func (s storeErrors) Identity(ctx context.Context, labelsKey string) (uint32, error) {
+	id, err := s.Etcd.Identity(ctx, labelsKey)
 	return id, unavailableError(err)
 }
 
-func (s storeErrors) ClusterEndpoints() ([]api.Endpoint, error) {
-	eps, err := s.Etcd.ClusterEndpoints()
+func (s storeErrors) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
+	eps, err := s.Etcd.ClusterEndpoints(ctx)
 	return eps, unavailableError(err)
 }
 
-func (s storeErrors) Identities() (map[string]uint32, error) {
-	ids, err := s.Etcd.Identities()
+func (s storeErrors) Identities(ctx context.Context) (map[string]uint32, error) {
+	ids, err := s.Etcd.Identities(ctx)
 	return ids, unavailableError(err)
 }
 
-func (s storeErrors) DeleteIdentity(labelsKey string, id uint32) error {
-	return unavailableError(s.Etcd.DeleteIdentity(labelsKey, id))
+func (s storeErrors) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
+	return unavailableError(s.Etcd.DeleteIdentity(ctx, labelsKey, id))
 }
 
-func (s storeErrors) Policy() (policy.Policy, error) {
-	p, err := s.Etcd.Policy()
+func (s storeErrors) Policy(ctx context.Context) (policy.Policy, error) {
+	p, err := s.Etcd.Policy(ctx)
 	return p, unavailableError(err)
 }
 
-func (s storeErrors) PutPolicy(p policy.Policy) error { return unavailableError(s.Etcd.PutPolicy(p)) }
+func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
+	return unavailableError(s.Etcd.PutPolicy(ctx, p))
+}
 
 // storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
 type storeUnavailable struct {
