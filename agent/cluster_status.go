@@ -1,0 +1,98 @@
+package agent
+
+// What the API reports about the cluster store and its nodes.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// refreshCounts updates the counts Status reports while the store is down.
+func (a *Agent) refreshCounts(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var st api.Status
+	_ = a.storeStatus(ctx, &st)
+}
+
+// storeStatus fills the store block and object counts of st; a.mu is held. While the etcd
+// store is known to be down it does not wait for it and reports the last known counts.
+func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
+	if a.cl == nil {
+		st.Store = api.StoreStatus{Kind: StoreLocal, Healthy: true}
+		eps, err := a.store.Endpoints(ctx)
+		if err != nil {
+			return err
+		}
+		peers, err := a.store.Peers(ctx)
+		if err != nil {
+			return err
+		}
+		st.Endpoints, st.Peers = len(eps), len(peers)
+		return nil
+	}
+	c := a.cl
+	if c.isHealthy() {
+		err := func() error {
+			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+			defer cancel()
+			if err := c.etcd.Ping(pctx); err != nil { // answer within a second at an outage's start
+				return err
+			}
+			eps, err := a.store.Endpoints(ctx)
+			if err != nil {
+				return err
+			}
+			peers, err := a.store.Peers(ctx)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, a.cl.etcd.RequestTimeout())
+			defer cancel()
+			nodes, err := c.etcd.LiveNodes(ctx)
+			if err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.endpoints, c.peers, c.nodes = len(eps), len(peers), len(nodes)
+			c.mu.Unlock()
+			return nil
+		}()
+		a.storeResult(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st.Store = api.StoreStatus{Kind: StoreEtcd, Healthy: c.healthy, Error: c.err, NodeName: c.etcd.NodeName(), Registered: c.registered}
+	if st.Store.Error == "" && c.regErr != "" {
+		st.Store.Error = c.regErr
+	}
+	st.Endpoints, st.Peers, st.Nodes = c.endpoints, c.peers, c.nodes
+	return nil
+}
+
+// Nodes lists the cluster's nodes (etcd store only): registered ones with their lease TTL,
+// then those that hold a pod CIDR without a live lease. Errors: api.ErrUnsupported with the
+// local store, api.ErrUnavailable while the store is unreachable.
+func (a *Agent) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
+	if a.cl == nil {
+		return nil, api.Errorf(api.ErrUnsupported, "this agent runs with --store local: it has no cluster nodes (start it with --store etcd)")
+	}
+	a.cl.mu.Lock()
+	healthy, lastErr := a.cl.healthy, a.cl.err
+	a.cl.mu.Unlock()
+	if !healthy { // known outage: answer now rather than after the request timeout
+		return nil, unavailableError(fmt.Errorf("list nodes: %w (%s)", store.ErrUnavailable, lastErr))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*a.cl.etcd.RequestTimeout())
+	defer cancel()
+	nodes, err := a.cl.etcd.Nodes(ctx)
+	a.storeResult(err)
+	if err != nil {
+		return nil, unavailableError(err)
+	}
+	a.addWireGuardPeers(nodes)
+	return nodes, nil
+}
