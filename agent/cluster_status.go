@@ -18,21 +18,24 @@ func (a *Agent) refreshCounts(ctx context.Context) {
 	_ = a.storeStatus(ctx, &st)
 }
 
+// storeCounts counts the endpoints and peers the store holds for this node.
+func (a *Agent) storeCounts(ctx context.Context) (endpoints, peers int, err error) {
+	eps, err := a.store.Endpoints(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	ps, err := a.store.Peers(ctx)
+	return len(eps), len(ps), err
+}
+
 // storeStatus fills the store block and object counts of st; a.mu is held. While the etcd
 // store is known to be down it does not wait for it and reports the last known counts.
 func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
 	if a.cl == nil {
 		st.Store = api.StoreStatus{Kind: StoreLocal, Healthy: true}
-		eps, err := a.store.Endpoints(ctx)
-		if err != nil {
-			return err
-		}
-		peers, err := a.store.Peers(ctx)
-		if err != nil {
-			return err
-		}
-		st.Endpoints, st.Peers = len(eps), len(peers)
-		return nil
+		var err error
+		st.Endpoints, st.Peers, err = a.storeCounts(ctx)
+		return err
 	}
 	c := a.cl
 	if c.isHealthy() {
@@ -42,11 +45,7 @@ func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
 			if err := c.etcd.Ping(pctx); err != nil { // answer within a second at an outage's start
 				return err
 			}
-			eps, err := a.store.Endpoints(ctx)
-			if err != nil {
-				return err
-			}
-			peers, err := a.store.Peers(ctx)
+			eps, peers, err := a.storeCounts(ctx)
 			if err != nil {
 				return err
 			}
@@ -57,7 +56,7 @@ func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
 				return err
 			}
 			c.mu.Lock()
-			c.endpoints, c.peers, c.nodes = len(eps), len(peers), len(nodes)
+			c.endpoints, c.peers, c.nodes = eps, peers, len(nodes)
 			c.mu.Unlock()
 			return nil
 		}()
