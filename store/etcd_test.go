@@ -152,6 +152,23 @@ func TestEtcdEndpointsAndPeersPerNode(t *testing.T) {
 
 // TestEtcdNodeLeaseExpiry: a registered node stays while its lease is renewed (for several
 // TTLs) and disappears from the others' peers, with a watch event, once renewal stops.
+// TestEtcdCallerContext checks that a store call runs under the caller's ctx: with ctx
+// cancelled, a write fails as ErrUnavailable and stores nothing, a read fails too.
+func TestEtcdCallerContext(t *testing.T) {
+	t.Parallel()
+	s := openNode(t, sharedEtcd(t), testPrefix(t), "n1")
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	ep := api.Endpoint{Name: "web1", Netns: "/run/netns/c1", IP: netip.MustParseAddr("10.42.0.2")}
+	require.ErrorIs(t, s.PutEndpoint(cancelled, ep), ErrUnavailable)
+	_, err := s.Endpoints(cancelled)
+	require.ErrorIs(t, err, ErrUnavailable)
+	eps, err := s.Endpoints(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, eps, "the cancelled write stored nothing")
+}
+
 func TestEtcdNodeLeaseExpiry(t *testing.T) {
 	t.Parallel()
 	e, prefix := sharedEtcd(t), testPrefix(t)

@@ -21,6 +21,9 @@ var ErrNotFound = errors.New("not found")
 const FirstIdentity = 256 // FIRST_LABEL_IDENTITY in bpf/lib/maps.h (checked by TestGeneratedConstants)
 
 // Store is the agent's persistent desired state. Implementations are safe for concurrent use.
+// Every method takes the caller's ctx: Etcd derives each request's context from it, bounded
+// by its request timeout (a cancelled ctx fails the call with ErrUnavailable); Local (bbolt,
+// local file I/O) does not wait on anything cancellable and ignores it.
 type Store interface {
 	Endpoints(ctx context.Context) ([]api.Endpoint, error)
 	// PutEndpoint creates or replaces the endpoint named ep.Name.
