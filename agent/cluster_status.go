@@ -39,6 +39,9 @@ func (a *Agent) storeStatus(ctx context.Context, st *api.Status) error {
 	}
 	c := a.cl
 	if c.isHealthy() {
+		// The outcome is recorded as the store's health (storeResult): a client leaving the
+		// API must not read as an outage, so only the request timeout bounds these calls.
+		ctx := context.WithoutCancel(ctx)
 		err := func() error {
 			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			defer cancel()
@@ -85,7 +88,8 @@ func (a *Agent) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
 	if !healthy { // known outage: answer now rather than after the request timeout
 		return nil, unavailableError(fmt.Errorf("list nodes: %w (%s)", store.ErrUnavailable, lastErr))
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*a.cl.etcd.RequestTimeout())
+	// The outcome is recorded as the store's health (storeResult), see storeStatus.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.cl.etcd.RequestTimeout())
 	defer cancel()
 	nodes, err := a.cl.etcd.Nodes(ctx)
 	a.storeResult(err)
