@@ -55,14 +55,14 @@ type Agent struct {
 // paths fails here with store.ErrLocked or loader.ErrPinDirBusy), loads the datapath (reusing
 // pinned maps), programs the node configuration, attaches the overlay program, reconciles maps
 // with the stored state and binds the API socket (mode 0600).
-func New(cfg Config) (*Agent, error) {
+func New(ctx context.Context, cfg Config) (*Agent, error) {
 	cfg = cfg.withDefaults()
 	node, underlayIdx, err := resolveNode(cfg)
 	if err != nil {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, node: node, log: cfg.Logger}
-	if err := a.start(underlayIdx); err != nil {
+	if err := a.start(ctx, underlayIdx); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func New(cfg Config) (*Agent, error) {
 }
 
 // start acquires the agent's resources in order; Close releases whatever was acquired.
-func (a *Agent) start(underlayIdx int) error {
+func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 	var err error
 	if err := a.startMetrics(); err != nil { // first: a bad --metrics-addr changes nothing
 		return err
@@ -84,7 +84,7 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := a.loadWireGuardKey(); err != nil {
 		return err
 	}
-	if err := a.openStore(); err != nil { // etcd: also fixes the pod CIDR
+	if err := a.openStore(ctx); err != nil { // etcd: also fixes the pod CIDR
 		return err
 	}
 	if err := loader.EnsurePinDir(a.cfg.PinDir); err != nil {
@@ -124,7 +124,7 @@ func (a *Agent) start(underlayIdx int) error {
 	// program is swapped in (after an upgrade from a release without it the map is new and
 	// empty, and every peer's VXLAN would be drop_unknown_peer until reconcile).
 	a.mu.Lock()
-	err = a.reconcilePeerHosts()
+	err = a.reconcilePeerHosts(ctx)
 	a.mu.Unlock()
 	if err != nil {
 		return err
@@ -142,10 +142,10 @@ func (a *Agent) start(underlayIdx int) error {
 	if err := a.dp.AttachHost(lo.Attrs().Index); err != nil {
 		return err
 	}
-	if err := a.reconcile(); err != nil {
+	if err := a.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	if err := a.joinCluster(); err != nil { // etcd: register the node, watch the others
+	if err := a.joinCluster(ctx); err != nil { // etcd: register the node, watch the others
 		return err
 	}
 	a.ln, err = listenUnix(a.cfg.Socket)

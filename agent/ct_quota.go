@@ -2,6 +2,7 @@ package agent
 
 import (
 	"cmp"
+	"context"
 	"net/netip"
 	"slices"
 
@@ -26,12 +27,12 @@ func (a *Agent) ctQuotaLimit(n int) int {
 // syncCTQuotas gives every endpoint of the endpoints map its limit, keeping its count, and
 // removes the quotas of endpoints that are gone; it also refreshes the endpoint names status
 // shows (from the store, so status itself never waits on it). Callers hold a.mu.
-func (a *Agent) syncCTQuotas() error {
+func (a *Agent) syncCTQuotas(ctx context.Context) error {
 	eps, err := a.dmaps.endpoints.All()
 	if err != nil {
 		return err
 	}
-	if stored, err := a.store.Endpoints(); err == nil {
+	if stored, err := a.store.Endpoints(ctx); err == nil {
 		a.epNames = make(map[netip.Addr]string, len(stored))
 		for _, e := range stored {
 			a.epNames[e.IP] = e.Name

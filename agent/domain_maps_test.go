@@ -98,7 +98,7 @@ func testAgent(t *testing.T, dm domainMaps, eps ...api.Endpoint) *Agent {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	for _, ep := range eps {
-		require.NoError(t, st.PutEndpoint(ep))
+		require.NoError(t, st.PutEndpoint(t.Context(), ep))
 	}
 	return &Agent{store: st, dmaps: dm, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
@@ -115,7 +115,7 @@ func TestReconcilePublishedSweepsStaleKeepsLive(t *testing.T) {
 	pub := newFakePublished(16, live, stale)
 	a := testAgent(t, domainMaps{published: pub}, web1, web2)
 
-	require.NoError(t, a.reconcilePublished())
+	require.NoError(t, a.reconcilePublished(t.Context()))
 	require.Equal(t, []portKey{{port: 9090, proto: api.ProtoUDP}}, pub.deleted, "only the stale entry is deleted")
 	require.Equal(t, map[portKey]maps.PortMapping{{port: 8080, proto: api.ProtoTCP}: live}, pub.entries)
 }
@@ -127,10 +127,10 @@ func TestReconcileIPCacheSweepsStaleKeepsLive(t *testing.T) {
 	moved.TunnelEndpoint = netip.MustParseAddr("172.31.0.3") // the peer's host changed
 	ipc := newFakeIPCache(stale, moved, remoteNodeRoute(peer))
 	a := testAgent(t, domainMaps{ipcache: ipc})
-	require.NoError(t, a.store.PutPeer(peer))
+	require.NoError(t, a.store.PutPeer(t.Context(), peer))
 	a.node.PodCIDR = netip.MustParsePrefix("10.42.1.0/24")
 
-	require.NoError(t, a.reconcileIPCache())
+	require.NoError(t, a.reconcileIPCache(t.Context()))
 	require.Equal(t, []netip.Prefix{stale.Prefix}, ipc.deleted, "only the stale route is deleted; live ones are rewritten in place")
 	require.Len(t, ipc.entries, 3)
 	require.Equal(t, peerRoute(peer), ipc.Entry(peer.CIDR), "the moved peer's route is rewritten")
@@ -173,14 +173,14 @@ func TestPublishRefusalsChangeNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pub := newFakePublished(tc.max, live)
 			a := testAgent(t, domainMaps{published: pub}, web1, web2)
-			before, err := a.store.Endpoints()
+			before, err := a.store.Endpoints(t.Context())
 			require.NoError(t, err)
 
-			_, err = a.Publish(tc.req)
+			_, err = a.Publish(t.Context(), tc.req)
 			require.ErrorIs(t, err, tc.kind)
 			require.Zero(t, pub.puts, "nothing written")
 			require.Empty(t, pub.deleted, "nothing deleted")
-			after, err := a.store.Endpoints()
+			after, err := a.store.Endpoints(t.Context())
 			require.NoError(t, err)
 			require.Equal(t, before, after, "the store is unchanged")
 		})

@@ -188,7 +188,7 @@ func (a *Agent) addWireGuardPeers(nodes []api.NodeInfo) {
 // must be given the new public key (`ebpfnet peer set-key`). Traffic to and from this node
 // pauses until both sides use the new key (TCP retransmits carry connections over); nothing
 // is ever sent in clear. Errors: encryption off, the store unavailable (nothing changed), I/O.
-func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
+func (a *Agent) RotateWireGuardKey(ctx context.Context) (api.WireGuardStatus, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.wg == nil {
@@ -201,7 +201,7 @@ func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
 	old := a.wgKey
 	a.wgKey = key
 	if a.cl != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*a.cl.etcd.RequestTimeout())
+		ctx, cancel := context.WithTimeout(ctx, 2*a.cl.etcd.RequestTimeout())
 		err := a.cl.etcd.UpdateNodeRecord(ctx, a.nodeRecord())
 		cancel()
 		if err != nil {
@@ -212,7 +212,7 @@ func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
 	if err := wireguard.SaveKey(a.cfg.StateDir, key); err != nil {
 		return api.WireGuardStatus{}, err
 	}
-	if err := a.reconcilePeerHosts(); err != nil { // switches the device to the new key
+	if err := a.reconcilePeerHosts(ctx); err != nil { // switches the device to the new key
 		return api.WireGuardStatus{}, err
 	}
 	a.log.Info("WireGuard key rotated", "publicKey", key.PublicKey())
@@ -222,7 +222,7 @@ func (a *Agent) RotateWireGuardKey() (api.WireGuardStatus, error) {
 // SetPeerKey sets the WireGuard public key of every stored peer route via host (the local
 // store's way to follow a peer's `node rotate-key`) and reconfigures the device. Errors:
 // malformed input, the etcd store (keys come from node records), no stored peer via host.
-func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
+func (a *Agent) SetPeerKey(ctx context.Context, req api.PeerKeyRequest) ([]api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	host, err := parseIPv4("peer host IP", req.HostIP)
@@ -239,7 +239,7 @@ func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
 	if a.cl != nil {
 		return nil, invalid("with --store etcd the peers' keys come from their node records (they publish rotations themselves)")
 	}
-	peers, err := a.store.Peers()
+	peers, err := a.store.Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
 			continue
 		}
 		p.WGPublicKey = key
-		if err := a.store.PutPeer(p); err != nil {
+		if err := a.store.PutPeer(ctx, p); err != nil {
 			return nil, fmt.Errorf("store peer %s: %w", p.CIDR, err)
 		}
 		changed = append(changed, p)
@@ -257,5 +257,5 @@ func (a *Agent) SetPeerKey(req api.PeerKeyRequest) ([]api.Peer, error) {
 	if len(changed) == 0 {
 		return nil, notFound("no peer route via host %s (peer add it first)", host)
 	}
-	return changed, a.reconcilePeerHosts()
+	return changed, a.reconcilePeerHosts(ctx)
 }

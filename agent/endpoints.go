@@ -2,6 +2,7 @@ package agent
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,18 +17,18 @@ import (
 
 // AddEndpoint validates req, plumbs the veth into the container, attaches from_container,
 // writes the endpoints map and stores the endpoint. On any error nothing is left behind.
-func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
+func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep, mac, err := a.parseEndpoint(req)
+	ep, mac, err := a.parseEndpoint(ctx, req)
 	if err != nil {
 		return api.Endpoint{}, err
 	}
-	if ep.Identity, err = a.store.Identity(labelsKey(identityLabels(ep.Labels))); err != nil {
+	if ep.Identity, err = a.store.Identity(ctx, labelsKey(identityLabels(ep.Labels))); err != nil {
 		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
 	}
 	// Policy entries of a new identity exist before its first packet.
-	if err := a.syncPolicy(); err != nil {
+	if err := a.syncPolicy(ctx); err != nil {
 		return api.Endpoint{}, err
 	}
 	ep.HostIfName = endpoint.HostIfName(ep.Name)
@@ -49,11 +50,11 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		a.unprogram(ep)
 		return api.Endpoint{}, err
 	}
-	if err := a.syncCTQuotas(); err != nil { // its quota exists before its first packet
+	if err := a.syncCTQuotas(ctx); err != nil { // its quota exists before its first packet
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("conntrack quota of %s: %w", ep.Name, err)
 	}
-	if err := a.store.PutEndpoint(ep); err != nil {
+	if err := a.store.PutEndpoint(ctx, ep); err != nil {
 		a.unprogram(ep)
 		return api.Endpoint{}, fmt.Errorf("store endpoint %s: %w", ep.Name, err)
 	}
@@ -61,7 +62,7 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		a.epNames[ep.IP] = ep.Name
 	}
 	if len(ep.Links) > 0 { // within: linked rules see the links only now
-		if err := a.syncPolicy(); err != nil {
+		if err := a.syncPolicy(ctx); err != nil {
 			a.log.Warn("policy sync after endpoint add", "err", err)
 		}
 	}
@@ -70,7 +71,7 @@ func (a *Agent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 }
 
 // parseEndpoint checks req against the node and the existing endpoints.
-func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, error) {
+func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, error) {
 	name, err := parseName(req.Name)
 	if err != nil {
 		return api.Endpoint{}, nil, err
@@ -100,7 +101,7 @@ func (a *Agent) parseEndpoint(req api.EndpointRequest) (api.Endpoint, net.Hardwa
 	if _, err := os.Stat(req.Netns); err != nil {
 		return api.Endpoint{}, nil, invalid("netns %q: %v", req.Netns, errors.Unwrap(err))
 	}
-	existing, err := a.store.Endpoints()
+	existing, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return api.Endpoint{}, nil, err
 	}
@@ -197,26 +198,26 @@ func (a *Agent) unprogram(ep api.Endpoint) {
 
 // DeleteEndpoint removes the named endpoint: map entry first (its traffic stops), then the
 // program, the veth and the stored record.
-func (a *Agent) DeleteEndpoint(name string) error {
+func (a *Agent) DeleteEndpoint(ctx context.Context, name string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep, err := a.findEndpoint(name)
+	ep, err := a.findEndpoint(ctx, name)
 	if err != nil {
 		return err
 	}
 	a.unprogram(ep)
-	if err := a.syncCTQuotas(); err != nil { // the others' fair share grows
+	if err := a.syncCTQuotas(ctx); err != nil { // the others' fair share grows
 		a.log.Warn("conntrack quotas after endpoint delete", "err", err)
 	}
-	if err := a.store.DeleteEndpoint(name); err != nil {
+	if err := a.store.DeleteEndpoint(ctx, name); err != nil {
 		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
 	}
 	a.log.Info("endpoint deleted", "name", name, "ip", ep.IP)
 	return nil
 }
 
-func (a *Agent) findEndpoint(name string) (api.Endpoint, error) {
-	eps, err := a.store.Endpoints()
+func (a *Agent) findEndpoint(ctx context.Context, name string) (api.Endpoint, error) {
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return api.Endpoint{}, err
 	}
@@ -230,10 +231,10 @@ func (a *Agent) findEndpoint(name string) (api.Endpoint, error) {
 
 // Endpoints lists the stored endpoints with their current host-side ifindex (0 when the veth
 // is gone, e.g. the container's netns was deleted).
-func (a *Agent) Endpoints() ([]api.Endpoint, error) {
+func (a *Agent) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	eps, err := a.store.Endpoints()
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,20 +1,23 @@
 package agent
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // gcIdentities frees the identities no endpoint of the cluster (every node's, with etcd) has
 // used for a.cfg.IdentityGrace as seen by this agent, including those of an `endpoint add`
 // that failed after allocating one, then recompiles the policy without them. The grace covers
 // an allocation racing the sweep (another node between allocating and storing its endpoint);
 // the store deletes only if the identity is unchanged. Returns how many were freed.
-func (a *Agent) gcIdentities(now time.Time) (int, error) {
+func (a *Agent) gcIdentities(ctx context.Context, now time.Time) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	eps, err := a.store.ClusterEndpoints()
+	eps, err := a.store.ClusterEndpoints(ctx)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := a.store.Identities()
+	ids, err := a.store.Identities(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -39,7 +42,7 @@ func (a *Agent) gcIdentities(now time.Time) (int, error) {
 		case !seen:
 			a.idUnused[key] = now
 		case now.Sub(since) >= a.cfg.IdentityGrace:
-			if err := a.store.DeleteIdentity(key, id); err != nil {
+			if err := a.store.DeleteIdentity(ctx, key, id); err != nil {
 				return freed, err
 			}
 			delete(a.idUnused, key)
@@ -48,14 +51,14 @@ func (a *Agent) gcIdentities(now time.Time) (int, error) {
 		}
 	}
 	if freed > 0 {
-		a.notePolicySync(a.syncPolicy())
+		a.notePolicySync(a.syncPolicy(ctx))
 	}
 	return freed, nil
 }
 
 // identityGC runs gcIdentities, logging what fails.
-func (a *Agent) identityGC(now time.Time) {
-	if _, err := a.gcIdentities(now); err != nil {
+func (a *Agent) identityGC(ctx context.Context, now time.Time) {
+	if _, err := a.gcIdentities(ctx, now); err != nil {
 		a.log.Warn("identity GC", "err", err)
 	}
 }

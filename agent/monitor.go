@@ -87,29 +87,29 @@ func (a *Agent) runMonitor(ctx context.Context) {
 			continue
 		}
 		if a.mon.stale.Swap(false) || time.Since(dc.at) > time.Second {
-			dc = a.dropContext()
+			dc = a.dropContext(ctx)
 		}
 		a.mon.publish(describeDrop(e, &dc))
 	}
 }
 
-func (a *Agent) dropContext() dropContext {
+func (a *Agent) dropContext(ctx context.Context) dropContext {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	dc := dropContext{at: time.Now(), endpoints: map[[4]byte]string{}, labels: map[uint32]map[string]string{}}
-	if eps, err := a.store.ClusterEndpoints(); err == nil {
+	if eps, err := a.store.ClusterEndpoints(ctx); err == nil {
 		for _, e := range eps {
 			dc.endpoints[e.IP.As4()] = e.Name
 		}
 	}
-	if ids, err := a.store.Identities(); err == nil {
+	if ids, err := a.store.Identities(ctx); err == nil {
 		for key, id := range ids {
 			if l, err := labelsOf(key); err == nil {
 				dc.labels[id] = l
 			}
 		}
 	}
-	if p, err := a.store.Policy(); err == nil {
+	if p, err := a.store.Policy(ctx); err == nil {
 		for _, r := range p.Rules {
 			dc.rules = append(dc.rules, r.String())
 		}

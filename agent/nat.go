@@ -66,7 +66,7 @@ func (a *Agent) gcConntrack() (int, []maps.CTEntry, error) {
 }
 
 // every runs fn every interval until ctx is done.
-func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
+func every(ctx context.Context, interval time.Duration, fn func(ctx context.Context, now time.Time)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -74,13 +74,13 @@ func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) 
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			fn(now)
+			fn(ctx, now)
 		}
 	}
 }
 
 // conntrackGC expires idle conntrack entries and recounts the endpoints' quotas.
-func (a *Agent) conntrackGC(time.Time) {
+func (a *Agent) conntrackGC(context.Context, time.Time) {
 	n, live, err := a.gcConntrack()
 	if err == nil {
 		err = a.recountCTQuotas(live)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -26,7 +27,7 @@ const ReservedLabel = "io.ebpfnet.reserved"
 // AddPeer routes a pod CIDR to a peer host and trusts the host's VXLAN (peers map). Refuses
 // malformed input, CIDRs outside the cluster, this node's own pod CIDR or underlay IP, host
 // addresses that no host can have (see checkPeerHost), and any overlap with an existing peer.
-func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
+func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cidr, err := parseCIDR("peer CIDR", req.CIDR)
@@ -52,7 +53,7 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	case host == a.node.UnderlayIP:
 		return api.Peer{}, invalid("peer host IP %s is this node's own underlay IP", host)
 	}
-	peers, err := a.store.Peers()
+	peers, err := a.store.Peers(ctx)
 	if err != nil {
 		return api.Peer{}, err
 	}
@@ -64,7 +65,7 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 			return api.Peer{}, conflict("peer host %s already has WireGuard key %q (peer %s), not %q", host, p.WGPublicKey, p.CIDR, wgKey)
 		}
 	}
-	eps, err := a.store.Endpoints()
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return api.Peer{}, err
 	}
@@ -81,17 +82,17 @@ func (a *Agent) AddPeer(req api.PeerRequest) (api.Peer, error) {
 	if err != nil {
 		return api.Peer{}, err
 	}
-	if err := a.store.PutPeer(p); err != nil {
+	if err := a.store.PutPeer(ctx, p); err != nil {
 		_ = a.dmaps.ipcache.Delete(cidr)
 		return api.Peer{}, fmt.Errorf("store peer %s: %w", cidr, err)
 	}
-	if err := a.reconcilePeerHosts(); err != nil {
+	if err := a.reconcilePeerHosts(ctx); err != nil {
 		return api.Peer{}, err
 	}
 	a.log.Info("peer added", "cidr", cidr, "host", host)
 	// The host's remote-node entry by the same mark and sweep as a restart (the next resync or
 	// restart retries it).
-	if err := a.reconcileIPCache(); err != nil {
+	if err := a.reconcileIPCache(ctx); err != nil {
 		a.log.Warn("ipcache after peer add", "err", err)
 	}
 	return p, nil
@@ -110,14 +111,14 @@ func peerRoute(p api.Peer) maps.Route {
 }
 
 // DeletePeer removes the peer route for the exact CIDR.
-func (a *Agent) DeletePeer(cidrText string) error {
+func (a *Agent) DeletePeer(ctx context.Context, cidrText string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cidr, err := parseCIDR("peer CIDR", cidrText)
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeletePeer(cidr); errors.Is(err, store.ErrNotFound) {
+	if err := a.store.DeletePeer(ctx, cidr); errors.Is(err, store.ErrNotFound) {
 		return notFound("peer %s: %v", cidr, store.ErrNotFound)
 	} else if err != nil {
 		return err
@@ -125,11 +126,11 @@ func (a *Agent) DeletePeer(cidrText string) error {
 	if err := a.dmaps.ipcache.Delete(cidr); err != nil && !errors.Is(err, maps.ErrNotFound) {
 		return err
 	}
-	if err := a.reconcilePeerHosts(); err != nil {
+	if err := a.reconcilePeerHosts(ctx); err != nil {
 		return err
 	}
 	a.log.Info("peer deleted", "cidr", cidr)
-	return a.reconcileIPCache() // its host's remote-node entry, unless another peer shares it
+	return a.reconcileIPCache(ctx) // its host's remote-node entry, unless another peer shares it
 }
 
 // reconcilePeerHosts makes the peers map (the cluster hosts whose VXLAN is decapsulated) hold
@@ -137,8 +138,8 @@ func (a *Agent) DeletePeer(cidrText string) error {
 // node. Mark and sweep, never a flush. With encryption, hosts with a key are set up as
 // WireGuard peers and flagged PEER_F_ENCRYPT. A host is plain VXLAN when any of its peer CIDRs was
 // added with --plain-vxlan (a kernel VXLAN device sends no GBP for any of them). a.mu is held.
-func (a *Agent) reconcilePeerHosts() error {
-	peers, err := a.store.Peers()
+func (a *Agent) reconcilePeerHosts(ctx context.Context) error {
+	peers, err := a.store.Peers(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,8 +174,8 @@ func (a *Agent) reconcilePeerHosts() error {
 }
 
 // Peers lists the stored peers.
-func (a *Agent) Peers() ([]api.Peer, error) {
+func (a *Agent) Peers(ctx context.Context) ([]api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.store.Peers()
+	return a.store.Peers(ctx)
 }

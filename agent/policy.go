@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -19,12 +20,12 @@ const maxPolicyRules = maps.PolicyRulesMax - 1
 // policyEndpoints is what the policy compiler needs to know of the cluster: this host's
 // endpoints (with their links) and one label-only stand-in for every other identity of the
 // store, plus the reserved cluster identity of sources without one (plain VXLAN peers).
-func (a *Agent) policyEndpoints() ([]policy.Endpoint, error) {
-	eps, err := a.store.Endpoints()
+func (a *Agent) policyEndpoints(ctx context.Context) ([]policy.Endpoint, error) {
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := a.store.Identities()
+	ids, err := a.store.Identities(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +51,8 @@ func (a *Agent) policyEndpoints() ([]policy.Endpoint, error) {
 }
 
 // compilePolicy compiles p over the cluster's identities.
-func (a *Agent) compilePolicy(p policy.Policy) (policy.Compiled, error) {
-	eps, err := a.policyEndpoints()
+func (a *Agent) compilePolicy(ctx context.Context, p policy.Policy) (policy.Compiled, error) {
+	eps, err := a.policyEndpoints(ctx)
 	if err != nil {
 		return policy.Compiled{}, err
 	}
@@ -64,12 +65,12 @@ func (a *Agent) compilePolicy(p policy.Policy) (policy.Compiled, error) {
 }
 
 // syncPolicy enforces the stored policy (see enforcePolicy). Callers hold a.mu.
-func (a *Agent) syncPolicy() error {
-	p, err := a.store.Policy()
+func (a *Agent) syncPolicy(ctx context.Context) error {
+	p, err := a.store.Policy(ctx)
 	if err != nil {
 		return err
 	}
-	return a.enforcePolicy(p, nil)
+	return a.enforcePolicy(ctx, p, nil)
 }
 
 // enforcePolicy compiles p and swaps it into the policy map atomically (maps.SwapPolicy):
@@ -77,8 +78,8 @@ func (a *Agent) syncPolicy() error {
 // node_config write flips to them with p's default action, and the old entries go. A policy
 // that does not fit beside the one in force is refused with the numbers before commit runs,
 // so the store never holds a policy the map does not. Callers hold a.mu.
-func (a *Agent) enforcePolicy(p policy.Policy, commit func() error) error {
-	c, err := a.compilePolicy(p)
+func (a *Agent) enforcePolicy(ctx context.Context, p policy.Policy, commit func() error) error {
+	c, err := a.compilePolicy(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -126,10 +127,10 @@ func (a *Agent) resetPolicyDrops(old, updated policy.Policy) error {
 // changePolicy applies edit to the stored policy, validates and compiles the result, and only
 // when it fits the policy map stores and enforces it: a bad change leaves policy and maps as
 // they were.
-func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, error) {
+func (a *Agent) changePolicy(ctx context.Context, edit func(*policy.Policy) error) (policy.Policy, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old, err := a.store.Policy()
+	old, err := a.store.Policy(ctx)
 	if err != nil {
 		return old, err
 	}
@@ -150,7 +151,7 @@ func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, er
 	if len(p.Rules) > maxPolicyRules {
 		return p, invalid("policy has %d rules, at most %d are supported", len(p.Rules), maxPolicyRules)
 	}
-	if err := a.enforcePolicy(p, func() error { return a.store.PutPolicy(p) }); err != nil {
+	if err := a.enforcePolicy(ctx, p, func() error { return a.store.PutPolicy(ctx, p) }); err != nil {
 		return p, err
 	}
 	a.policyErr = nil
@@ -159,22 +160,22 @@ func (a *Agent) changePolicy(edit func(*policy.Policy) error) (policy.Policy, er
 }
 
 // ApplyPolicy replaces the whole policy with the YAML or JSON document data, all or nothing.
-func (a *Agent) ApplyPolicy(data []byte) (policy.Policy, error) {
+func (a *Agent) ApplyPolicy(ctx context.Context, data []byte) (policy.Policy, error) {
 	parsed, err := policy.Parse(data)
 	if err != nil {
 		return parsed, invalid("invalid policy: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	return a.changePolicy(func(p *policy.Policy) error { *p = parsed; return nil })
+	return a.changePolicy(ctx, func(p *policy.Policy) error { *p = parsed; return nil })
 }
 
 // AddPolicyRule appends rule (evaluated after the existing rules).
-func (a *Agent) AddPolicyRule(rule policy.Rule) (policy.Policy, error) {
-	return a.changePolicy(func(p *policy.Policy) error { p.Rules = append(p.Rules, rule); return nil })
+func (a *Agent) AddPolicyRule(ctx context.Context, rule policy.Rule) (policy.Policy, error) {
+	return a.changePolicy(ctx, func(p *policy.Policy) error { p.Rules = append(p.Rules, rule); return nil })
 }
 
 // DeletePolicyRule removes rule n (as numbered by `policy list`); later rules move up.
-func (a *Agent) DeletePolicyRule(n int) (policy.Policy, error) {
-	return a.changePolicy(func(p *policy.Policy) error {
+func (a *Agent) DeletePolicyRule(ctx context.Context, n int) (policy.Policy, error) {
+	return a.changePolicy(ctx, func(p *policy.Policy) error {
 		if n < 0 || n >= len(p.Rules) {
 			return notFound("policy rule %d: the policy has %d rules (0-%d)", n, len(p.Rules), len(p.Rules)-1)
 		}
@@ -184,18 +185,18 @@ func (a *Agent) DeletePolicyRule(n int) (policy.Policy, error) {
 }
 
 // SetPolicyDefault sets the default action ("allow" or "deny").
-func (a *Agent) SetPolicyDefault(action string) (policy.Policy, error) {
-	return a.changePolicy(func(p *policy.Policy) error {
+func (a *Agent) SetPolicyDefault(ctx context.Context, action string) (policy.Policy, error) {
+	return a.changePolicy(ctx, func(p *policy.Policy) error {
 		p.DefaultAction = policy.Action(action)
 		return nil
 	})
 }
 
 // PolicyState reports the policy with this host's per-rule drop counts.
-func (a *Agent) PolicyState() (api.PolicyState, error) {
+func (a *Agent) PolicyState(ctx context.Context) (api.PolicyState, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.store.Policy()
+	p, err := a.store.Policy(ctx)
 	if err != nil {
 		return api.PolicyState{}, err
 	}
@@ -228,11 +229,11 @@ func (a *Agent) PolicyState() (api.PolicyState, error) {
 
 // findClusterEndpoint finds an endpoint by name: this host's first, else the one endpoint of
 // that name on another node.
-func (a *Agent) findClusterEndpoint(name string) (api.Endpoint, error) {
-	if ep, err := a.findEndpoint(name); err == nil {
+func (a *Agent) findClusterEndpoint(ctx context.Context, name string) (api.Endpoint, error) {
+	if ep, err := a.findEndpoint(ctx, name); err == nil {
 		return ep, nil
 	}
-	eps, err := a.store.ClusterEndpoints()
+	eps, err := a.store.ClusterEndpoints(ctx)
 	if err != nil {
 		return api.Endpoint{}, err
 	}
@@ -253,18 +254,18 @@ func (a *Agent) findClusterEndpoint(name string) (api.Endpoint, error) {
 
 // ExplainPolicy says which rule decides traffic from endpoint from to endpoint to (names of
 // endpoints of any node) on port ("5432/tcp", "53/udp"; empty: ICMP), and why.
-func (a *Agent) ExplainPolicy(from, to, port string) (api.Explanation, error) {
+func (a *Agent) ExplainPolicy(ctx context.Context, from, to, port string) (api.Explanation, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := a.store.Policy()
+	p, err := a.store.Policy(ctx)
 	if err != nil {
 		return api.Explanation{}, err
 	}
-	src, err := a.findClusterEndpoint(from)
+	src, err := a.findClusterEndpoint(ctx, from)
 	if err != nil {
 		return api.Explanation{}, err
 	}
-	dst, err := a.findClusterEndpoint(to)
+	dst, err := a.findClusterEndpoint(ctx, to)
 	if err != nil {
 		return api.Explanation{}, err
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -20,7 +21,7 @@ import (
 // host's, ports already published (unless Replace moves an identical mapping, which takes
 // existing flows along at once), ports a host process listens on (as Docker reserves its
 // ports), and more entries than the map holds.
-func (a *Agent) Publish(req api.PublishRequest) (api.PortMapping, error) {
+func (a *Agent) Publish(ctx context.Context, req api.PublishRequest) (api.PortMapping, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m, err := parsePortSpec(req.Spec, true)
@@ -35,7 +36,7 @@ func (a *Agent) Publish(req api.PublishRequest) (api.PortMapping, error) {
 			return m, err
 		}
 	}
-	eps, err := a.store.Endpoints()
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return m, err
 	}
@@ -62,12 +63,12 @@ func (a *Agent) Publish(req api.PublishRequest) (api.PortMapping, error) {
 	if moved >= 0 && eps[moved].Name != ep.Name {
 		old := &eps[moved]
 		old.Ports = slices.DeleteFunc(old.Ports, func(p api.PortMapping) bool { return sameMapping(p, m) })
-		if err := a.storePorts(*old); err != nil {
+		if err := a.storePorts(ctx, *old); err != nil {
 			return m, err
 		}
 	}
 	ep.Ports = append(slices.DeleteFunc(ep.Ports, func(p api.PortMapping) bool { return sameMapping(p, m) }), m)
-	if err := a.storePorts(ep); err != nil {
+	if err := a.storePorts(ctx, ep); err != nil {
 		return m, err
 	}
 	a.log.Info("ports published", "endpoint", ep.Name, "mapping", portString(m))
@@ -141,7 +142,7 @@ func checkHostPortsFree(m api.PortMapping) error {
 }
 
 // storePorts persists ep's port list and its PUBLISHED flag in the endpoints map.
-func (a *Agent) storePorts(ep api.Endpoint) error {
+func (a *Agent) storePorts(ctx context.Context, ep api.Endpoint) error {
 	if idx, err := endpoint.Lookup(a.hostNS, ep.HostIfName); err == nil {
 		ep.IfIndex = idx
 		mac, err := net.ParseMAC(ep.MAC)
@@ -152,12 +153,12 @@ func (a *Agent) storePorts(ep api.Endpoint) error {
 			return err
 		}
 	}
-	return a.store.PutEndpoint(ep)
+	return a.store.PutEndpoint(ctx, ep)
 }
 
 // Unpublish removes the mapping of endpoint name that claims spec's host ports ("8080/tcp",
 // "8080:80/tcp", ranges alike).
-func (a *Agent) Unpublish(name string, req api.PublishRequest) error {
+func (a *Agent) Unpublish(ctx context.Context, name string, req api.PublishRequest) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m, err := parsePortSpec(req.Spec, false)
@@ -169,7 +170,7 @@ func (a *Agent) Unpublish(name string, req api.PublishRequest) error {
 			return err
 		}
 	}
-	ep, err := a.findEndpoint(name)
+	ep, err := a.findEndpoint(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (a *Agent) Unpublish(name string, req api.PublishRequest) error {
 	a.unpublishEntries(ep.Ports[i])
 	ep.Ports = slices.Delete(ep.Ports, i, i+1)
 	a.log.Info("ports unpublished", "endpoint", name, "mapping", portString(m))
-	return a.storePorts(ep)
+	return a.storePorts(ctx, ep)
 }
 
 // unpublishEntries deletes m's map entries (best effort: missing ones are fine).
@@ -193,10 +194,10 @@ func (a *Agent) unpublishEntries(m api.PortMapping) {
 }
 
 // PublishedPorts lists every endpoint's mappings, as endpoint name -> mappings.
-func (a *Agent) PublishedPorts() (map[string][]api.PortMapping, error) {
+func (a *Agent) PublishedPorts(ctx context.Context) (map[string][]api.PortMapping, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	eps, err := a.store.Endpoints()
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}

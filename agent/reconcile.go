@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -14,31 +15,31 @@ import (
 // (re)written in place and only entries nobody wants are deleted, so established traffic is
 // never interrupted by a restart (no flush). Endpoints whose veth is gone are left out of the
 // map until they are deleted or re-added.
-func (a *Agent) reconcile() error {
+func (a *Agent) reconcile(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.reconcileEndpoints(); err != nil {
+	if err := a.reconcileEndpoints(ctx); err != nil {
 		return err
 	}
-	if err := a.reconcilePublished(); err != nil {
+	if err := a.reconcilePublished(ctx); err != nil {
 		return err
 	}
-	if err := a.reconcilePeerHosts(); err != nil { // before the routes to them, see resyncFromStore
+	if err := a.reconcilePeerHosts(ctx); err != nil { // before the routes to them, see resyncFromStore
 		return err
 	}
-	if err := a.reconcileIPCache(); err != nil {
+	if err := a.reconcileIPCache(ctx); err != nil {
 		return err
 	}
 	// A stored policy that no longer fits (identities grew) must not stop the agent: the
 	// policy in force stays, and the error is logged and shown by `policy list`.
-	a.notePolicySync(a.syncPolicy())
+	a.notePolicySync(a.syncPolicy(ctx))
 	return nil
 }
 
 // reconcilePublished rewrites the published-port entries of the stored endpoints and deletes
 // the others.
-func (a *Agent) reconcilePublished() error {
-	eps, err := a.store.Endpoints()
+func (a *Agent) reconcilePublished(ctx context.Context) error {
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -69,8 +70,8 @@ func (a *Agent) reconcilePublished() error {
 	return a.dmaps.published.Put(want...)
 }
 
-func (a *Agent) reconcileEndpoints() error {
-	eps, err := a.store.Endpoints()
+func (a *Agent) reconcileEndpoints(ctx context.Context) error {
+	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,11 +104,11 @@ func (a *Agent) reconcileEndpoints() error {
 	if err != nil {
 		return err
 	}
-	return a.syncCTQuotas()
+	return a.syncCTQuotas(ctx)
 }
 
-func (a *Agent) reconcileIPCache() error {
-	peers, err := a.store.Peers()
+func (a *Agent) reconcileIPCache(ctx context.Context) error {
+	peers, err := a.store.Peers(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (a *Agent) reconcileIPCache() error {
 		r := remoteNodeRoute(p)
 		want[r.Prefix] = r
 	}
-	remote, err := a.store.ClusterEndpoints()
+	remote, err := a.store.ClusterEndpoints(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,13 @@
 package agent
 
 import (
+	"context"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
 )
 
 // Status reports the node configuration, object counts, datapath counters and map fill levels.
-func (a *Agent) Status() (api.Status, error) {
+func (a *Agent) Status(ctx context.Context) (api.Status, error) {
 	fills, err := a.mapFills() // cached walk, outside a.mu: changes never wait for it
 	if err != nil {
 		return api.Status{}, err
@@ -21,7 +22,7 @@ func (a *Agent) Status() (api.Status, error) {
 		Version: api.Version, Node: a.node, PinDir: a.cfg.PinDir, StatePath: a.statePath,
 		WireGuard: a.wireGuardStatus(),
 	}
-	if err := a.storeStatus(&st); err != nil { // counts; store health (etcd: never waits on a known outage)
+	if err := a.storeStatus(ctx, &st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err
 	}
 	if st.Conntrack, err = a.ctTop(); err != nil {

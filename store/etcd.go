@@ -219,9 +219,9 @@ func (s *Etcd) Ping(ctx context.Context) error {
 	return s.wrap("ping", err)
 }
 
-// ctx returns a context bounded by the request timeout.
-func (s *Etcd) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), s.timeout)
+// ctx derives a per-request context from parent, bounded by the request timeout.
+func (s *Etcd) ctx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, s.timeout)
 }
 
 // wrap names the operation and marks connectivity failures with ErrUnavailable.
@@ -261,17 +261,17 @@ func (s *Etcd) peerKey(cidr netip.Prefix) string {
 }
 
 // Endpoints lists this node's endpoints (endpoints/<node>/), ordered by name.
-func (s *Etcd) Endpoints() ([]api.Endpoint, error) {
-	return s.listEndpoints(s.prefix + etcdEndpoints + s.node + "/")
+func (s *Etcd) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
+	return s.listEndpoints(ctx, s.prefix+etcdEndpoints+s.node+"/")
 }
 
 // ClusterEndpoints lists the endpoints of every node (endpoints/).
-func (s *Etcd) ClusterEndpoints() ([]api.Endpoint, error) {
-	return s.listEndpoints(s.prefix + etcdEndpoints)
+func (s *Etcd) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
+	return s.listEndpoints(ctx, s.prefix+etcdEndpoints)
 }
 
-func (s *Etcd) listEndpoints(prefix string) ([]api.Endpoint, error) {
-	ctx, cancel := s.ctx()
+func (s *Etcd) listEndpoints(ctx context.Context, prefix string) ([]api.Endpoint, error) {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
 	if err != nil {
@@ -281,20 +281,20 @@ func (s *Etcd) listEndpoints(prefix string) ([]api.Endpoint, error) {
 }
 
 // PutEndpoint stores ep under endpoints/<node>/<ep.Name>.
-func (s *Etcd) PutEndpoint(ep api.Endpoint) error {
-	return s.putJSON(s.endpointKey(ep.Name), "store endpoint "+ep.Name, ep)
+func (s *Etcd) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
+	return s.putJSON(ctx, s.endpointKey(ep.Name), "store endpoint "+ep.Name, ep)
 }
 
 // DeleteEndpoint removes this node's endpoint name; ErrNotFound if absent.
-func (s *Etcd) DeleteEndpoint(name string) error {
-	return s.deleteKey(s.endpointKey(name), "endpoint", name)
+func (s *Etcd) DeleteEndpoint(ctx context.Context, name string) error {
+	return s.deleteKey(ctx, s.endpointKey(name), "endpoint", name)
 }
 
 // Peers returns this node's static peers (peers/<node>/) and, for every OTHER live node
 // (nodes/), a peer {its pod CIDR, its underlay IP}, all read at one revision and ordered by
 // CIDR text. Node records that do not decode or lack a CIDR or IPv4 are skipped (logged).
-func (s *Etcd) Peers() ([]api.Peer, error) {
-	ctx, cancel := s.ctx()
+func (s *Etcd) Peers(ctx context.Context) ([]api.Peer, error) {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	resp, err := s.cli.Txn(ctx).Then(
 		clientv3.OpGet(s.prefix+etcdPeers+s.node+"/", clientv3.WithPrefix()),
@@ -317,14 +317,14 @@ func (s *Etcd) Peers() ([]api.Peer, error) {
 }
 
 // PutPeer stores a static peer of this node under peers/<node>/<cidr>.
-func (s *Etcd) PutPeer(p api.Peer) error {
-	return s.putJSON(s.peerKey(p.CIDR), "store peer "+p.CIDR.String(), p)
+func (s *Etcd) PutPeer(ctx context.Context, p api.Peer) error {
+	return s.putJSON(ctx, s.peerKey(p.CIDR), "store peer "+p.CIDR.String(), p)
 }
 
 // DeletePeer removes this node's static peer of cidr; ErrNotFound if absent (other nodes'
 // pod CIDRs are not deletable peers: they leave with their node).
-func (s *Etcd) DeletePeer(cidr netip.Prefix) error {
-	return s.deleteKey(s.peerKey(cidr), "peer", cidr.String())
+func (s *Etcd) DeletePeer(ctx context.Context, cidr netip.Prefix) error {
+	return s.deleteKey(ctx, s.peerKey(cidr), "peer", cidr.String())
 }
 
 // Identity returns the cluster-wide identity of labelsKey (identities/<labelsKey>), allocating
@@ -332,8 +332,8 @@ func (s *Etcd) DeletePeer(cidr netip.Prefix) error {
 // bumps identity-next, and only commits if neither the identity key nor the counter changed
 // since they were read (compare-and-swap), so concurrent nodes never get two identities for
 // one label set nor one identity for two.
-func (s *Etcd) Identity(labelsKey string) (uint32, error) {
-	ctx, cancel := s.ctx()
+func (s *Etcd) Identity(ctx context.Context, labelsKey string) (uint32, error) {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	idKey, nextKey := s.prefix+etcdIdentities+labelsKey, s.prefix+etcdIdentityNext
 	for {

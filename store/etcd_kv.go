@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -8,20 +9,20 @@ import (
 )
 
 // putJSON stores v as JSON under key; op names the operation in errors (see wrap).
-func (s *Etcd) putJSON(key, op string, v any) error {
+func (s *Etcd) putJSON(ctx context.Context, key, op string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := s.ctx()
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	_, err = s.cli.Put(ctx, key, string(data))
 	return s.wrap(op, err)
 }
 
 // deleteKey deletes key, the record name of kind (for errors); ErrNotFound if absent.
-func (s *Etcd) deleteKey(key, kind, name string) error {
-	ctx, cancel := s.ctx()
+func (s *Etcd) deleteKey(ctx context.Context, key, kind, name string) error {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	resp, err := s.cli.Delete(ctx, key)
 	if err != nil {

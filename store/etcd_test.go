@@ -103,7 +103,7 @@ func join(t *testing.T, s *Etcd, n byte, ttl time.Duration) (api.NodeRecord, *Re
 // peerCIDRs returns the CIDRs s routes to other nodes.
 func peerCIDRs(t *testing.T, s *Etcd) []string {
 	t.Helper()
-	ps, err := s.Peers()
+	ps, err := s.Peers(t.Context())
 	require.NoError(t, err)
 	out := []string{}
 	for _, p := range ps {
@@ -118,20 +118,20 @@ func TestEtcdEndpointsAndPeersPerNode(t *testing.T) {
 	n1, n2 := openNode(t, e, prefix, "n1"), openNode(t, e, prefix, "n2")
 
 	ep := api.Endpoint{Name: "web1", Netns: "/run/netns/c1", IP: netip.MustParseAddr("10.42.0.2"), Labels: map[string]string{"app": "web"}}
-	require.NoError(t, n1.PutEndpoint(ep))
-	eps, err := n1.Endpoints()
+	require.NoError(t, n1.PutEndpoint(t.Context(), ep))
+	eps, err := n1.Endpoints(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, []api.Endpoint{ep}, eps)
-	eps, err = n2.Endpoints()
+	eps, err = n2.Endpoints(t.Context())
 	require.NoError(t, err)
 	require.Empty(t, eps, "n2 must not see n1's endpoints")
-	require.ErrorIs(t, n2.DeleteEndpoint("web1"), ErrNotFound)
+	require.ErrorIs(t, n2.DeleteEndpoint(t.Context(), "web1"), ErrNotFound)
 
 	r1, _ := join(t, n1, 1, 5*time.Second)
 	r2, _ := join(t, n2, 2, 5*time.Second)
 	require.NotEqual(t, r1.PodCIDR, r2.PodCIDR)
 	static := api.Peer{CIDR: netip.MustParsePrefix("10.42.200.0/24"), HostIP: netip.MustParseAddr("172.31.0.99")}
-	require.NoError(t, n1.PutPeer(static))
+	require.NoError(t, n1.PutPeer(t.Context(), static))
 	require.Equal(t, []string{r2.PodCIDR.String() + "@172.31.0.2", "10.42.200.0/24@172.31.0.99"}, peerCIDRs(t, n1))
 	require.Equal(t, []string{r1.PodCIDR.String() + "@172.31.0.1"}, peerCIDRs(t, n2), "static peers are per node")
 
@@ -143,15 +143,32 @@ func TestEtcdEndpointsAndPeersPerNode(t *testing.T) {
 	require.InDelta(t, 5, nodes[0].LeaseTTL, 2)
 	require.True(t, nodes[1].Self)
 
-	require.NoError(t, n1.DeletePeer(static.CIDR))
-	require.ErrorIs(t, n1.DeletePeer(static.CIDR), ErrNotFound)
-	require.ErrorIs(t, n1.DeletePeer(r2.PodCIDR), ErrNotFound, "another node's pod CIDR is not a static peer")
-	require.NoError(t, n1.DeleteEndpoint("web1"))
-	require.ErrorIs(t, n1.DeleteEndpoint("web1"), ErrNotFound)
+	require.NoError(t, n1.DeletePeer(t.Context(), static.CIDR))
+	require.ErrorIs(t, n1.DeletePeer(t.Context(), static.CIDR), ErrNotFound)
+	require.ErrorIs(t, n1.DeletePeer(t.Context(), r2.PodCIDR), ErrNotFound, "another node's pod CIDR is not a static peer")
+	require.NoError(t, n1.DeleteEndpoint(t.Context(), "web1"))
+	require.ErrorIs(t, n1.DeleteEndpoint(t.Context(), "web1"), ErrNotFound)
 }
 
 // TestEtcdNodeLeaseExpiry: a registered node stays while its lease is renewed (for several
 // TTLs) and disappears from the others' peers, with a watch event, once renewal stops.
+// TestEtcdCallerContext checks that a store call runs under the caller's ctx: with ctx
+// cancelled, a write fails as ErrUnavailable and stores nothing, a read fails too.
+func TestEtcdCallerContext(t *testing.T) {
+	t.Parallel()
+	s := openNode(t, sharedEtcd(t), testPrefix(t), "n1")
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	ep := api.Endpoint{Name: "web1", Netns: "/run/netns/c1", IP: netip.MustParseAddr("10.42.0.2")}
+	require.ErrorIs(t, s.PutEndpoint(cancelled, ep), ErrUnavailable)
+	_, err := s.Endpoints(cancelled)
+	require.ErrorIs(t, err, ErrUnavailable)
+	eps, err := s.Endpoints(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, eps, "the cancelled write stored nothing")
+}
+
 func TestEtcdNodeLeaseExpiry(t *testing.T) {
 	t.Parallel()
 	e, prefix := sharedEtcd(t), testPrefix(t)
@@ -392,7 +409,7 @@ func TestEtcdIdentityAtomicShared(t *testing.T) {
 		got[i] = map[string]uint32{}
 		wg.Go(func() {
 			for _, k := range rand.Perm(sets) {
-				id, err := s.Identity(fmt.Sprintf("app=svc%d", k))
+				id, err := s.Identity(t.Context(), fmt.Sprintf("app=svc%d", k))
 				if err != nil {
 					t.Error(err)
 					return
@@ -413,7 +430,7 @@ func TestEtcdIdentityAtomicShared(t *testing.T) {
 	for i := 1; i < nodes; i++ {
 		require.Equal(t, got[0], got[i], "node %d disagrees", i)
 	}
-	again, err := openNode(t, e, prefix, "late").Identity("app=svc3")
+	again, err := openNode(t, e, prefix, "late").Identity(t.Context(), "app=svc3")
 	require.NoError(t, err)
 	require.Equal(t, got[0]["app=svc3"], again, "stable for a node that joins later")
 }
@@ -427,19 +444,19 @@ func TestEtcdOutage(t *testing.T) {
 	prefix := testPrefix(t)
 	s := openNode(t, e, prefix, "n1")
 	ep := api.Endpoint{Name: "web1", Netns: "/run/netns/c1", IP: netip.MustParseAddr("10.42.0.2")}
-	require.NoError(t, s.PutEndpoint(ep))
+	require.NoError(t, s.PutEndpoint(t.Context(), ep))
 	rec, reg := join(t, s, 1, time.Second)
 
 	require.NoError(t, e.Kill())
 	start := time.Now()
-	_, err := s.Endpoints()
+	_, err := s.Endpoints(t.Context())
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.Less(t, time.Since(start), 4*time.Second, "bounded by the request timeout")
 	t.Logf("Endpoints() with etcd down: %v (after %s)", err, time.Since(start).Round(10*time.Millisecond))
-	_, err = s.Peers()
+	_, err = s.Peers(t.Context())
 	require.ErrorIs(t, err, ErrUnavailable)
-	require.ErrorIs(t, s.PutEndpoint(ep), ErrUnavailable)
-	_, err = s.Identity("app=x")
+	require.ErrorIs(t, s.PutEndpoint(t.Context(), ep), ErrUnavailable)
+	_, err = s.Identity(t.Context(), "app=x")
 	require.ErrorIs(t, err, ErrUnavailable)
 	select {
 	case <-reg.Lost():
@@ -449,7 +466,7 @@ func TestEtcdOutage(t *testing.T) {
 
 	require.NoError(t, e.Start())
 	require.Eventually(t, func() bool { return s.Ping(t.Context()) == nil }, 10*time.Second, 100*time.Millisecond)
-	eps, err := s.Endpoints()
+	eps, err := s.Endpoints(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, []api.Endpoint{ep}, eps)
 	reg2, err := s.Register(t.Context(), rec, time.Second)
@@ -472,7 +489,7 @@ func TestEtcdTLS(t *testing.T) {
 		CACert: certs.CA, Cert: certs.ClientCert, Key: certs.ClientKey, DialTimeout: 2 * time.Second}
 	s, err := OpenEtcd(cfg)
 	require.NoError(t, err)
-	id, err := s.Identity("app=tls")
+	id, err := s.Identity(t.Context(), "app=tls")
 	require.NoError(t, err)
 	require.Equal(t, uint32(FirstIdentity), id)
 	require.NoError(t, s.Close())

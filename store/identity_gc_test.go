@@ -10,23 +10,23 @@ import (
 // saw; its number is not handed out again; a new allocation gets a new one.
 func checkDeleteIdentity(t *testing.T, s Store) {
 	t.Helper()
-	web, err := s.Identity("app=web")
+	web, err := s.Identity(t.Context(), "app=web")
 	require.NoError(t, err)
-	db, err := s.Identity("app=db")
+	db, err := s.Identity(t.Context(), "app=db")
 	require.NoError(t, err)
-	require.NoError(t, s.DeleteIdentity("app=web", db), "wrong number: nothing happens")
-	ids, err := s.Identities()
+	require.NoError(t, s.DeleteIdentity(t.Context(), "app=web", db), "wrong number: nothing happens")
+	ids, err := s.Identities(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, map[string]uint32{"app=web": web, "app=db": db}, ids)
 
-	require.NoError(t, s.DeleteIdentity("app=web", web))
-	ids, err = s.Identities()
+	require.NoError(t, s.DeleteIdentity(t.Context(), "app=web", web))
+	ids, err = s.Identities(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, map[string]uint32{"app=db": db}, ids)
-	again, err := s.Identity("app=web")
+	again, err := s.Identity(t.Context(), "app=web")
 	require.NoError(t, err)
 	require.Greater(t, again, db, "a freed number is not reused")
-	require.NoError(t, s.DeleteIdentity("app=gone", 999), "absent: nothing to do")
+	require.NoError(t, s.DeleteIdentity(t.Context(), "app=gone", 999), "absent: nothing to do")
 }
 
 func TestLocalDeleteIdentity(t *testing.T) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -100,25 +101,37 @@ func del(db *bolt.DB, bucket []byte, key string) error {
 }
 
 // Endpoints lists stored endpoints ordered by name.
-func (l *Local) Endpoints() ([]api.Endpoint, error) { return list[api.Endpoint](l.db, bucketEndpoints) }
+func (l *Local) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
+	return list[api.Endpoint](l.db, bucketEndpoints)
+}
 
 // PutEndpoint stores ep under its name.
-func (l *Local) PutEndpoint(ep api.Endpoint) error { return put(l.db, bucketEndpoints, ep.Name, ep) }
+func (l *Local) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
+	return put(l.db, bucketEndpoints, ep.Name, ep)
+}
 
 // DeleteEndpoint removes the named endpoint; ErrNotFound if absent.
-func (l *Local) DeleteEndpoint(name string) error { return del(l.db, bucketEndpoints, name) }
+func (l *Local) DeleteEndpoint(ctx context.Context, name string) error {
+	return del(l.db, bucketEndpoints, name)
+}
 
 // Peers lists stored peers ordered by CIDR text.
-func (l *Local) Peers() ([]api.Peer, error) { return list[api.Peer](l.db, bucketPeers) }
+func (l *Local) Peers(ctx context.Context) ([]api.Peer, error) {
+	return list[api.Peer](l.db, bucketPeers)
+}
 
 // PutPeer stores p under its CIDR.
-func (l *Local) PutPeer(p api.Peer) error { return put(l.db, bucketPeers, p.CIDR.String(), p) }
+func (l *Local) PutPeer(ctx context.Context, p api.Peer) error {
+	return put(l.db, bucketPeers, p.CIDR.String(), p)
+}
 
 // DeletePeer removes the peer of cidr; ErrNotFound if absent.
-func (l *Local) DeletePeer(cidr netip.Prefix) error { return del(l.db, bucketPeers, cidr.String()) }
+func (l *Local) DeletePeer(ctx context.Context, cidr netip.Prefix) error {
+	return del(l.db, bucketPeers, cidr.String())
+}
 
 // Identity returns labelsKey's identity, allocating the next one atomically on first use.
-func (l *Local) Identity(labelsKey string) (uint32, error) {
+func (l *Local) Identity(ctx context.Context, labelsKey string) (uint32, error) {
 	var id uint32
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIdentities)

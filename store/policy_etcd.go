@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -16,8 +17,8 @@ import (
 func (s *Etcd) policyKey() string { return s.prefix + EtcdPolicyDir + "policy" }
 
 // Identities lists every cluster-wide identity (identities/<labelsKey> -> identity).
-func (s *Etcd) Identities() (map[string]uint32, error) {
-	ctx, cancel := s.ctx()
+func (s *Etcd) Identities(ctx context.Context) (map[string]uint32, error) {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	prefix := s.prefix + etcdIdentities
 	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
@@ -38,8 +39,8 @@ func (s *Etcd) Identities() (map[string]uint32, error) {
 // DeleteIdentity removes identities/<labelsKey> and its reverse key in one transaction that
 // commits only while the key still holds id, so an identity another node re-allocated in the
 // meantime stays.
-func (s *Etcd) DeleteIdentity(labelsKey string, id uint32) error {
-	ctx, cancel := s.ctx()
+func (s *Etcd) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	idKey, num := s.prefix+etcdIdentities+labelsKey, strconv.FormatUint(uint64(id), 10)
 	_, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(idKey), "=", num)).Then(
@@ -49,8 +50,8 @@ func (s *Etcd) DeleteIdentity(labelsKey string, id uint32) error {
 }
 
 // Policy returns the cluster's network policy, or the zero Policy.
-func (s *Etcd) Policy() (policy.Policy, error) {
-	ctx, cancel := s.ctx()
+func (s *Etcd) Policy(ctx context.Context) (policy.Policy, error) {
+	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	var p policy.Policy
 	resp, err := s.cli.Get(ctx, s.policyKey())
@@ -67,6 +68,6 @@ func (s *Etcd) Policy() (policy.Policy, error) {
 }
 
 // PutPolicy replaces the cluster's network policy.
-func (s *Etcd) PutPolicy(p policy.Policy) error {
-	return s.putJSON(s.policyKey(), "write policy", p)
+func (s *Etcd) PutPolicy(ctx context.Context, p policy.Policy) error {
+	return s.putJSON(ctx, s.policyKey(), "write policy", p)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -18,10 +19,12 @@ var (
 )
 
 // ClusterEndpoints is Endpoints: a single host is the whole cluster.
-func (l *Local) ClusterEndpoints() ([]api.Endpoint, error) { return l.Endpoints() }
+func (l *Local) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
+	return l.Endpoints(ctx)
+}
 
 // Identities lists the allocated identities (labelsKey -> identity).
-func (l *Local) Identities() (map[string]uint32, error) {
+func (l *Local) Identities(ctx context.Context) (map[string]uint32, error) {
 	out := map[string]uint32{}
 	err := l.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
@@ -35,7 +38,7 @@ func (l *Local) Identities() (map[string]uint32, error) {
 }
 
 // DeleteIdentity removes labelsKey's identity if it is id, in one transaction.
-func (l *Local) DeleteIdentity(labelsKey string, id uint32) error {
+func (l *Local) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIdentities)
 		k := []byte("=" + labelsKey)
@@ -47,7 +50,7 @@ func (l *Local) DeleteIdentity(labelsKey string, id uint32) error {
 }
 
 // Policy returns the stored network policy, or the zero Policy.
-func (l *Local) Policy() (policy.Policy, error) {
+func (l *Local) Policy(ctx context.Context) (policy.Policy, error) {
 	var p policy.Policy
 	err := l.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPolicy)
@@ -66,7 +69,7 @@ func (l *Local) Policy() (policy.Policy, error) {
 }
 
 // PutPolicy replaces the stored network policy in one transaction.
-func (l *Local) PutPolicy(p policy.Policy) error {
+func (l *Local) PutPolicy(ctx context.Context, p policy.Policy) error {
 	data, err := json.Marshal(p)
 	if err != nil {
 		return err

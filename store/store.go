@@ -5,6 +5,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 
@@ -20,30 +21,33 @@ var ErrNotFound = errors.New("not found")
 const FirstIdentity = 256 // FIRST_LABEL_IDENTITY in bpf/lib/maps.h (checked by TestGeneratedConstants)
 
 // Store is the agent's persistent desired state. Implementations are safe for concurrent use.
+// Every method takes the caller's ctx: Etcd derives each request's context from it, bounded
+// by its request timeout (a cancelled ctx fails the call with ErrUnavailable); Local (bbolt,
+// local file I/O) does not wait on anything cancellable and ignores it.
 type Store interface {
-	Endpoints() ([]api.Endpoint, error)
+	Endpoints(ctx context.Context) ([]api.Endpoint, error)
 	// PutEndpoint creates or replaces the endpoint named ep.Name.
-	PutEndpoint(ep api.Endpoint) error
-	DeleteEndpoint(name string) error
-	Peers() ([]api.Peer, error)
+	PutEndpoint(ctx context.Context, ep api.Endpoint) error
+	DeleteEndpoint(ctx context.Context, name string) error
+	Peers(ctx context.Context) ([]api.Peer, error)
 	// PutPeer creates or replaces the peer for p.CIDR.
-	PutPeer(p api.Peer) error
-	DeletePeer(cidr netip.Prefix) error
+	PutPeer(ctx context.Context, p api.Peer) error
+	DeletePeer(ctx context.Context, cidr netip.Prefix) error
 	// Identity returns the identity of a canonical label-set key, allocating the next free one
 	// (from FirstIdentity) on first use. Stable across restarts.
-	Identity(labelsKey string) (uint32, error)
+	Identity(ctx context.Context, labelsKey string) (uint32, error)
 	// ClusterEndpoints lists the endpoints of every node (with the local store: this node's),
 	// for identities of remote addresses and `policy explain`.
-	ClusterEndpoints() ([]api.Endpoint, error)
+	ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error)
 	// Identities lists every allocated identity as labelsKey -> identity.
-	Identities() (map[string]uint32, error)
+	Identities(ctx context.Context) (map[string]uint32, error)
 	// DeleteIdentity frees labelsKey's identity if it is still id (a compare-and-delete, so a
 	// concurrent re-allocation is never removed); the number itself is not handed out again.
-	DeleteIdentity(labelsKey string, id uint32) error
+	DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error
 	// Policy returns the network policy (the zero Policy: default allow, no rules, when none
 	// was stored).
-	Policy() (policy.Policy, error)
+	Policy(ctx context.Context) (policy.Policy, error)
 	// PutPolicy replaces the network policy as a whole.
-	PutPolicy(p policy.Policy) error
+	PutPolicy(ctx context.Context, p policy.Policy) error
 	Close() error
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -20,7 +21,7 @@ type refusingOps struct {
 	err error
 }
 
-func (o refusingOps) DeleteEndpoint(string) error { return o.err }
+func (o refusingOps) DeleteEndpoint(context.Context, string) error { return o.err }
 
 // TestErrorKindsRoundTrip checks that every error kind crosses the socket: the server answers
 // its status code and message, the client turns the code back into the same kind.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -25,7 +26,7 @@ func policyRoutes(mux *http.ServeMux, a Operations) {
 			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "read policy: %v", err))
 			return
 		}
-		p, err := a.ApplyPolicy(data)
+		p, err := a.ApplyPolicy(requestContext(r), data)
 		reply(w, http.StatusOK, p, err)
 	})
 	answerJSON(mux, "POST /v1/policy/rules", http.StatusCreated, a.AddPolicyRule)
@@ -35,17 +36,17 @@ func policyRoutes(mux *http.ServeMux, a Operations) {
 			reply(w, http.StatusOK, nil, api.Errorf(api.ErrInvalid, "rule %q: want its number from `ebpfnet policy list`", r.PathValue("n")))
 			return
 		}
-		p, err := a.DeletePolicyRule(n)
+		p, err := a.DeletePolicyRule(requestContext(r), n)
 		reply(w, http.StatusOK, p, err)
 	})
-	answerJSON(mux, "PUT /v1/policy/default", http.StatusOK, func(req struct {
+	answerJSON(mux, "PUT /v1/policy/default", http.StatusOK, func(ctx context.Context, req struct {
 		Action string `json:"action"`
 	}) (policy.Policy, error) {
-		return a.SetPolicyDefault(req.Action)
+		return a.SetPolicyDefault(ctx, req.Action)
 	})
 	mux.HandleFunc("GET /v1/policy/explain", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		e, err := a.ExplainPolicy(q.Get("from"), q.Get("to"), q.Get("port"))
+		e, err := a.ExplainPolicy(r.Context(), q.Get("from"), q.Get("to"), q.Get("port"))
 		reply(w, http.StatusOK, e, err)
 	})
 	mux.HandleFunc("GET /v1/monitor", func(w http.ResponseWriter, r *http.Request) { serveMonitor(w, r, a) })

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,26 +16,26 @@ import (
 // Operations are the agent's domain operations the API serves; *agent.Agent implements them.
 // Their errors wrap the api.Err* kinds (see statusOf).
 type Operations interface {
-	Status() (api.Status, error)
-	Endpoints() ([]api.Endpoint, error)
-	AddEndpoint(api.EndpointRequest) (api.Endpoint, error)
-	DeleteEndpoint(name string) error
-	Nodes() ([]api.NodeInfo, error)
-	Peers() ([]api.Peer, error)
-	AddPeer(api.PeerRequest) (api.Peer, error)
-	SetPeerKey(api.PeerKeyRequest) ([]api.Peer, error)
-	RotateWireGuardKey() (api.WireGuardStatus, error)
-	DeletePeer(cidr string) error
-	PublishedPorts() (map[string][]api.PortMapping, error)
-	Publish(api.PublishRequest) (api.PortMapping, error)
-	Unpublish(name string, req api.PublishRequest) error
+	Status(context.Context) (api.Status, error)
+	Endpoints(context.Context) ([]api.Endpoint, error)
+	AddEndpoint(context.Context, api.EndpointRequest) (api.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, name string) error
+	Nodes(context.Context) ([]api.NodeInfo, error)
+	Peers(context.Context) ([]api.Peer, error)
+	AddPeer(context.Context, api.PeerRequest) (api.Peer, error)
+	SetPeerKey(context.Context, api.PeerKeyRequest) ([]api.Peer, error)
+	RotateWireGuardKey(context.Context) (api.WireGuardStatus, error)
+	DeletePeer(ctx context.Context, cidr string) error
+	PublishedPorts(context.Context) (map[string][]api.PortMapping, error)
+	Publish(context.Context, api.PublishRequest) (api.PortMapping, error)
+	Unpublish(ctx context.Context, name string, req api.PublishRequest) error
 	NATEntries() ([]api.NATEntry, error)
-	PolicyState() (api.PolicyState, error)
-	ApplyPolicy(document []byte) (policy.Policy, error)
-	AddPolicyRule(policy.Rule) (policy.Policy, error)
-	DeletePolicyRule(n int) (policy.Policy, error)
-	SetPolicyDefault(action string) (policy.Policy, error)
-	ExplainPolicy(from, to, port string) (api.Explanation, error)
+	PolicyState(context.Context) (api.PolicyState, error)
+	ApplyPolicy(ctx context.Context, document []byte) (policy.Policy, error)
+	AddPolicyRule(context.Context, policy.Rule) (policy.Policy, error)
+	DeletePolicyRule(ctx context.Context, n int) (policy.Policy, error)
+	SetPolicyDefault(ctx context.Context, action string) (policy.Policy, error)
+	ExplainPolicy(ctx context.Context, from, to, port string) (api.Explanation, error)
 	// SubscribeDrops returns a channel of drop events and the function that ends the
 	// subscription.
 	SubscribeDrops() (<-chan api.DropEvent, func())
@@ -56,7 +57,7 @@ func Handler(a Operations) http.Handler {
 	answer(mux, "GET /v1/endpoints", http.StatusOK, a.Endpoints)
 	answerJSON(mux, "POST /v1/endpoints", http.StatusCreated, a.AddEndpoint)
 	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(r.PathValue("name")))
+		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(requestContext(r), r.PathValue("name")))
 	})
 	answer(mux, "GET /v1/nodes", http.StatusOK, a.Nodes)
 	answer(mux, "GET /v1/peers", http.StatusOK, a.Peers)
@@ -64,33 +65,45 @@ func Handler(a Operations) http.Handler {
 	answerJSON(mux, "PUT /v1/peers/key", http.StatusOK, a.SetPeerKey)
 	answer(mux, "POST /v1/wireguard/rotate-key", http.StatusOK, a.RotateWireGuardKey)
 	mux.HandleFunc("DELETE /v1/peers", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusNoContent, nil, a.DeletePeer(r.URL.Query().Get("cidr")))
+		reply(w, http.StatusNoContent, nil, a.DeletePeer(requestContext(r), r.URL.Query().Get("cidr")))
 	})
 	answer(mux, "GET /v1/ports", http.StatusOK, a.PublishedPorts)
 	answerJSON(mux, "POST /v1/ports", http.StatusCreated, a.Publish)
-	answerJSON(mux, "DELETE /v1/ports", http.StatusNoContent, func(req api.PublishRequest) (any, error) {
-		return nil, a.Unpublish(req.Endpoint, req)
+	answerJSON(mux, "DELETE /v1/ports", http.StatusNoContent, func(ctx context.Context, req api.PublishRequest) (any, error) {
+		return nil, a.Unpublish(ctx, req.Endpoint, req)
 	})
 	policyRoutes(mux, a)
-	answer(mux, "GET /v1/nat", http.StatusOK, a.NATEntries)
+	answer(mux, "GET /v1/nat", http.StatusOK, func(context.Context) ([]api.NATEntry, error) { return a.NATEntries() })
 	return mux
 }
 
-// answer serves pattern with op: its result with status ok, or its error.
-func answer[T any](mux *http.ServeMux, pattern string, ok int, op func() (T, error)) {
+// requestContext is the context an operation of r runs under: r's own for a read (GET), so a
+// client that leaves cancels it; for a mutating request r's values without its cancellation
+// (context.WithoutCancel), so a change the client gave up on (the CNI plugin's timeout) still
+// completes as a whole rather than half-way, and the client's retry finds it done. Deadlines
+// derived from it later (the etcd per-request timeout) still apply.
+func requestContext(r *http.Request) context.Context {
+	if r.Method == http.MethodGet {
+		return r.Context()
+	}
+	return context.WithoutCancel(r.Context())
+}
+
+// answer serves pattern with op under requestContext: its result with status ok, or its error.
+func answer[T any](mux *http.ServeMux, pattern string, ok int, op func(context.Context) (T, error)) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		v, err := op()
+		v, err := op(requestContext(r))
 		reply(w, ok, v, err)
 	})
 }
 
 // answerJSON serves pattern with op on the request's JSON body (400 when malformed): its
-// result with status ok, or its error.
-func answerJSON[Req, T any](mux *http.ServeMux, pattern string, ok int, op func(Req) (T, error)) {
+// result with status ok, or its error. op runs under requestContext.
+func answerJSON[Req, T any](mux *http.ServeMux, pattern string, ok int, op func(context.Context, Req) (T, error)) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		var req Req
 		if decode(w, r, &req) {
-			v, err := op(req)
+			v, err := op(requestContext(r), req)
 			reply(w, ok, v, err)
 		}
 	})

@@ -58,13 +58,13 @@ func newAgentCmd() *cobra.Command {
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-			a, err := agent.New(cfg)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a, err := agent.New(ctx, cfg) // a signal during start-up aborts it
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			return a.Run(ctx)
 		},
 	}

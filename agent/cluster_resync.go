@@ -1,0 +1,33 @@
+package agent
+
+// Resync of the datapath with the cluster store.
+
+import "context"
+
+// resyncFromStore reconciles the ipcache and the compiled policy with the store under the
+// agent lock.
+func (a *Agent) resyncFromStore(ctx context.Context) {
+	a.mu.Lock()
+	// Peer hosts (and their WireGuard peers) before the routes to them: a new node's first
+	// packets find it authenticated and, with encryption, keyed (else drop_no_key).
+	err := a.reconcilePeerHosts(ctx) // nodes joined or left
+	if err == nil {
+		err = a.reconcileIPCache(ctx)
+	}
+	if err == nil {
+		// policy or identities may have changed on another node; a policy that does not fit
+		// here is this host's problem, not the store's
+		a.notePolicySync(a.syncPolicy(ctx))
+	}
+	a.mu.Unlock()
+	a.storeResult(err)
+}
+
+// markOrphans starts the grace period of pod CIDRs whose node left (best effort).
+func (a *Agent) markOrphans(ctx context.Context) {
+	mctx, cancel := context.WithTimeout(ctx, a.cl.etcd.RequestTimeout())
+	defer cancel()
+	if err := a.cl.etcd.MarkOrphanedCIDRs(mctx); err != nil {
+		a.log.Debug("mark orphaned pod CIDRs", "err", err)
+	}
+}

@@ -1,0 +1,85 @@
+package agent
+
+// Store errors as API refusals.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/policy"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// storeErrors is the etcd store as the agent uses it: an unreachable store is an
+// api.ErrUnavailable refusal (the API answers 503) with a message saying so.
+type storeErrors struct{ *store.Etcd }
+
+func (s storeErrors) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
+	eps, err := s.Etcd.Endpoints(ctx)
+	return eps, unavailableError(err)
+}
+
+func (s storeErrors) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
+	return unavailableError(s.Etcd.PutEndpoint(ctx, ep))
+}
+
+func (s storeErrors) DeleteEndpoint(ctx context.Context, name string) error {
+	return unavailableError(s.Etcd.DeleteEndpoint(ctx, name))
+}
+
+func (s storeErrors) Peers(ctx context.Context) ([]api.Peer, error) {
+	ps, err := s.Etcd.Peers(ctx)
+	return ps, unavailableError(err)
+}
+
+func (s storeErrors) PutPeer(ctx context.Context, p api.Peer) error {
+	return unavailableError(s.Etcd.PutPeer(ctx, p))
+}
+
+func (s storeErrors) Identity(ctx context.Context, labelsKey string) (uint32, error) {
+	id, err := s.Etcd.Identity(ctx, labelsKey)
+	return id, unavailableError(err)
+}
+
+func (s storeErrors) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
+	eps, err := s.Etcd.ClusterEndpoints(ctx)
+	return eps, unavailableError(err)
+}
+
+func (s storeErrors) Identities(ctx context.Context) (map[string]uint32, error) {
+	ids, err := s.Etcd.Identities(ctx)
+	return ids, unavailableError(err)
+}
+
+func (s storeErrors) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
+	return unavailableError(s.Etcd.DeleteIdentity(ctx, labelsKey, id))
+}
+
+func (s storeErrors) Policy(ctx context.Context) (policy.Policy, error) {
+	p, err := s.Etcd.Policy(ctx)
+	return p, unavailableError(err)
+}
+
+func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
+	return unavailableError(s.Etcd.PutPolicy(ctx, p))
+}
+
+// storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
+type storeUnavailable struct {
+	msg   string
+	cause error
+}
+
+func (e *storeUnavailable) Error() string   { return e.msg }
+func (e *storeUnavailable) Unwrap() []error { return []error{api.ErrUnavailable, e.cause} }
+
+// unavailableError turns a store.ErrUnavailable error into an api.ErrUnavailable refusal;
+// others pass.
+func unavailableError(err error) error {
+	if err == nil || !errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	msg := err.Error() + " (the datapath keeps forwarding with its current maps; changes are refused until the store is back)"
+	return &storeUnavailable{msg: msg, cause: err}
+}
