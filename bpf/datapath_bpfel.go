@@ -176,7 +176,13 @@ const (
 	DatapathMetricMETRIC_DROP_NO_KEY                DatapathMetric = 23
 	DatapathMetricMETRIC_DROP_FRAG_UNKNOWN          DatapathMetric = 24
 	DatapathMetricMETRIC_DROP_CT_QUOTA              DatapathMetric = 25
-	DatapathMetricMETRIC_MAX                        DatapathMetric = 26
+	DatapathMetricMETRIC_DROP_PREFILTER             DatapathMetric = 26
+	DatapathMetricMETRIC_DROP_CROSS_NETWORK         DatapathMetric = 27
+	DatapathMetricMETRIC_DROP_INTERNAL_NETWORK      DatapathMetric = 28
+	DatapathMetricMETRIC_DROP_NO_BACKEND            DatapathMetric = 29
+	DatapathMetricMETRIC_FWD_SERVICE                DatapathMetric = 30
+	DatapathMetricMETRIC_FWD_NATIVE                 DatapathMetric = 31
+	DatapathMetricMETRIC_MAX                        DatapathMetric = 32
 )
 
 type DatapathMetricValue struct {

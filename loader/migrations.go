@@ -42,7 +42,7 @@ var upgradeRules = map[string]upgradeRule{
 	// value reads as revision 0, the generation its policy entries carry), so the old value
 	// zero-extended keeps policy enforced across the upgrade.
 	bpf.DatapathMapNodeConfig: {rewritten: true, migrate: extendValues},
-	// Counters by enum metric / rule index: new reasons are appended (metrics 20 → 26).
+	// Counters by enum metric / rule index: new reasons are appended (metrics 20 → 26 → 32).
 	bpf.DatapathMapMetrics:     {migrate: growEntries},
 	bpf.DatapathMapPolicyDrops: {migrate: growEntries},
 	// Events in flight and a cache of fragment verdicts: nothing to carry.

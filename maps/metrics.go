@@ -46,6 +46,12 @@ var metricNames = [...]string{
 	bpf.DatapathMetricMETRIC_DROP_NO_KEY:                "drop_no_key",
 	bpf.DatapathMetricMETRIC_DROP_FRAG_UNKNOWN:          "drop_frag_unknown",
 	bpf.DatapathMetricMETRIC_DROP_CT_QUOTA:              "drop_ct_quota",
+	bpf.DatapathMetricMETRIC_DROP_PREFILTER:             "drop_prefilter",
+	bpf.DatapathMetricMETRIC_DROP_CROSS_NETWORK:         "drop_cross_network",
+	bpf.DatapathMetricMETRIC_DROP_INTERNAL_NETWORK:      "drop_internal_network",
+	bpf.DatapathMetricMETRIC_DROP_NO_BACKEND:            "drop_no_backend",
+	bpf.DatapathMetricMETRIC_FWD_SERVICE:                "forward_service",
+	bpf.DatapathMetricMETRIC_FWD_NATIVE:                 "forward_native",
 }
 
 // AllMetrics lists every Metric in index order.

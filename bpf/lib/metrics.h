@@ -33,7 +33,13 @@ enum metric {
 	METRIC_DROP_NO_KEY = 23,        /* encryption on, peer has no key yet: nothing sent in clear */
 	METRIC_DROP_FRAG_UNKNOWN = 24,  /* non-first fragment with no remembered verdict */
 	METRIC_DROP_CT_QUOTA = 25,      /* the endpoint's conntrack quota is used up */
-	METRIC_MAX = 26,
+	METRIC_DROP_PREFILTER = 26,     /* source on the XDP prefilter deny list */
+	METRIC_DROP_CROSS_NETWORK = 27, /* source and destination (or VNI) on different networks */
+	METRIC_DROP_INTERNAL_NETWORK = 28, /* an --internal network's endpoint sending outside it */
+	METRIC_DROP_NO_BACKEND = 29,    /* service port with no backend (answered, not silent) */
+	METRIC_FWD_SERVICE = 30,        /* translated from a service VIP or mesh port to a backend */
+	METRIC_FWD_NATIVE = 31,         /* routed to the peer host without encapsulation (native) */
+	METRIC_MAX = 32,
 };
 
 /* Keyed by enum metric as __u32: the kernel accepts only an integer BTF key for arrays. */
