@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/ebpfnet/ebpfnet/agent/cluster"
 	"github.com/ebpfnet/ebpfnet/agent/httpapi"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
@@ -43,7 +44,7 @@ type Agent struct {
 	dmaps     domainMaps // endpoints, ipcache and published of maps, as interfaces (fakes in tests)
 	unlock    func() error
 	ln        net.Listener
-	cl        *clusterState         // etcd membership; nil with the local store
+	cl        *cluster.Cluster      // etcd membership; nil with the local store
 	policyErr error                 // why the stored policy is not the one in force; nil when it is (a.mu)
 	idUnused  map[string]time.Time  // identity label keys seen unused, since when (a.mu)
 	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)

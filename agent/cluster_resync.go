@@ -1,12 +1,12 @@
 package agent
 
-// Resync of the datapath with the cluster store.
+// Resync of the datapath with the cluster store (called by the cluster package).
 
 import "context"
 
 // resyncFromStore reconciles the ipcache and the compiled policy with the store under the
-// agent lock.
-func (a *Agent) resyncFromStore(ctx context.Context) {
+// agent lock (cluster.Agent.Resync).
+func (a *Agent) resyncFromStore(ctx context.Context) error {
 	a.mu.Lock()
 	// Peer hosts (and their WireGuard peers) before the routes to them: a new node's first
 	// packets find it authenticated and, with encryption, keyed (else drop_no_key).
@@ -20,14 +20,5 @@ func (a *Agent) resyncFromStore(ctx context.Context) {
 		a.notePolicySync(a.syncPolicy(ctx))
 	}
 	a.mu.Unlock()
-	a.storeResult(err)
-}
-
-// markOrphans starts the grace period of pod CIDRs whose node left (best effort).
-func (a *Agent) markOrphans(ctx context.Context) {
-	mctx, cancel := context.WithTimeout(ctx, a.cl.etcd.RequestTimeout())
-	defer cancel()
-	if err := a.cl.etcd.MarkOrphanedCIDRs(mctx); err != nil {
-		a.log.Debug("mark orphaned pod CIDRs", "err", err)
-	}
+	return err
 }

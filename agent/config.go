@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfnet/ebpfnet/agent/cluster"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/loader"
 	"github.com/ebpfnet/ebpfnet/wireguard"
@@ -57,8 +58,8 @@ type Config struct {
 	// CTMaxPerEndpoint is each endpoint's conntrack quota; 0 = a fair share,
 	// CTMax / (endpoints + 1).
 	CTMaxPerEndpoint int
-	Logger           *slog.Logger // nil = slog.Default()
-	Store            StoreConfig  // desired-state store: local (default) or etcd, see StoreConfig
+	Logger           *slog.Logger   // nil = slog.Default()
+	Store            cluster.Config // desired-state store: local (default) or etcd, see cluster.Config
 	// Encryption between hosts: EncryptionNone ("" too) or EncryptionWireGuard.
 	Encryption string
 	// WireGuardImpl is "auto" (""), "kernel" or "userspace" (see package wireguard).
@@ -89,7 +90,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	c.Store = c.Store.withDefaults()
+	c.Store = c.Store.WithDefaults()
 	if c.NATPorts == [2]uint16{} {
 		c.NATPorts = [2]uint16{32768, 60999}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/ebpfnet/ebpfnet/agent/cluster"
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/wireguard"
 )
@@ -201,12 +202,9 @@ func (a *Agent) RotateWireGuardKey(ctx context.Context) (api.WireGuardStatus, er
 	old := a.wgKey
 	a.wgKey = key
 	if a.cl != nil {
-		ctx, cancel := context.WithTimeout(ctx, 2*a.cl.etcd.RequestTimeout())
-		err := a.cl.etcd.UpdateNodeRecord(ctx, a.nodeRecord())
-		cancel()
-		if err != nil {
+		if err := a.cl.PublishNodeRecord(ctx); err != nil {
 			a.wgKey = old
-			return api.WireGuardStatus{}, unavailableError(fmt.Errorf("publish the new WireGuard key: %w (the old key stays)", err))
+			return api.WireGuardStatus{}, cluster.UnavailableError(fmt.Errorf("publish the new WireGuard key: %w (the old key stays)", err))
 		}
 	}
 	if err := wireguard.SaveKey(a.cfg.StateDir, key); err != nil {

@@ -153,7 +153,7 @@ func (s metricsSource) PolicyDrops() (map[string]maps.Counter, error) {
 // StoreHealth reports the store kind and its last known health, without waiting on it.
 func (s metricsSource) StoreHealth() (string, bool) {
 	if s.a.cl == nil {
-		return StoreLocal, true
+		return api.StoreLocal, true
 	}
-	return StoreEtcd, s.a.cl.isHealthy()
+	return api.StoreEtcd, s.a.cl.Healthy()
 }

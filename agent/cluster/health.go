@@ -1,4 +1,4 @@
-package agent
+package cluster
 
 // Store health and registration state as the agent last saw them.
 
@@ -10,31 +10,28 @@ import (
 
 // storeResult records the outcome of a store operation and logs health transitions. It
 // reports whether the health changed.
-func (a *Agent) storeResult(err error) bool {
-	if a.cl == nil {
-		return false
-	}
+func (c *Cluster) storeResult(err error) bool {
 	if err != nil && !errors.Is(err, store.ErrUnavailable) {
 		// Not an outage (e.g. a bad record): log it, health is about reachability.
-		a.log.Warn("reconcile with the cluster store", "err", err)
+		c.log.Warn("reconcile with the cluster store", "err", err)
 		return false
 	}
-	a.cl.mu.Lock()
-	was := a.cl.healthy
-	a.cl.healthy = err == nil
-	a.cl.err = ""
+	c.mu.Lock()
+	was := c.healthy
+	c.healthy = err == nil
+	c.err = ""
 	if err != nil {
-		a.cl.err = err.Error()
+		c.err = err.Error()
 	}
-	a.cl.mu.Unlock()
+	c.mu.Unlock()
 	if was && err != nil {
-		a.log.Warn("cluster store unavailable; keeping the datapath's maps as they are", "err", err)
+		c.log.Warn("cluster store unavailable; keeping the datapath's maps as they are", "err", err)
 	}
 	return was != (err == nil)
 }
 
 // setRegistered records the registration state; it reports whether the error text changed.
-func (c *clusterState) setRegistered(err error) bool {
+func (c *Cluster) setRegistered(err error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.registered = err == nil
@@ -46,8 +43,8 @@ func (c *clusterState) setRegistered(err error) bool {
 	return old != c.regErr
 }
 
-// isHealthy reports the last known store health.
-func (c *clusterState) isHealthy() bool {
+// Healthy reports the last known store health, without waiting on the store.
+func (c *Cluster) Healthy() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.healthy

@@ -1,4 +1,4 @@
-package agent
+package cluster
 
 // Store errors as API refusals.
 
@@ -11,58 +11,58 @@ import (
 	"github.com/ebpfnet/ebpfnet/store"
 )
 
-// storeErrors is the etcd store as the agent uses it: an unreachable store is an
+// storeErrors is the etcd store as the agent and membership use it: an unreachable store is an
 // api.ErrUnavailable refusal (the API answers 503) with a message saying so.
 type storeErrors struct{ *store.Etcd }
 
 func (s storeErrors) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
 	eps, err := s.Etcd.Endpoints(ctx)
-	return eps, unavailableError(err)
+	return eps, UnavailableError(err)
 }
 
 func (s storeErrors) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
-	return unavailableError(s.Etcd.PutEndpoint(ctx, ep))
+	return UnavailableError(s.Etcd.PutEndpoint(ctx, ep))
 }
 
 func (s storeErrors) DeleteEndpoint(ctx context.Context, name string) error {
-	return unavailableError(s.Etcd.DeleteEndpoint(ctx, name))
+	return UnavailableError(s.Etcd.DeleteEndpoint(ctx, name))
 }
 
 func (s storeErrors) Peers(ctx context.Context) ([]api.Peer, error) {
 	ps, err := s.Etcd.Peers(ctx)
-	return ps, unavailableError(err)
+	return ps, UnavailableError(err)
 }
 
 func (s storeErrors) PutPeer(ctx context.Context, p api.Peer) error {
-	return unavailableError(s.Etcd.PutPeer(ctx, p))
+	return UnavailableError(s.Etcd.PutPeer(ctx, p))
 }
 
 func (s storeErrors) Identity(ctx context.Context, labelsKey string) (uint32, error) {
 	id, err := s.Etcd.Identity(ctx, labelsKey)
-	return id, unavailableError(err)
+	return id, UnavailableError(err)
 }
 
 func (s storeErrors) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
 	eps, err := s.Etcd.ClusterEndpoints(ctx)
-	return eps, unavailableError(err)
+	return eps, UnavailableError(err)
 }
 
 func (s storeErrors) Identities(ctx context.Context) (map[string]uint32, error) {
 	ids, err := s.Etcd.Identities(ctx)
-	return ids, unavailableError(err)
+	return ids, UnavailableError(err)
 }
 
 func (s storeErrors) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
-	return unavailableError(s.Etcd.DeleteIdentity(ctx, labelsKey, id))
+	return UnavailableError(s.Etcd.DeleteIdentity(ctx, labelsKey, id))
 }
 
 func (s storeErrors) Policy(ctx context.Context) (policy.Policy, error) {
 	p, err := s.Etcd.Policy(ctx)
-	return p, unavailableError(err)
+	return p, UnavailableError(err)
 }
 
 func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
-	return unavailableError(s.Etcd.PutPolicy(ctx, p))
+	return UnavailableError(s.Etcd.PutPolicy(ctx, p))
 }
 
 // storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
@@ -74,9 +74,9 @@ type storeUnavailable struct {
 func (e *storeUnavailable) Error() string   { return e.msg }
 func (e *storeUnavailable) Unwrap() []error { return []error{api.ErrUnavailable, e.cause} }
 
-// unavailableError turns a store.ErrUnavailable error into an api.ErrUnavailable refusal;
-// others pass.
-func unavailableError(err error) error {
+// UnavailableError turns a store.ErrUnavailable error into an api.ErrUnavailable refusal
+// (the API answers 503) that still matches store.ErrUnavailable; others pass unchanged.
+func UnavailableError(err error) error {
 	if err == nil || !errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
