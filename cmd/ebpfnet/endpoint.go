@@ -39,6 +39,7 @@ func newEndpointCmd(g *globals) *cobra.Command {
 	add.Flags().StringVar(&req.MAC, "mac", "", "container MAC (default: random)")
 	add.Flags().StringArrayVar(&req.Labels, "label", nil, "label key=value (repeatable)")
 	add.Flags().StringArrayVar(&req.Links, "link", nil, "endpoint this one links to, for `within: linked` rules (repeatable)")
+	add.Flags().StringVar(&req.Network, "network", "", "network to attach to, whose subnet holds --ip (default: default)")
 	add.Flags().BoolVar(&hostNAT, "host-nat", true, "masquerade its traffic leaving the cluster (default: the agent's --host-nat)")
 	_ = add.MarkFlagRequired("netns")
 	_ = add.MarkFlagRequired("ip")

@@ -1,0 +1,108 @@
+package agent
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/store"
+)
+
+// networkAgent is an agent with a fresh local store, the default cluster network and the
+// given stored endpoints; its network operations touch no map.
+func networkAgent(t *testing.T, eps ...api.Endpoint) *Agent {
+	st, err := store.OpenLocal(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	for _, ep := range eps {
+		require.NoError(t, st.PutEndpoint(t.Context(), ep))
+	}
+	return &Agent{store: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{HostNAT: true},
+		node: api.Node{Cluster: netip.MustParsePrefix(DefaultCluster), VNI: DefaultVNI, MTU: 1450, UnderlayIP: netip.MustParseAddr("172.31.0.1")}}
+}
+
+func boolp(b bool) *bool { return &b }
+
+func TestNetworkCreateListDelete(t *testing.T) {
+	a := networkAgent(t, api.Endpoint{Name: "web1", IP: netip.MustParseAddr("10.43.0.5"), Network: "front"},
+		api.Endpoint{Name: "old1", IP: netip.MustParseAddr("10.42.0.5")})
+	ctx := t.Context()
+	front, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "front", Subnet: "10.43.0.0/16"})
+	require.NoError(t, err)
+	require.Equal(t, api.Network{Name: "front", ID: 1, Subnet: netip.MustParsePrefix("10.43.0.0/16"), VNI: FirstNetworkVNI,
+		Mode: api.NetworkModeVXLAN, HostNAT: true, HostPorts: true}, front)
+	back, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "back", Subnet: "10.44.0.0/24", VNI: 77, HostNAT: boolp(false), HostPorts: boolp(false), MTU: 1400})
+	require.NoError(t, err)
+	require.Equal(t, api.Network{Name: "back", ID: 2, Subnet: netip.MustParsePrefix("10.44.0.0/24"), VNI: 77,
+		Mode: api.NetworkModeVXLAN, MTU: 1400}, back)
+
+	ns, err := a.Networks(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []api.NetworkInfo{
+		{Network: a.defaultNetwork(), Endpoints: []string{"old1"}},
+		{Network: back, Endpoints: []string{}},
+		{Network: front, Endpoints: []string{"web1"}},
+	}, ns)
+	require.Equal(t, api.Network{Name: "default", Subnet: netip.MustParsePrefix("10.42.0.0/16"), VNI: 1042, Mode: "vxlan", HostNAT: true, HostPorts: true}, ns[0].Network)
+
+	err = a.DeleteNetwork(ctx, "front")
+	require.ErrorIs(t, err, api.ErrConflict)
+	require.EqualError(t, err, "network front has 1 endpoints attached (web1): disconnect or delete them first")
+	require.ErrorIs(t, a.DeleteNetwork(ctx, "default"), api.ErrConflict)
+	require.ErrorIs(t, a.DeleteNetwork(ctx, "nope"), api.ErrNotFound)
+	require.NoError(t, a.DeleteNetwork(ctx, "back"))
+	_, err = a.Network(ctx, "back")
+	require.ErrorIs(t, err, api.ErrNotFound)
+	again, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "back2", Subnet: "10.44.0.0/24"})
+	require.NoError(t, err)
+	require.Equal(t, uint16(2), again.ID, "the lowest free id is reused")
+	require.Equal(t, uint32(FirstNetworkVNI+1), again.VNI, "the lowest free VNI from 4096")
+}
+
+// TestNetworkCreateBadInput: every refusal has its kind and a message naming the problem,
+// and nothing is stored.
+func TestNetworkCreateBadInput(t *testing.T) {
+	a := networkAgent(t)
+	ctx := t.Context()
+	_, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "front", Subnet: "10.43.0.0/16", VNI: 5000})
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		req  api.NetworkRequest
+		kind error
+		want string
+	}{
+		{"bad name", api.NetworkRequest{Name: "a/b", Subnet: "10.50.0.0/16"}, api.ErrInvalid, `invalid network name "a/b"`},
+		{"empty name", api.NetworkRequest{Subnet: "10.50.0.0/16"}, api.ErrInvalid, `invalid network name ""`},
+		{"default name", api.NetworkRequest{Name: "default", Subnet: "10.50.0.0/16"}, api.ErrConflict, "network default exists"},
+		{"taken name", api.NetworkRequest{Name: "front", Subnet: "10.50.0.0/16"}, api.ErrConflict, "network front already exists (subnet 10.43.0.0/16, VNI 5000)"},
+		{"no subnet", api.NetworkRequest{Name: "x"}, api.ErrInvalid, `invalid subnet "": want an IPv4 CIDR`},
+		{"IPv6 subnet", api.NetworkRequest{Name: "x", Subnet: "fd00::/64"}, api.ErrInvalid, `invalid subnet "fd00::/64"`},
+		{"host bits", api.NetworkRequest{Name: "x", Subnet: "10.50.0.1/16"}, api.ErrInvalid, "host bits set (did you mean 10.50.0.0/16?)"},
+		{"too small", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/31"}, api.ErrInvalid, "want a prefix length of /8 to /30"},
+		{"overlaps default", api.NetworkRequest{Name: "x", Subnet: "10.42.7.0/24"}, api.ErrConflict, "subnet 10.42.7.0/24 overlaps network default (10.42.0.0/16)"},
+		{"contains another", api.NetworkRequest{Name: "x", Subnet: "10.0.0.0/8"}, api.ErrConflict, "subnet 10.0.0.0/8 overlaps network default (10.42.0.0/16)"},
+		{"overlaps front", api.NetworkRequest{Name: "x", Subnet: "10.43.128.0/17"}, api.ErrConflict, "subnet 10.43.128.0/17 overlaps network front (10.43.0.0/16)"},
+		{"underlay inside", api.NetworkRequest{Name: "x", Subnet: "172.31.0.0/24"}, api.ErrInvalid, "contains this node's underlay IP 172.31.0.1"},
+		{"VNI in use", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", VNI: 5000}, api.ErrConflict, "VNI 5000 is in use by network front"},
+		{"default VNI in use", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", VNI: 1042}, api.ErrConflict, "VNI 1042 is in use by network default"},
+		{"VNI too big", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", VNI: 1 << 24}, api.ErrInvalid, "invalid VNI 16777216: want 1..16777215"},
+		{"bad mode", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", Mode: "gre"}, api.ErrInvalid, `invalid mode "gre": want vxlan or native`},
+		{"bad policy", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", DefaultPolicy: "drop"}, api.ErrInvalid, `invalid default policy "drop": want allow or deny`},
+		{"MTU too big", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", MTU: 1451}, api.ErrInvalid, "invalid MTU 1451: want 68..1450"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := a.CreateNetwork(ctx, tc.req)
+			require.ErrorIs(t, err, tc.kind)
+			require.ErrorContains(t, err, tc.want)
+			ns, err := a.store.Networks(ctx)
+			require.NoError(t, err)
+			require.Len(t, ns, 1, "nothing stored")
+		})
+	}
+}
