@@ -24,6 +24,9 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 	if err != nil {
 		return api.Endpoint{}, err
 	}
+	if err := a.syncNetworks(ctx); err != nil { // its network may come from another node
+		return api.Endpoint{}, err
+	}
 	if ep.Identity, err = a.store.Identity(ctx, labelsKey(identityLabels(ep.Labels))); err != nil {
 		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
 	}

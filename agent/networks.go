@@ -141,7 +141,7 @@ func (a *Agent) CreateNetwork(ctx context.Context, req api.NetworkRequest) (api.
 		err = a.store.CreateNetwork(ctx, n)
 		if err == nil {
 			a.log.Info("network created", "name", n.Name, "id", n.ID, "subnet", n.Subnet, "vni", n.VNI)
-			return n, nil
+			return n, a.syncNetworks(ctx)
 		}
 		if !errors.Is(err, store.ErrExists) {
 			return api.Network{}, fmt.Errorf("store network %s: %w", n.Name, err)
@@ -196,6 +196,9 @@ func (a *Agent) parseNetwork(req api.NetworkRequest) (api.Network, error) {
 	}
 	if req.HostPorts != nil {
 		n.HostPorts = *req.HostPorts
+	}
+	if n.Internal { // nothing outside the network: no masquerade, no published ports
+		n.HostNAT, n.HostPorts = false, false
 	}
 	return n, a.checkNetworkSupported(n)
 }
@@ -259,15 +262,13 @@ func (a *Agent) DeleteNetwork(ctx context.Context, name string) error {
 		return fmt.Errorf("delete network %s: %w", name, err)
 	}
 	a.log.Info("network deleted", "name", name, "id", n.ID, "vni", n.VNI)
-	return nil
+	return a.syncNetworks(ctx)
 }
 
 // checkNetworkSupported refuses (api.ErrUnsupported) the settings this agent's datapath does
 // not enforce yet, rather than storing a network that would not be what it says.
 func (a *Agent) checkNetworkSupported(n api.Network) error {
 	switch {
-	case n.Internal:
-		return api.Errorf(api.ErrUnsupported, "network %s: --internal is not implemented yet", n.Name)
 	case n.DefaultPolicy != "":
 		return api.Errorf(api.ErrUnsupported, "network %s: a per-network --default-policy is not implemented yet (use `ebpfnet policy default`)", n.Name)
 	}

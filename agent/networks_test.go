@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/maps"
 	"github.com/ebpfnet/ebpfnet/store"
 )
 
@@ -22,10 +23,37 @@ func networkAgent(t *testing.T, eps ...api.Endpoint) *Agent {
 		require.NoError(t, st.PutEndpoint(t.Context(), ep))
 	}
 	return &Agent{store: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{HostNAT: true},
-		node: api.Node{Cluster: netip.MustParsePrefix(DefaultCluster), VNI: DefaultVNI, MTU: 1450, UnderlayIP: netip.MustParseAddr("172.31.0.1")}}
+		dmaps: domainMaps{networks: &fakeNetworks{byID: map[uint16]maps.Network{}}},
+		node:  api.Node{Cluster: netip.MustParsePrefix(DefaultCluster), VNI: DefaultVNI, MTU: 1450, UnderlayIP: netip.MustParseAddr("172.31.0.1")}}
 }
 
 func boolp(b bool) *bool { return &b }
+
+// fakeNetworks is the networks maps in memory, by id.
+type fakeNetworks struct{ byID map[uint16]maps.Network }
+
+func (f *fakeNetworks) Put(n maps.Network) error { f.byID[n.ID] = n; return nil }
+func (f *fakeNetworks) Clear(id uint16) error    { delete(f.byID, id); return nil }
+func (f *fakeNetworks) DeleteSubnet(p netip.Prefix) error {
+	for id, n := range f.byID {
+		if n.Subnet == p {
+			n.Subnet = netip.Prefix{}
+			f.byID[id] = n
+		}
+	}
+	return nil
+}
+func (f *fakeNetworks) DeleteVNI(vni uint32) error { return nil }
+func (f *fakeNetworks) Entries() (maps.NetworkEntries, error) {
+	e := maps.NetworkEntries{Subnets: map[netip.Prefix]uint16{}, VNIs: map[uint32]uint16{}}
+	for id, n := range f.byID {
+		e.IDs = append(e.IDs, id)
+		if id != 0 {
+			e.Subnets[n.Subnet], e.VNIs[n.VNI] = id, id
+		}
+	}
+	return e, nil
+}
 
 func TestNetworkCreateListDelete(t *testing.T) {
 	a := networkAgent(t, api.Endpoint{Name: "web1", IP: netip.MustParseAddr("10.43.0.5"), Network: "front"},
@@ -54,7 +82,11 @@ func TestNetworkCreateListDelete(t *testing.T) {
 	require.EqualError(t, err, "network front has 1 endpoints attached (web1): disconnect or delete them first")
 	require.ErrorIs(t, a.DeleteNetwork(ctx, "default"), api.ErrConflict)
 	require.ErrorIs(t, a.DeleteNetwork(ctx, "nope"), api.ErrNotFound)
+	dp := a.dmaps.networks.(*fakeNetworks).byID
+	require.Equal(t, maps.Network{ID: 2, Subnet: back.Subnet, VNI: 77}, dp[2])
+	require.Equal(t, maps.Network{ID: 1, Subnet: front.Subnet, VNI: FirstNetworkVNI, HostNAT: true, HostPorts: true}, dp[1])
 	require.NoError(t, a.DeleteNetwork(ctx, "back"))
+	require.NotContains(t, dp, uint16(2), "its datapath entry is cleared")
 	_, err = a.Network(ctx, "back")
 	require.ErrorIs(t, err, api.ErrNotFound)
 	again, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "back2", Subnet: "10.44.0.0/24"})

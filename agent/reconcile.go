@@ -18,6 +18,9 @@ import (
 func (a *Agent) reconcile(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.syncNetworks(ctx); err != nil { // before the endpoints of its networks
+		return err
+	}
 	if err := a.reconcileEndpoints(ctx); err != nil {
 		return err
 	}
