@@ -20,7 +20,19 @@ import (
 func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.addEndpoint(ctx, req, "")
+}
+
+// addEndpoint is AddEndpoint under a.mu; a nonempty parent makes the endpoint a further
+// interface of that endpoint's container (see ConnectEndpoint). Only a container's first
+// interface gets the default route.
+func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent string) (api.Endpoint, error) {
 	ep, mac, net, err := a.parseEndpoint(ctx, req)
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	ep.Parent = parent
+	others, err := a.netnsIfNames(ctx, ep.Netns)
 	if err != nil {
 		return api.Endpoint{}, err
 	}
@@ -36,14 +48,15 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 	}
 	ep.HostIfName = endpoint.HostIfName(ep.Name)
 	res, err := endpoint.Create(a.hostNS, endpoint.Config{
-		NetnsPath:    ep.Netns,
-		HostIfName:   ep.HostIfName,
-		Addr:         netip.PrefixFrom(ep.IP, net.Subnet.Bits()),
-		Gateway:      a.gateway(net),
-		IfName:       ep.IfName,
-		MTU:          ep.MTU,
-		HostMAC:      RouterMAC(a.node.UnderlayIP),
-		ContainerMAC: mac,
+		NetnsPath:      ep.Netns,
+		HostIfName:     ep.HostIfName,
+		Addr:           netip.PrefixFrom(ep.IP, net.Subnet.Bits()),
+		Gateway:        a.gateway(net),
+		IfName:         ep.IfName,
+		MTU:            ep.MTU,
+		HostMAC:        RouterMAC(a.node.UnderlayIP),
+		ContainerMAC:   mac,
+		NoDefaultRoute: len(others) > 0,
 	})
 	if err != nil {
 		return api.Endpoint{}, invalid("endpoint %s: %v", ep.Name, err)
@@ -234,14 +247,28 @@ func (a *Agent) DeleteEndpoint(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	a.unprogram(ep)
+	ifaces, err := a.interfacesOf(ctx, ep)
+	if err != nil {
+		return err
+	}
+	for _, e := range ifaces { // its further interfaces first, then itself
+		if err := a.removeEndpoint(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeEndpoint undoes e's programming, veth and stored record (a.mu held).
+func (a *Agent) removeEndpoint(ctx context.Context, e api.Endpoint) error {
+	a.unprogram(e)
 	if err := a.syncCTQuotas(ctx); err != nil { // the others' fair share grows
 		a.log.Warn("conntrack quotas after endpoint delete", "err", err)
 	}
-	if err := a.store.DeleteEndpoint(ctx, name); err != nil {
-		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
+	if err := a.store.DeleteEndpoint(ctx, e.Name); err != nil {
+		return fmt.Errorf("delete endpoint %s from store: %w", e.Name, err)
 	}
-	a.log.Info("endpoint deleted", "name", name, "ip", ep.IP)
+	a.log.Info("endpoint deleted", "name", e.Name, "ip", e.IP, "network", cmp.Or(e.Network, api.DefaultNetwork))
 	return nil
 }
 

@@ -39,6 +39,14 @@ type NetworkInfo struct {
 	Endpoints []string `json:"endpoints"`
 }
 
+// ConnectRequest asks the agent to give an endpoint's container one more interface, on
+// Network with address IP (raw user input), as `docker network connect` does.
+type ConnectRequest struct {
+	Network string `json:"network"`
+	IP      string `json:"ip"`
+	MAC     string `json:"mac,omitempty"` // empty = kernel-chosen
+}
+
 // NetworkRequest asks the agent to create a network (raw user input; the agent validates
 // it and answers with the created Network).
 type NetworkRequest struct {

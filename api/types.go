@@ -23,6 +23,9 @@ type Endpoint struct {
 	Ports      []PortMapping     `json:"ports,omitempty"`      // published ports forwarded to it
 	Links      []string          `json:"links,omitempty"`      // endpoints it links to
 	Network    string            `json:"network,omitempty"`    // the network it is on; empty = DefaultNetwork
+	// Parent names the endpoint whose container this is a further interface of (`endpoint
+	// connect`, named <parent>.<network>, no default route); empty for an endpoint itself.
+	Parent string `json:"parent,omitempty"`
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's

@@ -249,3 +249,13 @@ func (c *Client) CreateNetwork(req api.NetworkRequest) (n api.Network, err error
 func (c *Client) DeleteNetwork(name string) error {
 	return c.do(http.MethodDelete, "/v1/networks/"+url.PathEscape(name), nil, nil)
 }
+
+// ConnectEndpoint gives an endpoint's container one more interface on req.Network.
+func (c *Client) ConnectEndpoint(name string, req api.ConnectRequest) (ep api.Endpoint, err error) {
+	return ep, c.do(http.MethodPost, "/v1/endpoints/"+url.PathEscape(name)+"/networks", req, &ep)
+}
+
+// DisconnectEndpoint removes an endpoint's interface on network.
+func (c *Client) DisconnectEndpoint(name, network string) error {
+	return c.do(http.MethodDelete, "/v1/endpoints/"+url.PathEscape(name)+"/networks/"+url.PathEscape(network), nil, nil)
+}

@@ -58,15 +58,24 @@ func addNetworkContainer(t *testing.T, c *testbed.Cluster, h *testbed.Host, name
 	return ct
 }
 
-// reachability probes every ordered pair of cts with one ping, one TCP connect and one UDP
-// datagram, all pairs at once, and returns "from->to proto" for each probe that got through.
-func reachability(t *testing.T, c *testbed.Cluster, cts []*testbed.Container) map[string]bool {
+// netAddr is one interface of a container: its netns, address and network.
+type netAddr struct {
+	ns, net string
+	ip      netip.Addr
+}
+
+// reachability probes from every container (netns) to every interface of another one with
+// one ping, one TCP connect and one UDP datagram, all at once, and returns "ns->ip proto"
+// for each probe that got through.
+func reachability(t *testing.T, c *testbed.Cluster, ifaces []netAddr) map[string]bool {
 	const port = 7070
 	got := map[string]bool{}
 	var mu sync.Mutex
 	mark := func(k string) { mu.Lock(); got[k] = true; mu.Unlock() }
-	for _, to := range cts {
-		l, err := c.Bed.ListenTCP(to.Name, netip.AddrPortFrom(to.IP, port))
+	sources := map[string]bool{}
+	for _, to := range ifaces {
+		sources[to.ns] = true
+		l, err := c.Bed.ListenTCP(to.ns, netip.AddrPortFrom(to.ip, port))
 		require.NoError(t, err)
 		t.Cleanup(func() { l.Close() })
 		go func() {
@@ -78,7 +87,7 @@ func reachability(t *testing.T, c *testbed.Cluster, cts []*testbed.Container) ma
 				conn.Close()
 			}
 		}()
-		u, err := c.Bed.ListenUDP(to.Name, netip.AddrPortFrom(to.IP, port))
+		u, err := c.Bed.ListenUDP(to.ns, netip.AddrPortFrom(to.ip, port))
 		require.NoError(t, err)
 		t.Cleanup(func() { u.Close() })
 		go func() {
@@ -93,23 +102,24 @@ func reachability(t *testing.T, c *testbed.Cluster, cts []*testbed.Container) ma
 		}()
 	}
 	var wg sync.WaitGroup
-	for _, from := range cts {
-		for _, to := range cts {
-			if from == to {
+	for from := range sources {
+		for _, to := range ifaces {
+			if from == to.ns {
 				continue
 			}
-			pair := from.Name + "->" + to.Name
+			probe := from + "->" + to.ip.String()
 			wg.Go(func() {
-				ping, err := c.Bed.Ping(context.Background(), from.Name, to.IP, 1, 0)
+				ping, err := c.Bed.Ping(context.Background(), from, to.ip, 1, 0)
 				if err == nil && ping.Received == 1 {
-					mark(pair + " icmp")
+					mark(probe + " icmp")
 				}
-				if conn, err := c.Bed.DialTCP(from.Name, netip.AddrPortFrom(to.IP, port), 2*time.Second); err == nil {
+				if conn, err := c.Bed.DialTCP(from, netip.AddrPortFrom(to.ip, port), 2*time.Second); err == nil {
 					conn.Close()
-					mark(pair + " tcp")
+					mark(probe + " tcp")
 				}
-				if u, err := c.Bed.DialUDP(from.Name, netip.AddrPortFrom(from.IP, 0), netip.AddrPortFrom(to.IP, port)); err == nil {
-					_, _ = u.Write([]byte(pair + " udp"))
+				any := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+				if u, err := c.Bed.DialUDP(from, any, netip.AddrPortFrom(to.ip, port)); err == nil {
+					_, _ = u.Write([]byte(probe + " udp"))
 					u.Close()
 				}
 			})
@@ -122,49 +132,106 @@ func reachability(t *testing.T, c *testbed.Cluster, cts []*testbed.Container) ma
 	return got
 }
 
-// TestNetworkIsolationMatrix: three networks on two hosts; ping, TCP and UDP between every
-// ordered pair of the six containers get through exactly within a network (same host and
-// cross host) and never across, where both hosts count drop_cross_network.
+// TestNetworkIsolationMatrix: three networks on two hosts, a container on each host in each,
+// and m1 on h1 in front and back (eth0, eth1); ping, TCP and UDP from every container to
+// every interface of another get through exactly when they share a network (same host and
+// cross host, m1 reaching both of its networks) and never across, where both hosts count
+// drop_cross_network.
 func TestNetworkIsolationMatrix(t *testing.T) {
 	t.Parallel()
 	c, byNet := networkCluster(t)
-	netOf := map[string]string{}
-	var all []*testbed.Container
+	path, err := c.Bed.Netns("m1")
+	require.NoError(t, err)
+	_, err = c.CLI(c.Hosts[0], "endpoint", "add", "m1", "--netns", path, "--network", "front", "--ip", "10.43.1.3", "--network", "back", "--ip", "10.44.1.3")
+	require.NoError(t, err)
+	ifaces := []netAddr{{"m1", "front", netip.MustParseAddr("10.43.1.3")}, {"m1", "back", netip.MustParseAddr("10.44.1.3")}}
+	nets := map[string]map[string]bool{"m1": {"front": true, "back": true}}
 	for net, cts := range byNet {
 		for _, ct := range cts {
-			netOf[ct.Name] = net
-			all = append(all, ct)
+			ifaces = append(ifaces, netAddr{ct.Name, net, ct.IP})
+			nets[ct.Name] = map[string]bool{net: true}
 		}
 	}
 	crossBefore := [2]uint64{counter(t, c, c.Hosts[0], "drop_cross_network"), counter(t, c, c.Hosts[1], "drop_cross_network")}
-	got := reachability(t, c, all)
+	got := reachability(t, c, ifaces)
 	var want, table []string
-	across := 0
-	for _, from := range all {
-		for _, to := range all {
-			if from == to {
+	probes, across := 0, 0
+	for from := range nets {
+		for _, to := range ifaces {
+			if from == to.ns {
 				continue
 			}
 			for _, proto := range []string{"icmp", "tcp", "udp"} {
-				k := from.Name + "->" + to.Name + " " + proto
-				if netOf[from.Name] == netOf[to.Name] {
+				k := from + "->" + to.ip.String() + " " + proto
+				probes++
+				if nets[from][to.net] {
 					want = append(want, k)
 				}
 				if got[k] {
 					table = append(table, k)
-				}
-				if got[k] && netOf[from.Name] != netOf[to.Name] {
-					across++
+					if !nets[from][to.net] {
+						across++
+					}
 				}
 			}
 		}
 	}
 	t.Logf("isolation matrix: %d of %d probes within networks got through, %d of %d across",
-		len(table)-across, len(want), across, len(all)*(len(all)-1)*3-len(want))
+		len(table)-across, len(want), across, probes-len(want))
 	require.ElementsMatch(t, want, table, "reachable exactly within each network")
 	for i, h := range c.Hosts {
 		require.Greater(t, counter(t, c, h, "drop_cross_network"), crossBefore[i], "%s counts drop_cross_network", h.Name)
 	}
+	// m1's two interfaces are two endpoint map entries on h1, of one identity.
+	out, err := c.Bed.Run(t.Context(), "m1", "ip", "-o", "-4", "addr", "show")
+	require.NoError(t, err)
+	require.Contains(t, out, "eth0    inet 10.43.1.3/16")
+	require.Contains(t, out, "eth1    inet 10.44.1.3/16")
+}
+
+// TestNetworkConnectDuringStream: connecting a container to another network and
+// disconnecting it again, while a cross-host TCP stream runs on a third one, gives it the new
+// network's reach only while connected, and the stream survives.
+func TestNetworkConnectDuringStream(t *testing.T) {
+	t.Parallel()
+	c, byNet := networkCluster(t)
+	ctx := t.Context()
+	c1, f1, f2 := byNet["default"][0], byNet["front"][0], byNet["front"][1]
+	b1, b2 := byNet["back"][0], byNet["back"][1]
+	type result struct {
+		tr  testbed.Transfer
+		err error
+	}
+	stream := make(chan result, 1)
+	go func() {
+		tr, err := c.Bed.TCPTransfer(ctx, f1.Name, f2.Name, f2.IP, 5201, 8*time.Second)
+		stream <- result{tr, err}
+	}()
+	time.Sleep(time.Second) // the stream is under way
+	reach := func(to *testbed.Container) int {
+		ping, err := c.Bed.Ping(ctx, c1.Name, to.IP, 2, 200*time.Millisecond)
+		require.NoError(t, err)
+		return ping.Received
+	}
+	require.Zero(t, reach(b2), "c1 is not on back yet")
+
+	_, err := c.CLI(c1.Host, "endpoint", "connect", c1.Name, "back", "--ip", "10.44.1.3")
+	require.NoError(t, err)
+	require.Equal(t, 2, reach(b1), "same host on back")
+	require.Equal(t, 2, reach(b2), "cross host on back")
+	require.Equal(t, 2, reach(byNet["default"][1]), "c1 keeps its default network")
+	require.Zero(t, reach(f2), "nor does it reach front")
+
+	_, err = c.CLI(c1.Host, "endpoint", "disconnect", c1.Name, "back")
+	require.NoError(t, err)
+	require.Zero(t, reach(b1), "disconnected")
+	require.Zero(t, reach(b2), "disconnected")
+	require.Equal(t, 2, reach(byNet["default"][1]), "c1 keeps its default network")
+
+	r := <-stream
+	require.NoError(t, r.err, "the front stream survives")
+	t.Logf("front stream during connect/disconnect: %+v", r.tr)
+	require.Positive(t, r.tr.Bytes)
 }
 
 // TestNetworkCLIBadInput: network requests that are malformed or clash with existing
