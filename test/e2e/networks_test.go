@@ -267,6 +267,14 @@ func TestNetworkCLIBadInput(t *testing.T) {
 		{"endpoint on unknown network", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.50.1.2", "--network", "nope"}, "network nope: not found"},
 		{"endpoint IP outside its network", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.42.1.9", "--network", "front"}, "IP 10.42.1.9 is outside the subnet 10.43.0.0/16 of network front"},
 		{"endpoint on its network's gateway", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.43.0.1", "--network", "front"}, "IP 10.43.0.1 is reserved in 10.43.0.0/16"},
+		{"unpaired --ip and --network", []string{"endpoint", "add", "x", "--netns", spare, "--network", "front", "--ip", "10.43.1.9", "--network", "default"}, "1 --ip for 2 --network"},
+		{"second network refused: nothing kept", []string{"endpoint", "add", "x", "--netns", spare, "--network", "front", "--ip", "10.43.1.9", "--network", "default", "--ip", "10.43.1.10"}, "IP 10.43.1.10 is outside the cluster CIDR 10.42.0.0/16"},
+		{"connect to its own network", []string{"endpoint", "connect", "f1", "front", "--ip", "10.43.1.9"}, "endpoint f1 is already on network front (eth0, 10.43.1.2)"},
+		{"connect to unknown network", []string{"endpoint", "connect", "f1", "nope", "--ip", "10.43.1.9"}, "network nope: not found"},
+		{"connect unknown endpoint", []string{"endpoint", "connect", "nope", "front", "--ip", "10.43.1.9"}, "endpoint nope: not found"},
+		{"connect with a taken IP", []string{"endpoint", "connect", "f1", "default", "--ip", "10.42.1.2"}, "IP 10.42.1.2 is already used by endpoint c1"},
+		{"disconnect the first interface", []string{"endpoint", "disconnect", "f1", "front"}, "network front is endpoint f1's first interface (eth0)"},
+		{"disconnect from a network it is not on", []string{"endpoint", "disconnect", "f1", "default"}, "endpoint f1 is not on network default"},
 	}
 	mapNames := []string{"endpoints", "ipcache", "networks", "network_subnets", "network_vnis"}
 	for _, tc := range cases {
@@ -291,6 +299,9 @@ func TestNetworkCLIBadInput(t *testing.T) {
 	out, err := c.Bed.Run(t.Context(), "spare", "ip", "-o", "link", "show")
 	require.NoError(t, err)
 	require.NotContains(t, out, "eth0", "no veth left behind")
+	out, err = c.Bed.Run(t.Context(), "f1", "ip", "-o", "link", "show")
+	require.NoError(t, err)
+	require.NotContains(t, out, "eth1", "no veth left behind by the refused connects")
 
 	// rm works once the network is empty, and its datapath entries go.
 	_, err = c.CLI(h1, "endpoint", "del", "f1")
