@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"io"
-	"log/slog"
 	"net/netip"
 	"testing"
 
@@ -10,21 +8,15 @@ import (
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
-	"github.com/ebpfnet/ebpfnet/store"
 )
 
-// networkAgent is an agent with a fresh local store, the default cluster network and the
-// given stored endpoints; its network operations touch no map.
+// networkAgent is testAgent with the default cluster network, the networks map faked and
+// the given stored endpoints.
 func networkAgent(t *testing.T, eps ...api.Endpoint) *Agent {
-	st, err := store.OpenLocal(t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	for _, ep := range eps {
-		require.NoError(t, st.PutEndpoint(t.Context(), ep))
-	}
-	return &Agent{store: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: Config{HostNAT: true},
-		dmaps: domainMaps{networks: &fakeNetworks{byID: map[uint16]maps.Network{}}},
-		node:  api.Node{Cluster: netip.MustParsePrefix(DefaultCluster), VNI: DefaultVNI, MTU: 1450, UnderlayIP: netip.MustParseAddr("172.31.0.1")}}
+	a := testAgent(t, domainMaps{networks: &fakeNetworks{byID: map[uint16]maps.Network{}}}, eps...)
+	a.cfg = Config{HostNAT: true}
+	a.node = api.Node{Cluster: netip.MustParsePrefix(DefaultCluster), VNI: DefaultVNI, MTU: 1450, UnderlayIP: netip.MustParseAddr("172.31.0.1")}
+	return a
 }
 
 func boolp(b bool) *bool { return &b }
@@ -93,6 +85,23 @@ func TestNetworkCreateListDelete(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint16(2), again.ID, "the lowest free id is reused")
 	require.Equal(t, uint32(FirstNetworkVNI+1), again.VNI, "the lowest free VNI from 4096")
+}
+
+// TestNetworkInternal: an --internal network has no masquerade and no published ports, and
+// the datapath gets its flag.
+func TestNetworkInternal(t *testing.T) {
+	a := networkAgent(t)
+	n, err := a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "back", Subnet: "10.44.0.0/16", Internal: true, HostNAT: boolp(true)})
+	require.NoError(t, err)
+	require.Equal(t, api.Network{Name: "back", ID: 1, Subnet: netip.MustParsePrefix("10.44.0.0/16"), VNI: FirstNetworkVNI, Mode: "vxlan", Internal: true}, n)
+	require.Equal(t, maps.Network{ID: 1, Subnet: n.Subnet, VNI: FirstNetworkVNI, Internal: true}, a.dmaps.networks.(*fakeNetworks).byID[1])
+	err = a.checkHostPorts(t.Context(), api.Endpoint{Name: "b1", Network: "back"})
+	require.ErrorIs(t, err, api.ErrConflict)
+	require.EqualError(t, err, "endpoint b1: network back allows no published ports (--host-ports=false)")
+	_, err = a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "x", Subnet: "10.45.0.0/16", Mode: "native"})
+	require.ErrorIs(t, err, api.ErrUnsupported)
+	_, err = a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "x", Subnet: "10.45.0.0/16", DefaultPolicy: "deny"})
+	require.ErrorIs(t, err, api.ErrUnsupported)
 }
 
 // TestNetworkCreateBadInput: every refusal has its kind and a message naming the problem,
