@@ -51,8 +51,8 @@ type ConnectRequest struct {
 // it and answers with the created Network).
 type NetworkRequest struct {
 	Name   string `json:"name"`
-	Subnet string `json:"subnet"`        // IPv4 CIDR, e.g. 10.43.0.0/16
-	VNI    uint32 `json:"vni,omitempty"` // 0 = the lowest free VNI from 4096
+	Subnet string `json:"subnet"`         // IPv4 CIDR, e.g. 10.43.0.0/16
+	VNI    uint32 `json:"vni,omitempty"`  // 0 = the lowest free VNI from 4096
 	Mode   string `json:"mode,omitempty"` // "" = vxlan
 	// DefaultPolicy is "allow", "deny" or "" (the cluster policy's default decides).
 	DefaultPolicy string `json:"defaultPolicyAction,omitempty"`
