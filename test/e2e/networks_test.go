@@ -314,3 +314,71 @@ func TestNetworkCLIBadInput(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, strings.Contains(out, "front"), out)
 }
+
+// TestNetworkKernelVXLANInterop: each network still talks to a plain kernel VXLAN device with
+// its VNI (h2 runs no ebpfnet: vx43 with VNI 4096 plays front's 10.43.2.2, vx44 with 4097
+// back's 10.44.2.2); and the kernel host's front device sending to a back container (VNI
+// 4096, inner destination in back) is dropped by h1 as drop_cross_network.
+func TestNetworkKernelVXLANInterop(t *testing.T) {
+	t.Parallel()
+	c := buildCluster(t, clusterSpec{hosts: 2, bare: true})
+	bed, ctx := c.Bed, t.Context()
+	h1, h2 := c.Hosts[0], c.Hosts[1]
+	require.NoError(t, c.StartAgent(h1))
+	vtep := func(ip netip.Addr) string {
+		b := ip.As4()
+		return fmt.Sprintf("0e:00:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+	}
+	kernel := map[string]netip.Addr{}
+	var local []*testbed.Container
+	for _, n := range networkDefs {
+		third := netip.MustParsePrefix(n.subnet).Addr().As4()[1]
+		_, err := c.CLI(h1, "network", "create", n.name, "--subnet", n.subnet, "--vni", n.vni)
+		require.NoError(t, err)
+		_, err = c.CLI(h1, "peer", "add", fmt.Sprintf("10.%d.2.0/24", third), "--host", h2.UnderlayIP.String(), "--plain-vxlan")
+		require.NoError(t, err)
+		ct := addNetworkContainer(t, c, h1, fmt.Sprintf("%c1", n.name[0]), n.name, netip.AddrFrom4([4]byte{10, third, 1, 2}))
+		local = append(local, ct)
+		kernel[n.name] = netip.AddrFrom4([4]byte{10, third, 2, 2})
+		dev := fmt.Sprintf("vx%d", third)
+		for _, cmd := range [][]string{
+			{"ip", "link", "add", dev, "type", "vxlan", "id", n.vni, "dstport", "4789", "local", h2.UnderlayIP.String(), "dev", "ul0", "nolearning"},
+			{"ip", "link", "set", dev, "address", vtep(h2.UnderlayIP), "mtu", "1450", "up"},
+			{"ip", "addr", "add", kernel[n.name].String() + "/24", "dev", dev},
+			{"ip", "route", "add", fmt.Sprintf("10.%d.1.0/24", third), "dev", dev},
+			{"ip", "neigh", "add", ct.IP.String(), "lladdr", vtep(h1.UnderlayIP), "dev", dev, "nud", "permanent"},
+			{"bridge", "fdb", "add", vtep(h1.UnderlayIP), "dev", dev, "dst", h1.UnderlayIP.String(), "self", "permanent"},
+		} {
+			_, err := bed.Run(ctx, h2.Name, cmd...)
+			require.NoError(t, err)
+		}
+	}
+	for i, n := range networkDefs {
+		ct := local[i]
+		ping, err := bed.Ping(ctx, ct.Name, kernel[n.name], 3, 200*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 3, ping.Received, "%s: ebpfnet container -> kernel VXLAN VNI %s", n.name, n.vni)
+		ping, err = bed.Ping(ctx, h2.Name, ct.IP, 3, 200*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 3, ping.Received, "%s: kernel VXLAN VNI %s -> ebpfnet container", n.name, n.vni)
+		tr, err := bed.TCPTransfer(ctx, ct.Name, h2.Name, kernel[n.name], 5201+i, time.Second)
+		require.NoError(t, err)
+		require.Positive(t, tr.Bytes, n.name)
+	}
+
+	// The kernel host routes a back address into front's device: VNI 4096 with an inner
+	// destination in back.
+	b1 := local[1]
+	for _, cmd := range [][]string{
+		{"ip", "route", "add", b1.IP.String() + "/32", "dev", "vx43", "src", kernel["front"].String()},
+		{"ip", "neigh", "add", b1.IP.String(), "lladdr", vtep(h1.UnderlayIP), "dev", "vx43", "nud", "permanent"},
+	} {
+		_, err := bed.Run(ctx, h2.Name, cmd...)
+		require.NoError(t, err)
+	}
+	before := counter(t, c, h1, "drop_cross_network")
+	ping, err := bed.Ping(ctx, h2.Name, b1.IP, 3, 200*time.Millisecond)
+	require.NoError(t, err)
+	require.Zero(t, ping.Received, "front's VNI carried a packet into back")
+	require.GreaterOrEqual(t, counter(t, c, h1, "drop_cross_network")-before, uint64(3))
+}
