@@ -2,6 +2,7 @@ package cni
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/ebpfnet/ebpfnet/api"
 )
@@ -48,4 +49,14 @@ func requestNetwork(nw api.Network) string {
 		return ""
 	}
 	return nw.Name
+}
+
+// firstInterface reports whether netns has no endpoint yet: the agent gives only a
+// container's first interface the default route.
+func firstInterface(ag Agent, netns string) (bool, error) {
+	eps, err := ag.Endpoints()
+	if err != nil {
+		return false, err
+	}
+	return !slices.ContainsFunc(eps, func(e api.Endpoint) bool { return e.Netns == netns }), nil
 }

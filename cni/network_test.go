@@ -19,23 +19,27 @@ func TestAddNetwork(t *testing.T) {
 	ranges := `,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.43.1.0/24"}]]}`
 	cases := []struct {
 		name, conf, ifName string
+		second             bool   // the container has an interface already
 		want               string // network of the request
 		ip, address, gw    string
 		defaultRoute       bool
 	}{
-		{"network key", `,"network":"front"` + ranges, "eth1", "front", "10.43.1.5/24", "10.43.1.5/16", "10.43.0.1", false},
-		{"conflist name is no network: default", "", "eth0", "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
-		{"explicit default", `,"network":"default"`, "eth0", "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
+		{"network key, second interface", `,"network":"front"` + ranges, "eth1", true, "front", "10.43.1.5/24", "10.43.1.5/16", "10.43.0.1", false},
+		{"conflist name is no network: default", "", "eth0", false, "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
+		{"explicit default", `,"network":"default"`, "eth0", false, "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.ag.networks = []api.Network{front}
 			f.ipam.ip = tc.ip
+			if tc.second {
+				f.ag.eps = []api.Endpoint{{Name: "cid1-eth0", Netns: f.ns}}
+			}
 			args := f.args("cid1", tc.conf)
 			args.IfName = tc.ifName
 			require.NoError(t, f.run("ADD", args))
-			require.Equal(t, tc.want, f.ag.eps[0].Network)
+			require.Equal(t, tc.want, f.ag.eps[len(f.ag.eps)-1].Network)
 			res, err := current.NewResult(f.out.Bytes())
 			require.NoError(t, err)
 			r := res.(*current.Result)

@@ -97,6 +97,10 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	first, err := firstInterface(ag, args.Netns)
+	if err != nil {
+		return agentError("ADD", err)
+	}
 	name := EndpointName(args.ContainerID, args.IfName)
 	if ep, ok, err := findEndpoint(ag, name); err != nil {
 		return agentError("ADD", err)
@@ -146,7 +150,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err := publishPorts(ag, ep, conf.ports); err != nil {
 		return err
 	}
-	res, err := result(conf, st.Node, nw, ep, args).GetAsVersion(conf.CNIVersion)
+	res, err := result(conf, st.Node, nw, first, ep, args).GetAsVersion(conf.CNIVersion)
 	if err != nil {
 		return internalError("ADD: result for cniVersion %q: %v", conf.CNIVersion, err)
 	}
@@ -163,7 +167,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 
 // result describes what ADD made: the host veth, the container interface, its address (with
 // the prefix length the agent configures: the cluster CIDR's), the default route and DNS.
-func result(conf *NetConf, node api.Node, nw api.Network, ep api.Endpoint, args *skel.CmdArgs) *current.Result {
+func result(conf *NetConf, node api.Node, nw api.Network, defaultRoute bool, ep api.Endpoint, args *skel.CmdArgs) *current.Result {
 	gw := net.IP(gateway(nw, node))
 	res := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
@@ -178,7 +182,7 @@ func result(conf *NetConf, node api.Node, nw api.Network, ep api.Endpoint, args 
 		}},
 		DNS: conf.DNS,
 	}
-	if args.IfName == endpoint.DefaultIfName { // a further attachment gets no default route
+	if defaultRoute {
 		res.Routes = []*types.Route{{Dst: net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, GW: gw}}
 	}
 	return res
