@@ -255,7 +255,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	case ep.IfIndex == 0:
 		return internalError("CHECK: the host veth %s of endpoint %s is gone", ep.HostIfName, name)
 	}
-	if err := checkContainer(args.Netns, args.IfName, want, st.Node.Gateway); err != nil {
+	if err := checkContainer(args.Netns, args.IfName, want, prevDefaultGateway(prev)); err != nil {
 		return err
 	}
 	ipamConf, err := conf.ipamConfig(st.Node)
