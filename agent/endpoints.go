@@ -31,7 +31,7 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 	if err != nil {
 		return api.Endpoint{}, err
 	}
-	ep.Parent = parent
+	ep.Parent, ep.HostIP = parent, a.node.UnderlayIP
 	others, err := a.netnsIfNames(ctx, ep.Netns)
 	if err != nil {
 		return api.Endpoint{}, err

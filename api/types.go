@@ -26,6 +26,9 @@ type Endpoint struct {
 	// Parent names the endpoint whose container this is a further interface of (`endpoint
 	// connect`, named <parent>.<network>, no default route); empty for an endpoint itself.
 	Parent string `json:"parent,omitempty"`
+	// HostIP is the underlay IPv4 of the node it is attached to (set by the agent): other
+	// nodes route a network's endpoints, which have no per-node pod CIDR, to it.
+	HostIP netip.Addr `json:"hostIP,omitzero"`
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's

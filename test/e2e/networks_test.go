@@ -382,3 +382,50 @@ func TestNetworkKernelVXLANInterop(t *testing.T) {
 	require.Zero(t, ping.Received, "front's VNI carried a packet into back")
 	require.GreaterOrEqual(t, counter(t, c, h1, "drop_cross_network")-before, uint64(3))
 }
+
+// TestNetworksEtcd: with the etcd store a network is cluster-wide (created on one node, listed
+// and refused again on the others) and its endpoints on different nodes, which have no pod
+// CIDR of it, reach each other, while the default network's do not reach them.
+func TestNetworksEtcd(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, true)
+	ec.meshed(t)
+	h1, h2, h3 := ec.Hosts[0], ec.Hosts[1], ec.Hosts[2]
+	_, err := ec.CLI(h1, "network", "create", "front", "--subnet", "10.43.0.0/16", "--vni", "4096")
+	require.NoError(t, err)
+	out, err := ec.CLI(h3, "network", "list")
+	require.NoError(t, err)
+	require.Contains(t, out, "10.43.0.0/16")
+	out, err = ec.CLI(h3, "network", "create", "other", "--subnet", "10.50.0.0/16", "--vni", "4096")
+	require.Error(t, err)
+	require.Contains(t, out, "VNI 4096 is in use by network front")
+
+	f1 := addNetworkContainer(t, ec.Cluster, h1, "f1", "front", netip.MustParseAddr("10.43.0.10"))
+	f2 := addNetworkContainer(t, ec.Cluster, h2, "f2", "front", netip.MustParseAddr("10.43.0.20"))
+	spare, err := ec.Bed.Netns("spare")
+	require.NoError(t, err)
+	out, err = ec.CLI(h3, "endpoint", "add", "f3", "--netns", spare, "--ip", "10.43.0.10", "--network", "front")
+	require.Error(t, err)
+	require.Contains(t, out, "IP 10.43.0.10 is already used by endpoint f1 (network front)", "an address of the network is taken cluster-wide")
+	d2, err := ec.AddContainer(h2, "d2", h2.PodCIDR.Addr().Next().Next())
+	require.NoError(t, err)
+
+	ctx := t.Context()
+	require.Eventually(t, func() bool {
+		ping, err := ec.Bed.Ping(ctx, f1.Name, f2.IP, 1, 0)
+		return err == nil && ping.Received == 1
+	}, 10*time.Second, 200*time.Millisecond, "f1 reaches f2 on another node")
+	for _, p := range [][2]*testbed.Container{{f2, f1}, {f1, f2}} {
+		ping, err := ec.Bed.Ping(ctx, p[0].Name, p[1].IP, 3, 200*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 3, ping.Received, "%s -> %s", p[0].Name, p[1].Name)
+	}
+	tr, err := ec.Bed.TCPTransfer(ctx, f1.Name, f2.Name, f2.IP, 5201, time.Second)
+	require.NoError(t, err)
+	require.Positive(t, tr.Bytes)
+	for _, p := range [][2]*testbed.Container{{d2, f1}, {f1, d2}} {
+		ping, err := ec.Bed.Ping(ctx, p[0].Name, p[1].IP, 2, 200*time.Millisecond)
+		require.NoError(t, err)
+		require.Zero(t, ping.Received, "%s -> %s across networks", p[0].Name, p[1].Name)
+	}
+}
