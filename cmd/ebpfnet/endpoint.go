@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -136,7 +137,7 @@ func newDisconnectCmd(g *globals) *cobra.Command {
 }
 
 func endpointTable(w io.Writer, eps []api.Endpoint) {
-	row(w, "NAME", "IP", "MAC", "IDENTITY", "VETH", "IFINDEX", "NETNS", "LABELS")
+	row(w, "NAME", "IP", "MAC", "IDENTITY", "VETH", "IFINDEX", "NETNS", "NETWORK", "LABELS")
 	for _, e := range eps {
 		labels := make([]string, 0, len(e.Labels))
 		for k, v := range e.Labels {
@@ -147,6 +148,6 @@ func endpointTable(w io.Writer, eps []api.Endpoint) {
 		if e.IfIndex == 0 {
 			ifindex = "gone"
 		}
-		row(w, e.Name, e.IP, e.MAC, e.Identity, e.HostIfName, ifindex, e.Netns, strings.Join(labels, ","))
+		row(w, e.Name, e.IP, e.MAC, e.Identity, e.HostIfName, ifindex, e.Netns, cmp.Or(e.Network, api.DefaultNetwork), strings.Join(labels, ","))
 	}
 }
