@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -146,4 +147,65 @@ func TestNetworkCreateBadInput(t *testing.T) {
 			require.Len(t, ns, 1, "nothing stored")
 		})
 	}
+}
+
+// TestSyncNetworksSweeps: syncNetworks writes every stored network and removes what the maps
+// hold beyond them (a network removed on another node, a changed subnet or VNI).
+func TestSyncNetworksSweeps(t *testing.T) {
+	a := networkAgent(t)
+	ctx := t.Context()
+	front, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "front", Subnet: "10.43.0.0/16", VNI: 4096})
+	require.NoError(t, err)
+	rec := &recordingNetworks{fakeNetworks: fakeNetworks{byID: map[uint16]maps.Network{}}}
+	a.dmaps.networks = rec
+	stale := []maps.Network{
+		{ID: 1, Subnet: netip.MustParsePrefix("10.99.0.0/16"), VNI: 9999}, // front's old subnet and VNI
+		{ID: 7, Subnet: netip.MustParsePrefix("10.98.0.0/16"), VNI: 7777}, // a removed network
+	}
+	for _, n := range stale {
+		require.NoError(t, rec.Put(n))
+	}
+	rec.subnets = map[netip.Prefix]uint16{stale[0].Subnet: 1, stale[1].Subnet: 7}
+	rec.vnis = map[uint32]uint16{9999: 1, 7777: 7}
+	require.NoError(t, a.syncNetworks(ctx))
+	require.ElementsMatch(t, []string{"subnet 10.99.0.0/16", "subnet 10.98.0.0/16", "vni 9999", "vni 7777", "clear 7"}, rec.deleted)
+	require.Equal(t, datapathNetwork(front), rec.byID[1])
+	require.Contains(t, rec.byID, uint16(0), "the default network's entry")
+}
+
+// recordingNetworks is fakeNetworks whose subnet and VNI entries are set by the test (stale
+// ones included) and whose deletions are recorded.
+type recordingNetworks struct {
+	fakeNetworks
+	subnets map[netip.Prefix]uint16
+	vnis    map[uint32]uint16
+	deleted []string
+}
+
+func (r *recordingNetworks) Clear(id uint16) error {
+	r.deleted = append(r.deleted, fmt.Sprint("clear ", id))
+	return r.fakeNetworks.Clear(id)
+}
+
+func (r *recordingNetworks) DeleteSubnet(p netip.Prefix) error {
+	r.deleted = append(r.deleted, "subnet "+p.String())
+	delete(r.subnets, p)
+	return nil
+}
+
+func (r *recordingNetworks) DeleteVNI(vni uint32) error {
+	r.deleted = append(r.deleted, fmt.Sprint("vni ", vni))
+	delete(r.vnis, vni)
+	return nil
+}
+
+func (r *recordingNetworks) Entries() (maps.NetworkEntries, error) {
+	e, _ := r.fakeNetworks.Entries()
+	for p, id := range r.subnets {
+		e.Subnets[p] = id
+	}
+	for v, id := range r.vnis {
+		e.VNIs[v] = id
+	}
+	return e, nil
 }
