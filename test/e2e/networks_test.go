@@ -65,10 +65,9 @@ type netAddr struct {
 }
 
 // reachability probes from every container (netns) to every interface of another one with
-// one ping, one TCP connect and one UDP datagram, all at once, and returns "ns->ip proto"
-// for each probe that got through.
-func reachability(t *testing.T, c *testbed.Cluster, ifaces []netAddr) map[string]bool {
-	const port = 7070
+// one ping, one TCP connect and one UDP datagram (to port), all at once, and returns
+// "ns->ip proto" for each probe that got through.
+func reachability(t *testing.T, c *testbed.Cluster, ifaces []netAddr, port uint16) map[string]bool {
 	got := map[string]bool{}
 	var mu sync.Mutex
 	mark := func(k string) { mu.Lock(); got[k] = true; mu.Unlock() }
@@ -153,7 +152,7 @@ func TestNetworkIsolationMatrix(t *testing.T) {
 		}
 	}
 	crossBefore := [2]uint64{counter(t, c, c.Hosts[0], "drop_cross_network"), counter(t, c, c.Hosts[1], "drop_cross_network")}
-	got := reachability(t, c, ifaces)
+	got := reachability(t, c, ifaces, 7070)
 	var want, table []string
 	probes, across := 0, 0
 	for from := range nets {
@@ -181,6 +180,21 @@ func TestNetworkIsolationMatrix(t *testing.T) {
 	require.ElementsMatch(t, want, table, "reachable exactly within each network")
 	for i, h := range c.Hosts {
 		require.Greater(t, counter(t, c, h, "drop_cross_network"), crossBefore[i], "%s counts drop_cross_network", h.Name)
+	}
+
+	// Under default deny nothing gets through: within a network the policy drops it, across
+	// networks the network rule does first.
+	_, err = c.CLI(c.Hosts[0], "policy", "default", "deny")
+	require.NoError(t, err)
+	_, err = c.CLI(c.Hosts[1], "policy", "default", "deny")
+	require.NoError(t, err)
+	policyBefore := counter(t, c, c.Hosts[0], "drop_policy") + counter(t, c, c.Hosts[1], "drop_policy")
+	crossBefore = [2]uint64{counter(t, c, c.Hosts[0], "drop_cross_network"), counter(t, c, c.Hosts[1], "drop_cross_network")}
+	denied := reachability(t, c, ifaces, 7071)
+	require.Empty(t, denied, "default deny")
+	require.Greater(t, counter(t, c, c.Hosts[0], "drop_policy")+counter(t, c, c.Hosts[1], "drop_policy"), policyBefore)
+	for i, h := range c.Hosts {
+		require.Greater(t, counter(t, c, h, "drop_cross_network"), crossBefore[i], "%s counts drop_cross_network under deny", h.Name)
 	}
 	// m1's two interfaces are two endpoint map entries on h1, of one identity.
 	out, err := c.Bed.Run(t.Context(), "m1", "ip", "-o", "-4", "addr", "show")
