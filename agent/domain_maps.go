@@ -14,10 +14,20 @@ type domainMaps struct {
 	endpoints endpointMap
 	ipcache   ipcacheMap
 	published publishedMap
+	networks  networkMap
 }
 
 func newDomainMaps(s maps.Set) domainMaps {
-	return domainMaps{endpoints: s.Endpoints, ipcache: s.IPCache, published: s.Published}
+	return domainMaps{endpoints: s.Endpoints, ipcache: s.IPCache, published: s.Published, networks: s.Networks}
+}
+
+// networkMap is the networks, network_subnets and network_vnis maps (maps.Networks).
+type networkMap interface {
+	Put(maps.Network) error
+	Clear(id uint16) error
+	DeleteSubnet(netip.Prefix) error // maps.ErrNotFound when absent
+	DeleteVNI(vni uint32) error      // maps.ErrNotFound when absent
+	Entries() (maps.NetworkEntries, error)
 }
 
 // endpointMap is the endpoints map keyed by endpoint IP (maps.Endpoints).

@@ -20,8 +20,23 @@ import (
 func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ep, mac, err := a.parseEndpoint(ctx, req)
+	return a.addEndpoint(ctx, req, "")
+}
+
+// addEndpoint is AddEndpoint under a.mu; a nonempty parent makes the endpoint a further
+// interface of that endpoint's container (see ConnectEndpoint). Only a container's first
+// interface gets the default route.
+func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent string) (api.Endpoint, error) {
+	ep, mac, net, err := a.parseEndpoint(ctx, req)
 	if err != nil {
+		return api.Endpoint{}, err
+	}
+	ep.Parent, ep.HostIP = parent, a.node.UnderlayIP
+	others, err := a.netnsIfNames(ctx, ep.Netns)
+	if err != nil {
+		return api.Endpoint{}, err
+	}
+	if err := a.syncNetworks(ctx); err != nil { // its network may come from another node
 		return api.Endpoint{}, err
 	}
 	if ep.Identity, err = a.store.Identity(ctx, labelsKey(identityLabels(ep.Labels))); err != nil {
@@ -33,14 +48,15 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 	}
 	ep.HostIfName = endpoint.HostIfName(ep.Name)
 	res, err := endpoint.Create(a.hostNS, endpoint.Config{
-		NetnsPath:    ep.Netns,
-		HostIfName:   ep.HostIfName,
-		Addr:         netip.PrefixFrom(ep.IP, a.node.Cluster.Bits()),
-		Gateway:      a.node.Gateway,
-		IfName:       ep.IfName,
-		MTU:          ep.MTU,
-		HostMAC:      RouterMAC(a.node.UnderlayIP),
-		ContainerMAC: mac,
+		NetnsPath:      ep.Netns,
+		HostIfName:     ep.HostIfName,
+		Addr:           netip.PrefixFrom(ep.IP, net.Subnet.Bits()),
+		Gateway:        a.gateway(net),
+		IfName:         ep.IfName,
+		MTU:            ep.MTU,
+		HostMAC:        RouterMAC(a.node.UnderlayIP),
+		ContainerMAC:   mac,
+		NoDefaultRoute: len(others) > 0,
 	})
 	if err != nil {
 		return api.Endpoint{}, invalid("endpoint %s: %v", ep.Name, err)
@@ -70,74 +86,88 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 	return ep, nil
 }
 
-// parseEndpoint checks req against the node and the existing endpoints.
-func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, error) {
+// parseEndpoint checks req against the node, its network and the existing endpoints; it
+// returns the endpoint, its MAC (nil: kernel-chosen) and its network.
+func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, api.Network, error) {
 	name, err := parseName(req.Name)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
 	ip, err := parseIPv4("IP", req.IP)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
-	if err := a.checkEndpointIP(ip); err != nil {
-		return api.Endpoint{}, nil, err
+	nw, err := a.network(ctx, req.Network)
+	if err != nil {
+		return api.Endpoint{}, nil, api.Network{}, err
+	}
+	if err := a.checkEndpointIP(ip, nw); err != nil {
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
 	mac, err := parseMAC(req.MAC)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
 	labels, err := parseLabels(req.Labels)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
-	ifName, mtu, err := a.parseLink(req)
+	ifName, mtu, err := a.parseLink(req, nw)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
 	if req.Netns == "" {
-		return api.Endpoint{}, nil, invalid("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
+		return api.Endpoint{}, nil, api.Network{}, invalid("endpoint %s: no netns given (--netns /var/run/netns/NAME)", name)
 	}
 	if _, err := os.Stat(req.Netns); err != nil {
-		return api.Endpoint{}, nil, invalid("netns %q: %v", req.Netns, errors.Unwrap(err))
+		return api.Endpoint{}, nil, api.Network{}, invalid("netns %q: %v", req.Netns, errors.Unwrap(err))
 	}
 	existing, err := a.store.Endpoints(ctx)
 	if err != nil {
-		return api.Endpoint{}, nil, err
+		return api.Endpoint{}, nil, api.Network{}, err
 	}
 	for _, e := range existing {
 		switch {
 		case e.Name == name:
-			return api.Endpoint{}, nil, conflict("endpoint %s already exists (IP %s)", name, e.IP)
+			return api.Endpoint{}, nil, api.Network{}, conflict("endpoint %s already exists (IP %s)", name, e.IP)
 		case e.IP == ip:
-			return api.Endpoint{}, nil, conflict("IP %s is already used by endpoint %s", ip, e.Name)
+			return api.Endpoint{}, nil, api.Network{}, conflict("IP %s is already used by endpoint %s", ip, e.Name)
 		case e.Netns == req.Netns && ifNameOf(e) == ifName:
-			return api.Endpoint{}, nil, conflict("netns %s already holds endpoint %s on %s", req.Netns, e.Name, ifName)
+			return api.Endpoint{}, nil, api.Network{}, conflict("netns %s already holds endpoint %s on %s", req.Netns, e.Name, ifName)
 		}
 	}
-	hostNAT := a.cfg.HostNAT
+	hostNAT := nw.HostNAT
 	if req.HostNAT != nil {
+		if *req.HostNAT && !nw.HostNAT {
+			return api.Endpoint{}, nil, api.Network{}, invalid("endpoint %s: network %s has host NAT off (--host-nat=false)", name, nw.Name)
+		}
 		hostNAT = *req.HostNAT
 	}
 	for _, l := range req.Links {
 		if _, err := parseName(l); err != nil {
-			return api.Endpoint{}, nil, invalid("link %q: not an endpoint name", l)
+			return api.Endpoint{}, nil, api.Network{}, invalid("link %q: not an endpoint name", l)
+		}
+	}
+	if nw.Name != api.DefaultNetwork {
+		if err := a.checkNetworkIPFree(ctx, ip, nw); err != nil {
+			return api.Endpoint{}, nil, api.Network{}, err
 		}
 	}
 	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu,
-		Links: req.Links}, mac, nil
+		Links: req.Links, Network: networkField(nw)}, mac, nw, nil
 }
 
 // parseLink returns the container interface name (default eth0) and the veth MTU (default and
 // maximum: the node's container MTU, so every packet fits the VXLAN underlay).
-func (a *Agent) parseLink(req api.EndpointRequest) (string, int, error) {
+func (a *Agent) parseLink(req api.EndpointRequest, nw api.Network) (string, int, error) {
 	ifName := cmp.Or(req.IfName, endpoint.DefaultIfName)
 	if err := endpoint.CheckIfName(ifName); err != nil {
 		return "", 0, invalid("invalid container interface: %v", err)
 	}
-	mtu := cmp.Or(req.MTU, a.node.MTU)
-	if mtu < endpoint.MinMTU || mtu > a.node.MTU {
-		return "", 0, invalid("invalid MTU %d: want %d..%d (this node's container MTU)", mtu, endpoint.MinMTU, a.node.MTU)
+	most := cmp.Or(nw.MTU, a.node.MTU)
+	mtu := cmp.Or(req.MTU, most)
+	if mtu < endpoint.MinMTU || mtu > most {
+		return "", 0, invalid("invalid MTU %d: want %d..%d (the container MTU of network %s on this node)", mtu, endpoint.MinMTU, most, nw.Name)
 	}
 	return ifName, mtu, nil
 }
@@ -145,9 +175,12 @@ func (a *Agent) parseLink(req api.EndpointRequest) (string, int, error) {
 // ifNameOf is e's container interface name; records from before IfName existed used eth0.
 func ifNameOf(e api.Endpoint) string { return cmp.Or(e.IfName, endpoint.DefaultIfName) }
 
-// checkEndpointIP requires ip inside the node's address range and not one of its reserved
-// addresses (network, gateway, broadcast).
-func (a *Agent) checkEndpointIP(ip netip.Addr) error {
+// checkEndpointIP requires ip inside the address range of network nw on this node and not
+// one of its reserved addresses (network, gateway, broadcast).
+func (a *Agent) checkEndpointIP(ip netip.Addr, nw api.Network) error {
+	if nw.Name != api.DefaultNetwork {
+		return checkPoolIP(ip, nw.Subnet, a.gateway(nw), "network "+nw.Name)
+	}
 	if !a.node.Cluster.Contains(ip) {
 		return invalid("IP %s is outside the cluster CIDR %s", ip, a.node.Cluster)
 	}
@@ -158,8 +191,17 @@ func (a *Agent) checkEndpointIP(ip netip.Addr) error {
 			return invalid("IP %s is outside this node's pod CIDR %s", ip, pool)
 		}
 	}
-	if ip == pool.Addr() || ip == a.node.Gateway || ip == lastAddr(pool) {
-		return invalid("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, a.node.Gateway)
+	return checkPoolIP(ip, pool, a.node.Gateway, "")
+}
+
+// checkPoolIP requires ip inside pool (of what, for errors; "" = the check was made) and not
+// its network, gateway or broadcast address.
+func checkPoolIP(ip netip.Addr, pool netip.Prefix, gateway netip.Addr, what string) error {
+	if what != "" && !pool.Contains(ip) {
+		return invalid("IP %s is outside the subnet %s of %s", ip, pool, what)
+	}
+	if ip == pool.Addr() || ip == gateway || ip == lastAddr(pool) {
+		return invalid("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, gateway)
 	}
 	return nil
 }
@@ -205,14 +247,28 @@ func (a *Agent) DeleteEndpoint(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	a.unprogram(ep)
+	ifaces, err := a.interfacesOf(ctx, ep)
+	if err != nil {
+		return err
+	}
+	for _, e := range ifaces { // its further interfaces first, then itself
+		if err := a.removeEndpoint(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeEndpoint undoes e's programming, veth and stored record (a.mu held).
+func (a *Agent) removeEndpoint(ctx context.Context, e api.Endpoint) error {
+	a.unprogram(e)
 	if err := a.syncCTQuotas(ctx); err != nil { // the others' fair share grows
 		a.log.Warn("conntrack quotas after endpoint delete", "err", err)
 	}
-	if err := a.store.DeleteEndpoint(ctx, name); err != nil {
-		return fmt.Errorf("delete endpoint %s from store: %w", name, err)
+	if err := a.store.DeleteEndpoint(ctx, e.Name); err != nil {
+		return fmt.Errorf("delete endpoint %s from store: %w", e.Name, err)
 	}
-	a.log.Info("endpoint deleted", "name", name, "ip", ep.IP)
+	a.log.Info("endpoint deleted", "name", e.Name, "ip", e.IP, "network", cmp.Or(e.Network, api.DefaultNetwork))
 	return nil
 }
 

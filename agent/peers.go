@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -24,9 +25,10 @@ const IdentityRemoteNode = maps.IdentityRemoteNode
 // ("io.ebpfnet.reserved=remote-node"); endpoints may not carry it.
 const ReservedLabel = "io.ebpfnet.reserved"
 
-// AddPeer routes a pod CIDR to a peer host and trusts the host's VXLAN (peers map). Refuses
-// malformed input, CIDRs outside the cluster, this node's own pod CIDR or underlay IP, host
-// addresses that no host can have (see checkPeerHost), and any overlap with an existing peer.
+// AddPeer routes a pod CIDR (of the cluster CIDR or of a network's subnet) to a peer host and
+// trusts the host's VXLAN (peers map). Refuses malformed input, CIDRs outside every network,
+// this node's own pod CIDR or underlay IP, host addresses that no host can have (see
+// checkPeerHost), and any overlap with an existing peer.
 func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -45,9 +47,13 @@ func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, err
 	if err != nil {
 		return api.Peer{}, err
 	}
+	nets, err := a.networks(ctx)
+	if err != nil {
+		return api.Peer{}, err
+	}
 	switch {
-	case !a.node.Cluster.Contains(cidr.Addr()) || cidr.Bits() < a.node.Cluster.Bits():
-		return api.Peer{}, invalid("peer CIDR %s is outside the cluster CIDR %s", cidr, a.node.Cluster)
+	case !slices.ContainsFunc(nets, func(n api.Network) bool { return n.Subnet.Contains(cidr.Addr()) && cidr.Bits() >= n.Subnet.Bits() }):
+		return api.Peer{}, invalid("peer CIDR %s is outside the cluster CIDR %s and every network's subnet", cidr, a.node.Cluster)
 	case a.node.PodCIDR.IsValid() && a.node.PodCIDR.Overlaps(cidr):
 		return api.Peer{}, conflict("peer CIDR %s overlaps this node's pod CIDR %s", cidr, a.node.PodCIDR)
 	case host == a.node.UnderlayIP:

@@ -44,6 +44,9 @@ func (a *Agent) Publish(ctx context.Context, req api.PublishRequest) (api.PortMa
 	if target < 0 {
 		return m, notFound("endpoint %s: not found", req.Endpoint)
 	}
+	if err := a.checkHostPorts(ctx, eps[target]); err != nil {
+		return m, err
+	}
 	moved, total, err := a.checkPortConflicts(eps, m, req.Replace)
 	if err != nil {
 		return m, err

@@ -18,6 +18,9 @@ import (
 func (a *Agent) reconcile(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.syncNetworks(ctx); err != nil { // before the endpoints of its networks
+		return err
+	}
 	if err := a.reconcileEndpoints(ctx); err != nil {
 		return err
 	}
@@ -166,7 +169,9 @@ func remoteEndpointRoutes(eps []api.Endpoint, peers []api.Peer) []maps.Route {
 	var out []maps.Route
 	for _, e := range eps {
 		for _, p := range peers {
-			if p.CIDR.Contains(e.IP) {
+			// An endpoint of a network other than the default one has no pod CIDR: it is
+			// routed to the peer host it names (HostIP).
+			if p.CIDR.Contains(e.IP) || (e.Network != "" && e.HostIP == p.HostIP) {
 				out = append(out, maps.Route{Prefix: netip.PrefixFrom(e.IP, 32), TunnelEndpoint: p.HostIP,
 					Identity: e.Identity, PlainVXLAN: p.PlainVXLAN})
 				break

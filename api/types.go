@@ -22,6 +22,13 @@ type Endpoint struct {
 	HostNAT    bool              `json:"hostNat"`              // masquerade traffic leaving the cluster
 	Ports      []PortMapping     `json:"ports,omitempty"`      // published ports forwarded to it
 	Links      []string          `json:"links,omitempty"`      // endpoints it links to
+	Network    string            `json:"network,omitempty"`    // the network it is on; empty = DefaultNetwork
+	// Parent names the endpoint whose container this is a further interface of (`endpoint
+	// connect`, named <parent>.<network>, no default route); empty for an endpoint itself.
+	Parent string `json:"parent,omitempty"`
+	// HostIP is the underlay IPv4 of the node it is attached to (set by the agent): other
+	// nodes route a network's endpoints, which have no per-node pod CIDR, to it.
+	HostIP netip.Addr `json:"hostIP,omitzero"`
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's
@@ -182,6 +189,8 @@ type EndpointRequest struct {
 	HostNAT *bool `json:"hostNat,omitempty"`
 	// Links names endpoints this one links to (Rancher's links; `within: linked` rules).
 	Links []string `json:"links,omitempty"`
+	// Network names the network to attach to (its subnet holds IP); empty = DefaultNetwork.
+	Network string `json:"network,omitempty"`
 }
 
 // PublishRequest asks the agent to publish ports of an endpoint (raw user input).

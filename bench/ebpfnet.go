@@ -44,6 +44,7 @@ func NewEbpfnet(ctx context.Context, prefix, binary string) (_ *Topology, err er
 		return nil, err
 	}
 	t.Ports = &ebpfnetPorts{c: c, host: h1, filler: c1.Name, web: c2.Name, total: 1}
+	t.Networks = &ebpfnetNetworks{c: c, defined: 1}
 	return t, nil
 }
 

@@ -21,25 +21,28 @@ type Measure struct {
 
 // Measure IDs.
 const (
-	MTCPSame       = "tcp-same"
-	MTCPCross      = "tcp-cross"
-	MCPUSame       = "cpu-same"
-	MCPUCross      = "cpu-cross"
-	MTCPCrossEnc   = "tcp-cross-encrypted"
-	MCPUCrossEnc   = "cpu-cross-encrypted"
-	MRRSame        = "rr-same"
-	MRRSameP50     = "rr-same-p50"
-	MRRSameP99     = "rr-same-p99"
-	MRRCross       = "rr-cross"
-	MRRCrossP50    = "rr-cross-p50"
-	MRRCrossP99    = "rr-cross-p99"
-	MUDPSame       = "udp-same"
-	MUDPCross      = "udp-cross"
-	MAddPort       = "add-port"
-	MAddPortIPT    = "add-port-iptables"
-	MAddPortAPI    = "add-port-api"
-	MInstallPorts  = "install-ports"
-	connMeasurePfx = "conn-"
+	MTCPSame      = "tcp-same"
+	MTCPCross     = "tcp-cross"
+	MCPUSame      = "cpu-same"
+	MCPUCross     = "cpu-cross"
+	MTCPCrossEnc  = "tcp-cross-encrypted"
+	MCPUCrossEnc  = "cpu-cross-encrypted"
+	MRRSame       = "rr-same"
+	MRRSameP50    = "rr-same-p50"
+	MRRSameP99    = "rr-same-p99"
+	MRRCross      = "rr-cross"
+	MRRCrossP50   = "rr-cross-p50"
+	MRRCrossP99   = "rr-cross-p99"
+	MUDPSame      = "udp-same"
+	MUDPCross     = "udp-cross"
+	MAddPort      = "add-port"
+	MAddPortIPT   = "add-port-iptables"
+	MAddPortAPI   = "add-port-api"
+	MInstallPorts = "install-ports"
+	// MNetworkAttach and MUDPCrossNetworks are the networks phase's (networks.go).
+	MNetworkAttach    = "network-create-attach"
+	MUDPCrossNetworks = "udp-cross-networks"
+	connMeasurePfx    = "conn-"
 )
 
 // ConnMeasureID is the ID of "new connections per second with n published ports".
@@ -62,6 +65,8 @@ func Measures(portCounts []int) []Measure {
 		{ID: MRRCrossP99, Title: "TCP RR p99, cross host", Unit: "us"},
 		{ID: MUDPSame, Title: "UDP 64 B received, same host", Unit: "kpps", Higher: true},
 		{ID: MUDPCross, Title: "UDP 64 B received, cross host", Unit: "kpps", Higher: true},
+		{ID: MUDPCrossNetworks, Title: "UDP 64 B received, cross host, " + itoa(NetworksDefined) + " networks defined", Unit: "kpps", Higher: true, Info: true},
+		{ID: MNetworkAttach, Title: "create a network and attach an endpoint, agent API", Unit: "ms", Info: true},
 	}
 	for _, n := range portCounts {
 		ms = append(ms, Measure{ID: ConnMeasureID(n), Title: "new conn/s, " + groupDigits(n) + " published", Unit: "conn/s", Higher: true})

@@ -126,7 +126,12 @@ func Run(ctx context.Context, topos, enc []*Topology, cfg Config) (*Results, err
 		}
 	}
 	if cfg.selected(phaseAdd) {
-		return res, addPort(ctx, topos, cfg, res)
+		if err := addPort(ctx, topos, cfg, res); err != nil {
+			return res, err
+		}
+	}
+	if cfg.selected(phaseNetworks) {
+		return res, networks(ctx, topos, cfg, res)
 	}
 	return res, nil
 }

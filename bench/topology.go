@@ -32,6 +32,8 @@ type Topology struct {
 	Cross Pair  // cross-host pair
 	Web   Web   // published-port measure
 	Ports PortPublisher
+	// Networks creates networks and attaches endpoints (ebpfnet only; nil elsewhere).
+	Networks *ebpfnetNetworks
 	// Helpers are PIDs of processes outside the pair that carry its traffic (the userspace
 	// WireGuard helpers of the encrypted phase); their CPU time counts in CPU per Gbit/s.
 	Helpers []int

@@ -191,6 +191,38 @@ type DatapathMetricValue struct {
 	Bytes   uint64
 }
 
+type DatapathNetworkFlag uint32
+
+const (
+	DatapathNetworkFlagNETWORK_F_VALID      DatapathNetworkFlag = 1
+	DatapathNetworkFlagNETWORK_F_INTERNAL   DatapathNetworkFlag = 2
+	DatapathNetworkFlagNETWORK_F_HOST_NAT   DatapathNetworkFlag = 4
+	DatapathNetworkFlagNETWORK_F_HOST_PORTS DatapathNetworkFlag = 8
+	DatapathNetworkFlagNETWORK_F_NATIVE     DatapathNetworkFlag = 16
+)
+
+type DatapathNetworkInfo struct {
+	_     structs.HostLayout
+	Vni   uint32
+	Flags DatapathNetworkFlag
+}
+
+type DatapathNetworkRef struct {
+	_  structs.HostLayout
+	Id uint32
+}
+
+type DatapathNetworkSubnetKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Ip        uint32
+}
+
+type DatapathNetworkVniKey struct {
+	_   structs.HostLayout
+	Vni uint32
+}
+
 type DatapathNodeParams struct {
 	_               structs.HostLayout
 	UnderlayIp      uint32
@@ -279,6 +311,9 @@ const (
 	DatapathMapFragVerdicts   = "frag_verdicts"
 	DatapathMapIpcache        = "ipcache"
 	DatapathMapMetrics        = "metrics"
+	DatapathMapNetworkSubnets = "network_subnets"
+	DatapathMapNetworkVnis    = "network_vnis"
+	DatapathMapNetworks       = "networks"
 	DatapathMapNodeConfig     = "node_config"
 	DatapathMapPeers          = "peers"
 	DatapathMapPolicy         = "policy"
@@ -342,18 +377,21 @@ type DatapathProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
-	Ct           *ebpf.MapSpec `ebpf:"ct"`
-	CtQuota      *ebpf.MapSpec `ebpf:"ct_quota"`
-	DropEvents   *ebpf.MapSpec `ebpf:"drop_events"`
-	Endpoints    *ebpf.MapSpec `ebpf:"endpoints"`
-	FragVerdicts *ebpf.MapSpec `ebpf:"frag_verdicts"`
-	Ipcache      *ebpf.MapSpec `ebpf:"ipcache"`
-	Metrics      *ebpf.MapSpec `ebpf:"metrics"`
-	NodeConfig   *ebpf.MapSpec `ebpf:"node_config"`
-	Peers        *ebpf.MapSpec `ebpf:"peers"`
-	Policy       *ebpf.MapSpec `ebpf:"policy"`
-	PolicyDrops  *ebpf.MapSpec `ebpf:"policy_drops"`
-	Published    *ebpf.MapSpec `ebpf:"published"`
+	Ct             *ebpf.MapSpec `ebpf:"ct"`
+	CtQuota        *ebpf.MapSpec `ebpf:"ct_quota"`
+	DropEvents     *ebpf.MapSpec `ebpf:"drop_events"`
+	Endpoints      *ebpf.MapSpec `ebpf:"endpoints"`
+	FragVerdicts   *ebpf.MapSpec `ebpf:"frag_verdicts"`
+	Ipcache        *ebpf.MapSpec `ebpf:"ipcache"`
+	Metrics        *ebpf.MapSpec `ebpf:"metrics"`
+	NetworkSubnets *ebpf.MapSpec `ebpf:"network_subnets"`
+	NetworkVnis    *ebpf.MapSpec `ebpf:"network_vnis"`
+	Networks       *ebpf.MapSpec `ebpf:"networks"`
+	NodeConfig     *ebpf.MapSpec `ebpf:"node_config"`
+	Peers          *ebpf.MapSpec `ebpf:"peers"`
+	Policy         *ebpf.MapSpec `ebpf:"policy"`
+	PolicyDrops    *ebpf.MapSpec `ebpf:"policy_drops"`
+	Published      *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -382,18 +420,21 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
-	Ct           *ebpf.Map `ebpf:"ct"`
-	CtQuota      *ebpf.Map `ebpf:"ct_quota"`
-	DropEvents   *ebpf.Map `ebpf:"drop_events"`
-	Endpoints    *ebpf.Map `ebpf:"endpoints"`
-	FragVerdicts *ebpf.Map `ebpf:"frag_verdicts"`
-	Ipcache      *ebpf.Map `ebpf:"ipcache"`
-	Metrics      *ebpf.Map `ebpf:"metrics"`
-	NodeConfig   *ebpf.Map `ebpf:"node_config"`
-	Peers        *ebpf.Map `ebpf:"peers"`
-	Policy       *ebpf.Map `ebpf:"policy"`
-	PolicyDrops  *ebpf.Map `ebpf:"policy_drops"`
-	Published    *ebpf.Map `ebpf:"published"`
+	Ct             *ebpf.Map `ebpf:"ct"`
+	CtQuota        *ebpf.Map `ebpf:"ct_quota"`
+	DropEvents     *ebpf.Map `ebpf:"drop_events"`
+	Endpoints      *ebpf.Map `ebpf:"endpoints"`
+	FragVerdicts   *ebpf.Map `ebpf:"frag_verdicts"`
+	Ipcache        *ebpf.Map `ebpf:"ipcache"`
+	Metrics        *ebpf.Map `ebpf:"metrics"`
+	NetworkSubnets *ebpf.Map `ebpf:"network_subnets"`
+	NetworkVnis    *ebpf.Map `ebpf:"network_vnis"`
+	Networks       *ebpf.Map `ebpf:"networks"`
+	NodeConfig     *ebpf.Map `ebpf:"node_config"`
+	Peers          *ebpf.Map `ebpf:"peers"`
+	Policy         *ebpf.Map `ebpf:"policy"`
+	PolicyDrops    *ebpf.Map `ebpf:"policy_drops"`
+	Published      *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
@@ -405,6 +446,9 @@ func (m *DatapathMaps) Close() error {
 		m.FragVerdicts,
 		m.Ipcache,
 		m.Metrics,
+		m.NetworkSubnets,
+		m.NetworkVnis,
+		m.Networks,
 		m.NodeConfig,
 		m.Peers,
 		m.Policy,

@@ -24,6 +24,7 @@
 #include "lib/nat.h"
 #include "lib/policy.h"
 #include "lib/trust.h"
+#include "lib/network.h"
 
 char __license[] SEC("license") = "GPL";
 
@@ -173,9 +174,10 @@ static __always_inline int from_published(struct __sk_buff *skb, const struct no
 }
 
 /* Forward a container's IPv4 packet within the cluster as a router: TTL-1, then to the local
- * endpoint ep, or (ep NULL) VXLAN to the VTEP remote with identity in GBP (0: none). */
+ * endpoint ep, or (ep NULL) VXLAN with vni to the VTEP remote with identity in GBP (0: none). */
 static __always_inline int forward_ipv4(struct __sk_buff *skb, const struct node_params *cfg,
-					const struct endpoint_info *ep, __be32 remote, __u32 identity)
+					const struct endpoint_info *ep, __be32 remote, __u32 identity,
+					__u32 vni)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -188,7 +190,7 @@ static __always_inline int forward_ipv4(struct __sk_buff *skb, const struct node
 	ipv4_dec_ttl(ip);
 	if (ep)
 		return deliver_local(skb, cfg, ep, METRIC_FWD_LOCAL);
-	return vxlan_encap(skb, cfg, remote, identity);
+	return vxlan_encap(skb, cfg, remote, identity, vni);
 }
 
 /* Route an IPv4 packet sent by a container: local endpoint, peer host, or outside. */
@@ -203,7 +205,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	struct ipcache_info *remote;
 	__u32 identity;
 	__u16 flags;
-	int rc;
+	int rc, vni;
 
 	if (!PKT_HAS(ip, sizeof(*ip), end) || ip->ihl < 5)
 		return -METRIC_DROP_INVALID;
@@ -223,7 +225,10 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 		if (rc != NOT_MINE)
 			return rc;
 	}
-	if (!in_cluster(cfg, dst.ip))
+	vni = network_egress(cfg, src.ip, dst.ip);
+	if (vni < 0)
+		return vni;
+	if (!vni)
 		return to_outside(skb, cfg, flags);
 
 	identity = sep->identity;
@@ -232,7 +237,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 		rc = policy_enforce(skb, cfg, identity, dep->identity, 1);
 		if (rc != TC_ACT_OK)
 			return rc;
-		return forward_ipv4(skb, cfg, dep, 0, 0);
+		return forward_ipv4(skb, cfg, dep, 0, 0, 0);
 	}
 
 	ck.ip = dst.ip;
@@ -247,7 +252,7 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 	if (rc != TC_ACT_OK)
 		return rc;
 	return forward_ipv4(skb, cfg, NULL, remote->tunnel_endpoint,
-			    (remote->flags & IPCACHE_F_PLAIN_VXLAN) ? 0 : identity);
+			    (remote->flags & IPCACHE_F_PLAIN_VXLAN) ? 0 : identity, vni);
 }
 
 SEC("tcx/ingress")
@@ -315,8 +320,11 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 		return -METRIC_DROP_UNKNOWN_PEER;
 	if (!encrypted && wg_plaintext_refused(cfg, peer))
 		return vxlan_drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
-	if (rx.vni != cfg->vni)
-		return -METRIC_DROP_BAD_VNI;
+	rc = network_ingress(cfg, rx.vni, rx.inner_ip->saddr, rx.inner_ip->daddr);
+	if (rc == -METRIC_DROP_CROSS_NETWORK)
+		return vxlan_drop_decapped(skb, METRIC_DROP_CROSS_NETWORK);
+	if (rc < 0)
+		return rc;
 
 	src = peer_source_route(rx.outer_saddr, rx.inner_ip->saddr);
 	if (!src)

@@ -229,3 +229,33 @@ func (c *Client) Monitor(ctx context.Context, fn func(api.DropEvent) bool) error
 		}
 	}
 }
+
+// Networks lists the cluster's networks with their endpoints.
+func (c *Client) Networks() (ns []api.NetworkInfo, err error) {
+	return ns, c.do(http.MethodGet, "/v1/networks", nil, &ns)
+}
+
+// Network returns the named network with its endpoints.
+func (c *Client) Network(name string) (n api.NetworkInfo, err error) {
+	return n, c.do(http.MethodGet, "/v1/networks/"+url.PathEscape(name), nil, &n)
+}
+
+// CreateNetwork creates a network; see Agent.CreateNetwork.
+func (c *Client) CreateNetwork(req api.NetworkRequest) (n api.Network, err error) {
+	return n, c.do(http.MethodPost, "/v1/networks", req, &n)
+}
+
+// DeleteNetwork removes a network no endpoint is attached to.
+func (c *Client) DeleteNetwork(name string) error {
+	return c.do(http.MethodDelete, "/v1/networks/"+url.PathEscape(name), nil, nil)
+}
+
+// ConnectEndpoint gives an endpoint's container one more interface on req.Network.
+func (c *Client) ConnectEndpoint(name string, req api.ConnectRequest) (ep api.Endpoint, err error) {
+	return ep, c.do(http.MethodPost, "/v1/endpoints/"+url.PathEscape(name)+"/networks", req, &ep)
+}
+
+// DisconnectEndpoint removes an endpoint's interface on network.
+func (c *Client) DisconnectEndpoint(name, network string) error {
+	return c.do(http.MethodDelete, "/v1/endpoints/"+url.PathEscape(name)+"/networks/"+url.PathEscape(network), nil, nil)
+}

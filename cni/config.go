@@ -38,6 +38,9 @@ type NetConf struct {
 	// (rancher-cni-bridge's rule), which must not exceed the agent's MTU.
 	MTU             int `json:"mtu,omitempty"`
 	LinkMTUOverhead int `json:"linkMTUOverhead,omitempty"`
+	// Network is the ebpfnet network to attach to; "" = the one named as the conflist, else
+	// the default network (see network).
+	Network string `json:"network,omitempty"`
 	// Args carries labels for every endpoint of this network.
 	Args struct {
 		Labels map[string]string `json:"labels,omitempty"`

@@ -29,6 +29,7 @@ type Agent interface {
 	AddEndpoint(api.EndpointRequest) (api.Endpoint, error)
 	DeleteEndpoint(name string) error
 	Publish(api.PublishRequest) (api.PortMapping, error)
+	Network(name string) (api.NetworkInfo, error)
 }
 
 // Plugin implements the CNI commands. The zero value talks to the real agent and runs IPAM
@@ -92,6 +93,14 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	nw, err := conf.network(ag, st.Node)
+	if err != nil {
+		return err
+	}
+	first, err := firstInterface(ag, args.Netns)
+	if err != nil {
+		return agentError("ADD", err)
+	}
 	name := EndpointName(args.ContainerID, args.IfName)
 	if ep, ok, err := findEndpoint(ag, name); err != nil {
 		return agentError("ADD", err)
@@ -131,6 +140,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	attached = true
 	ep, err := ag.AddEndpoint(api.EndpointRequest{
 		Name: name, Netns: args.Netns, IP: ip.String(), Labels: labelList(labels), IfName: args.IfName, MTU: mtu,
+		Network: requestNetwork(nw),
 	})
 	if err != nil {
 		var refused *client.Error
@@ -140,7 +150,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err := publishPorts(ag, ep, conf.ports); err != nil {
 		return err
 	}
-	res, err := result(conf, st.Node, ep, args).GetAsVersion(conf.CNIVersion)
+	res, err := result(conf, st.Node, nw, first, ep, args).GetAsVersion(conf.CNIVersion)
 	if err != nil {
 		return internalError("ADD: result for cniVersion %q: %v", conf.CNIVersion, err)
 	}
@@ -157,9 +167,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 
 // result describes what ADD made: the host veth, the container interface, its address (with
 // the prefix length the agent configures: the cluster CIDR's), the default route and DNS.
-func result(conf *NetConf, node api.Node, ep api.Endpoint, args *skel.CmdArgs) *current.Result {
-	gw := net.IP(node.Gateway.AsSlice())
-	return &current.Result{
+func result(conf *NetConf, node api.Node, nw api.Network, defaultRoute bool, ep api.Endpoint, args *skel.CmdArgs) *current.Result {
+	gw := net.IP(gateway(nw, node))
+	res := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
 		Interfaces: []*current.Interface{
 			{Name: ep.HostIfName, Mac: node.RouterMAC, Mtu: ep.MTU},
@@ -167,12 +177,15 @@ func result(conf *NetConf, node api.Node, ep api.Endpoint, args *skel.CmdArgs) *
 		},
 		IPs: []*current.IPConfig{{
 			Interface: current.Int(1),
-			Address:   net.IPNet{IP: ep.IP.AsSlice(), Mask: net.CIDRMask(node.Cluster.Bits(), 32)},
+			Address:   net.IPNet{IP: ep.IP.AsSlice(), Mask: net.CIDRMask(nw.Subnet.Bits(), 32)},
 			Gateway:   gw,
 		}},
-		Routes: []*types.Route{{Dst: net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, GW: gw}},
-		DNS:    conf.DNS,
+		DNS: conf.DNS,
 	}
+	if defaultRoute {
+		res.Routes = []*types.Route{{Dst: net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, GW: gw}}
+	}
+	return res
 }
 
 // Del detaches the container and releases its address. Nothing to delete is success: a
@@ -242,7 +255,7 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	case ep.IfIndex == 0:
 		return internalError("CHECK: the host veth %s of endpoint %s is gone", ep.HostIfName, name)
 	}
-	if err := checkContainer(args.Netns, args.IfName, want, st.Node.Gateway); err != nil {
+	if err := checkContainer(args.Netns, args.IfName, want, prevDefaultGateway(prev)); err != nil {
 		return err
 	}
 	ipamConf, err := conf.ipamConfig(st.Node)

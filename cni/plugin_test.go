@@ -32,8 +32,21 @@ type fakeAgent struct {
 	addPanics  bool  // AddEndpoint panics after creating the endpoint
 	addTimeout bool  // AddEndpoint creates the endpoint, but the client times out
 	deleted    []string
-	published  []string // Publish requests as "endpoint spec hostIP"
-	publishErr error    // Publish fails with it
+	published  []string      // Publish requests as "endpoint spec hostIP"
+	publishErr error         // Publish fails with it
+	networks   []api.Network // besides the default one
+}
+
+func (f *fakeAgent) Network(name string) (api.NetworkInfo, error) {
+	if name == api.DefaultNetwork {
+		return api.NetworkInfo{Network: api.Network{Name: name, Subnet: f.node.Cluster}}, nil
+	}
+	for _, n := range f.networks {
+		if n.Name == name {
+			return api.NetworkInfo{Network: n}, nil
+		}
+	}
+	return api.NetworkInfo{}, &client.Error{Status: http.StatusNotFound, Kind: api.ErrNotFound, Msg: "network " + name + ": not found"}
 }
 
 func (f *fakeAgent) Publish(req api.PublishRequest) (api.PortMapping, error) {
@@ -75,7 +88,7 @@ func (f *fakeAgent) AddEndpoint(req api.EndpointRequest) (api.Endpoint, error) {
 		labels[k] = v
 	}
 	ep := api.Endpoint{Name: req.Name, Netns: req.Netns, IP: netip.MustParseAddr(req.IP), MAC: "02:00:00:00:00:05",
-		Labels: labels, HostIfName: "lxc" + req.Name[:4], IfIndex: 7, IfName: req.IfName, MTU: req.MTU}
+		Labels: labels, HostIfName: "lxc" + req.Name[:4], IfIndex: 7, IfName: req.IfName, MTU: req.MTU, Network: req.Network}
 	f.eps = append(f.eps, ep)
 	if f.addPanics {
 		panic("agent client bug")

@@ -37,6 +37,10 @@ type Config struct {
 	// HostMAC is set on the host-side veth (the node's router MAC); required,
 	// 6-byte unicast.
 	HostMAC net.HardwareAddr
+	// NoDefaultRoute leaves the container's default route alone: the interface gets only the
+	// connected route of Addr's prefix (a container's second network; its default route
+	// stays on the first interface).
+	NoDefaultRoute bool
 	// ContainerMAC is optional; nil means a kernel-chosen random MAC.
 	// When set it must be a 6-byte unicast address.
 	ContainerMAC net.HardwareAddr

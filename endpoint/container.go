@@ -9,8 +9,8 @@ import (
 
 // configureContainer finishes the container side via ctr (a handle in the
 // container netns): renames tmpName to cfg.IfName (MTU and MAC were set at
-// creation), brings lo and the interface up, adds cfg.Addr and a default
-// route via cfg.Gateway. It returns the interface's actual MAC. On error the
+// creation), brings lo and the interface up, adds cfg.Addr and (unless
+// cfg.NoDefaultRoute) a default route via cfg.Gateway. It returns the interface's actual MAC. On error the
 // caller deletes the pair.
 func configureContainer(ctr *netlink.Handle, cfg Config, tmpName string) (net.HardwareAddr, error) {
 	l, err := ctr.LinkByName(tmpName)
@@ -38,8 +38,10 @@ func configureContainer(ctr *netlink.Handle, cfg Config, tmpName string) (net.Ha
 		Dst:       &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)},
 		Gw:        cfg.Gateway.AsSlice(),
 	}
-	if err := ctr.RouteAdd(route); err != nil {
-		return nil, fmt.Errorf("add default route via %s dev %q: %w", cfg.Gateway, cfg.IfName, err)
+	if !cfg.NoDefaultRoute {
+		if err := ctr.RouteAdd(route); err != nil {
+			return nil, fmt.Errorf("add default route via %s dev %q: %w", cfg.Gateway, cfg.IfName, err)
+		}
 	}
 	fresh, err := ctr.LinkByIndex(l.Attrs().Index)
 	if err != nil {

@@ -38,6 +38,7 @@ import (
 //	identity-next            decimal next free identity (the allocation counter)
 //	policy/policy            the network policy, one JSON document (policy.Policy)
 //	ports/                   reserved for published ports
+//	networks/, network-ids/, network-vnis/   networks (network_etcd.go)
 const (
 	DefaultEtcdPrefix = "/ebpfnet/"
 

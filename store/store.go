@@ -16,6 +16,10 @@ import (
 // ErrNotFound is returned (wrapped) for a name or CIDR the store does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned (wrapped) by CreateNetwork when the name, the datapath id or the VNI is
+// already taken.
+var ErrExists = errors.New("already exists")
+
 // FirstIdentity is the first identity given to a label set; lower numbers are reserved
 // (Cilium's numbering: 1 host, 2 world, 3 cluster-wide unknown).
 const FirstIdentity = 256 // FIRST_LABEL_IDENTITY in bpf/lib/maps.h (checked by TestGeneratedConstants)
@@ -49,5 +53,13 @@ type Store interface {
 	Policy(ctx context.Context) (policy.Policy, error)
 	// PutPolicy replaces the network policy as a whole.
 	PutPolicy(ctx context.Context, p policy.Policy) error
+	// Networks lists the created networks (cluster-wide with etcd), ordered by name; the
+	// default network is not stored.
+	Networks(ctx context.Context) ([]api.Network, error)
+	// CreateNetwork stores n atomically if no stored network has its name, ID or VNI, else
+	// fails with ErrExists (wrapped) and changes nothing.
+	CreateNetwork(ctx context.Context, n api.Network) error
+	// DeleteNetwork removes the named network; ErrNotFound if absent.
+	DeleteNetwork(ctx context.Context, name string) error
 	Close() error
 }

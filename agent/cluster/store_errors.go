@@ -65,6 +65,19 @@ func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
 	return UnavailableError(s.Etcd.PutPolicy(ctx, p))
 }
 
+func (s storeErrors) Networks(ctx context.Context) ([]api.Network, error) {
+	ns, err := s.Etcd.Networks(ctx)
+	return ns, UnavailableError(err)
+}
+
+func (s storeErrors) CreateNetwork(ctx context.Context, n api.Network) error {
+	return UnavailableError(s.Etcd.CreateNetwork(ctx, n))
+}
+
+func (s storeErrors) DeleteNetwork(ctx context.Context, name string) error {
+	return UnavailableError(s.Etcd.DeleteNetwork(ctx, name))
+}
+
 // storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
 type storeUnavailable struct {
 	msg   string

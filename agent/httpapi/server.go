@@ -39,6 +39,7 @@ type Operations interface {
 	// SubscribeDrops returns a channel of drop events and the function that ends the
 	// subscription.
 	SubscribeDrops() (<-chan api.DropEvent, func())
+	networkOperations
 }
 
 // Handler serves ops as the local API (JSON over the unix socket):
@@ -49,6 +50,7 @@ type Operations interface {
 //	GET /v1/nodes          (etcd store: cluster nodes, []api.NodeInfo)
 //	GET /v1/ports          POST /v1/ports (api.PublishRequest)        DELETE /v1/ports (api.PublishRequest)
 //	GET /v1/nat
+//	GET /v1/networks ... (networkRoutes)
 //
 // Errors answer with api.Error and the status statusOf gives them.
 func Handler(a Operations) http.Handler {
@@ -73,6 +75,7 @@ func Handler(a Operations) http.Handler {
 		return nil, a.Unpublish(ctx, req.Endpoint, req)
 	})
 	policyRoutes(mux, a)
+	networkRoutes(mux, a)
 	answer(mux, "GET /v1/nat", http.StatusOK, func(context.Context) ([]api.NATEntry, error) { return a.NATEntries() })
 	return mux
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common.h"
+#include "network_maps.h"
 
 /* Key of the endpoints map: a local container's IPv4 address, network byte order. */
 struct endpoint_key {
@@ -157,10 +158,10 @@ static __always_inline const struct node_params *node_cfg(void)
 	return bpf_map_lookup_elem(&node_config, &zero);
 }
 
-/* True when ip (network order) is inside the cluster CIDR. */
+/* True when ip (network order) is inside the cluster CIDR or another network's subnet. */
 static __always_inline int in_cluster(const struct node_params *cfg, __be32 ip)
 {
-	return (ip & cfg->cluster_mask) == cfg->cluster_ip;
+	return (ip & cfg->cluster_mask) == cfg->cluster_ip || network_subnet_id(ip) >= 0;
 }
 
 /* Identity of the ipcache prefix holding ip (network order), 0 when none. */

@@ -41,7 +41,7 @@ static __always_inline __be16 len16(__u32 len)
 	return bpf_htons(len > 0xffff ? 0xffff : len);
 }
 
-/* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and send it: into
+/* Encapsulate the IPv4 packet in skb with vni (its network's) towards the VTEP remote (network order) and send it: into
  * the WireGuard device when the peer is encrypted (wg_encap_mode; bpf_redirect to an L3 device
  * strips the outer MAC header, so it stays zero), else to the underlay next hop. A nonzero
  * identity goes in the GBP Group Policy ID. Returns the redirect verdict or a negative drop
@@ -49,7 +49,7 @@ static __always_inline __be16 len16(__u32 len)
  * headers) is never on the stack together with policy's, which keeps from_container under the
  * verifier's 512-byte combined stack limit. */
 static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_params *cfg,
-				  __be32 remote, __u32 identity)
+				  __be32 remote, __u32 identity, __u32 vni)
 {
 	struct bpf_fib_lookup fib = {};
 	struct vxlan_encap_hdr h = {};
@@ -90,7 +90,7 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	h.vx.flags = VXLAN_FLAG_VNI;
 	if (identity)
 		h.vx.flags |= VXLAN_FLAG_GBP | bpf_htonl(identity & VXLAN_GBP_ID_MASK);
-	h.vx.vni = bpf_htonl(cfg->vni << 8);
+	h.vx.vni = bpf_htonl(vni << 8);
 	vtep_mac(h.inner_eth.h_dest, remote);
 	__builtin_memcpy(h.inner_eth.h_source, cfg->router_mac, ETH_ALEN);
 	h.inner_eth.h_proto = bpf_htons(ETH_P_IP);

@@ -286,16 +286,20 @@ func TestCNIFailedAddLeavesNothing(t *testing.T) {
 	require.Len(t, e.allocated(h), 1)
 	require.Equal(t, r.IPs[0].Address.IP.String(), e.endpointOf(h, x).IP.String())
 
-	// A second interface in the same container is refused (its default route would clash with
-	// eth0's) and rolled back; eth0 keeps working.
+	// A second attachment of the container is its second interface (issue 14), without a
+	// default route: eth0 keeps it; both pass CHECK.
 	_, stderr, err = e.cnitool(h, "add", x, "CNI_IFNAME=net1")
-	require.Error(t, err)
-	require.Contains(t, stderr, "add default route via 10.42.1.1 dev \"net1\": file exists")
-	require.Len(t, e.endpoints(h), 1)
-	require.Len(t, e.allocated(h), 1)
-	require.Equal(t, []string{"eth0", "lo"}, e.links("x"))
-	out, stderr, err := e.cnitool(h, "check", x)
-	require.NoError(t, err, out, stderr)
+	require.NoError(t, err, stderr)
+	require.Len(t, e.endpoints(h), 2)
+	require.Len(t, e.allocated(h), 2)
+	require.ElementsMatch(t, []string{"eth0", "lo", "net1"}, e.links("x"))
+	routes, err := e.Bed.Run(t.Context(), "x", "ip", "-4", "route", "show", "default")
+	require.NoError(t, err)
+	require.Equal(t, "default via 10.42.1.1 dev eth0", strings.TrimSpace(routes))
+	for _, ifc := range []string{"eth0", "net1"} {
+		out, stderr, err := e.cnitool(h, "check", x, "CNI_IFNAME="+ifc)
+		require.NoError(t, err, out, stderr)
+	}
 }
 
 // TestCNIGC: GC with valid attachments deletes only the stale attachment of this network
