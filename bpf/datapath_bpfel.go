@@ -20,6 +20,7 @@ const (
 	DatapathCtDirCT_SNAT_IN    DatapathCtDir = 2
 	DatapathCtDirCT_DNAT_REPLY DatapathCtDir = 3
 	DatapathCtDirCT_POLICY     DatapathCtDir = 4
+	DatapathCtDirCT_SERVICE    DatapathCtDir = 5
 )
 
 type DatapathCtEntry struct {
@@ -145,6 +146,41 @@ type DatapathIpfragVerdict struct {
 	Rule      uint16
 	PolicyRev uint16
 	Pad2      uint16
+}
+
+type DatapathLbBackend struct {
+	_     structs.HostLayout
+	Flags uint32
+}
+
+type DatapathLbBackendKey struct {
+	_         structs.HostLayout
+	ServiceId uint32
+	Ip        uint32
+	Port      uint16
+	Pad       uint16
+}
+
+type DatapathLbFlag uint16
+
+const (
+	DatapathLbFlagLB_F_AFFINITY_CLIENT DatapathLbFlag = 1
+	DatapathLbFlagLB_F_RANDOM          DatapathLbFlag = 2
+)
+
+type DatapathLbService struct {
+	_     structs.HostLayout
+	Id    uint32
+	Count uint16
+	Flags DatapathLbFlag
+}
+
+type DatapathLbServiceKey struct {
+	_     structs.HostLayout
+	Vip   uint32
+	Port  uint16
+	Proto uint8
+	Pad   uint8
 }
 
 type DatapathMetric uint32
@@ -278,6 +314,9 @@ const (
 	DatapathMapEndpoints      = "endpoints"
 	DatapathMapFragVerdicts   = "frag_verdicts"
 	DatapathMapIpcache        = "ipcache"
+	DatapathMapLbBackends     = "lb_backends"
+	DatapathMapLbMaglev       = "lb_maglev"
+	DatapathMapLbServices     = "lb_services"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNodeConfig     = "node_config"
 	DatapathMapPeers          = "peers"
@@ -348,6 +387,9 @@ type DatapathMapSpecs struct {
 	Endpoints    *ebpf.MapSpec `ebpf:"endpoints"`
 	FragVerdicts *ebpf.MapSpec `ebpf:"frag_verdicts"`
 	Ipcache      *ebpf.MapSpec `ebpf:"ipcache"`
+	LbBackends   *ebpf.MapSpec `ebpf:"lb_backends"`
+	LbMaglev     *ebpf.MapSpec `ebpf:"lb_maglev"`
+	LbServices   *ebpf.MapSpec `ebpf:"lb_services"`
 	Metrics      *ebpf.MapSpec `ebpf:"metrics"`
 	NodeConfig   *ebpf.MapSpec `ebpf:"node_config"`
 	Peers        *ebpf.MapSpec `ebpf:"peers"`
@@ -388,6 +430,9 @@ type DatapathMaps struct {
 	Endpoints    *ebpf.Map `ebpf:"endpoints"`
 	FragVerdicts *ebpf.Map `ebpf:"frag_verdicts"`
 	Ipcache      *ebpf.Map `ebpf:"ipcache"`
+	LbBackends   *ebpf.Map `ebpf:"lb_backends"`
+	LbMaglev     *ebpf.Map `ebpf:"lb_maglev"`
+	LbServices   *ebpf.Map `ebpf:"lb_services"`
 	Metrics      *ebpf.Map `ebpf:"metrics"`
 	NodeConfig   *ebpf.Map `ebpf:"node_config"`
 	Peers        *ebpf.Map `ebpf:"peers"`
@@ -404,6 +449,9 @@ func (m *DatapathMaps) Close() error {
 		m.Endpoints,
 		m.FragVerdicts,
 		m.Ipcache,
+		m.LbBackends,
+		m.LbMaglev,
+		m.LbServices,
 		m.Metrics,
 		m.NodeConfig,
 		m.Peers,

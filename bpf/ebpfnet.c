@@ -22,6 +22,7 @@
 #include "lib/fib.h"
 #include "lib/vxlan.h"
 #include "lib/nat.h"
+#include "lib/lb.h"
 #include "lib/policy.h"
 #include "lib/trust.h"
 
@@ -223,8 +224,14 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 		if (rc != NOT_MINE)
 			return rc;
 	}
-	if (!in_cluster(cfg, dst.ip))
-		return to_outside(skb, cfg, flags);
+	if (!in_cluster(cfg, dst.ip)) {
+		/* A service VIP: routed on as a packet to the backend it is translated to. */
+		rc = lb_service_xlate(skb, cfg, &dst.ip);
+		if (rc == NOT_MINE)
+			return to_outside(skb, cfg, flags);
+		if (rc != 0)
+			return rc;
+	}
 
 	identity = sep->identity;
 	dep = bpf_map_lookup_elem(&endpoints, &dst);
@@ -331,6 +338,9 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 		return rc;
 	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
 	if (rc != TC_ACT_OK)
+		return rc;
+	rc = lb_reply(skb);
+	if (rc < 0)
 		return rc;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
 }
