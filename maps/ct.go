@@ -19,6 +19,7 @@ const (
 	CTSNATIn    = CTDir(bpf.DatapathCtDirCT_SNAT_IN)    // outside -> host, masquerade reply: Addr:Port is the container
 	CTDNATReply = CTDir(bpf.DatapathCtDirCT_DNAT_REPLY) // published container -> client: Addr:Port is the hostIP:hostPort
 	CTPolicy    = CTDir(bpf.DatapathCtDirCT_POLICY)     // a flow network policy allowed: no translation
+	CTService   = CTDir(bpf.DatapathCtDirCT_SERVICE)    // client -> service VIP:port: Addr:Port is its backend
 )
 
 func (d CTDir) String() string {
@@ -31,6 +32,8 @@ func (d CTDir) String() string {
 		return "dnat-reply"
 	case CTPolicy:
 		return "policy"
+	case CTService:
+		return "service"
 	}
 	return "unknown"
 }

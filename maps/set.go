@@ -18,6 +18,8 @@ type Set struct {
 	PolicyDrops *PolicyDrops
 	// CTQuota holds each endpoint's conntrack quota and use.
 	CTQuota *CTQuota
+	// Services holds the service VIPs, their backends and Maglev tables.
+	Services *Services
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -35,5 +37,6 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		Policy:      NewPolicy(m.Policy),
 		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
 		CTQuota:     NewCTQuota(m.CtQuota),
+		Services:    NewServices(m.LbServices, m.LbBackends, m.LbMaglev),
 	}
 }
