@@ -16,6 +16,9 @@ import (
 // ErrNotFound is returned (wrapped) for a name or CIDR the store does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned (wrapped) when creating a record whose name is taken.
+var ErrExists = errors.New("already exists")
+
 // FirstIdentity is the first identity given to a label set; lower numbers are reserved
 // (Cilium's numbering: 1 host, 2 world, 3 cluster-wide unknown).
 const FirstIdentity = 256 // FIRST_LABEL_IDENTITY in bpf/lib/maps.h (checked by TestGeneratedConstants)
@@ -49,5 +52,11 @@ type Store interface {
 	Policy(ctx context.Context) (policy.Policy, error)
 	// PutPolicy replaces the network policy as a whole.
 	PutPolicy(ctx context.Context, p policy.Policy) error
+	// Services lists the services (with etcd: the cluster's), ordered by name.
+	Services(ctx context.Context) ([]api.Service, error)
+	// CreateService stores svc atomically unless its name is taken (ErrExists, wrapped).
+	CreateService(ctx context.Context, svc api.Service) error
+	// DeleteService removes the named service (ErrNotFound, wrapped, when absent).
+	DeleteService(ctx context.Context, name string) error
 	Close() error
 }
