@@ -20,11 +20,11 @@ import (
 
 // Defaults, following Rancher's managed network where it had one.
 const (
-	DefaultCluster  = "10.42.0.0/16" // Rancher's subnet
+	DefaultCluster = "10.42.0.0/16" // Rancher's subnet
 	// DefaultServiceCIDR is where service VIPs come from (k3s/RKE2's service CIDR).
 	DefaultServiceCIDR = "10.43.0.0/16"
-	DefaultVNI      = 1042           // Rancher's VXLAN backend VNI
-	DefaultStateDir = "/var/lib/ebpfnet"
+	DefaultVNI         = 1042 // Rancher's VXLAN backend VNI
+	DefaultStateDir    = "/var/lib/ebpfnet"
 	// DefaultIdentityGrace: an identity unused this long is freed (Cilium's identity GC keeps
 	// unused identities for a heartbeat period in the same way).
 	DefaultIdentityGrace = 5 * time.Minute

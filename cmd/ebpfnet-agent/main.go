@@ -24,7 +24,7 @@ import (
 
 func newAgentCmd() *cobra.Command {
 	var (
-		cfg                                 agent.Config
+		cfg                                           agent.Config
 		underlayIP, cluster, services, pods, natPorts string
 	)
 	cmd := &cobra.Command{
