@@ -21,6 +21,7 @@ const (
 	DatapathCtDirCT_DNAT_REPLY DatapathCtDir = 3
 	DatapathCtDirCT_POLICY     DatapathCtDir = 4
 	DatapathCtDirCT_SERVICE    DatapathCtDir = 5
+	DatapathCtDirCT_MESH       DatapathCtDir = 6
 )
 
 type DatapathCtEntry struct {

@@ -163,17 +163,18 @@ struct lb_unreach {
 	__u8 orig_data[8];
 };
 
-/* Answer skb, a container's packet to a service without backends, with an ICMP port
- * unreachable sent back out of the container's veth (the client's connect() fails at once with
- * ECONNREFUSED instead of timing out), counted as drop_no_backend. Packets with IP options
+/* Answer skb, a packet to a service without backends, with an ICMP port unreachable sent back
+ * out of the device it came in on, MACs swapped (a container's veth, or the underlay for a
+ * routing-mesh client): the client's connect() fails at once with ECONNREFUSED instead of
+ * timing out. Counted as drop_no_backend. Packets with IP options
  * are dropped (reason drop_no_backend) unanswered. Returns a verdict or a negative drop reason. */
-static __always_inline int lb_answer_unreachable(struct __sk_buff *skb, const struct node_params *cfg)
+static __always_inline int lb_answer_unreachable(struct __sk_buff *skb)
 {
 	const __u32 len = ETH_HLEN + sizeof(struct lb_unreach);
 	struct lb_unreach u = {};
 	struct ethhdr *eth;
 	void *data, *end;
-	__u8 mac[ETH_ALEN];
+	__u8 smac[ETH_ALEN], dmac[ETH_ALEN];
 
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &u.orig, sizeof(u.orig) + sizeof(u.orig_data)) ||
 	    u.orig.ihl != 5)
@@ -199,8 +200,9 @@ static __always_inline int lb_answer_unreachable(struct __sk_buff *skb, const st
 	eth = data;
 	if (!PKT_HAS(eth, sizeof(*eth), end))
 		return -METRIC_DROP_INVALID;
-	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
-	eth_rewrite(eth, cfg->router_mac, mac);
+	__builtin_memcpy(smac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_source, ETH_ALEN);
+	eth_rewrite(eth, smac, dmac);
 	metric_add(METRIC_DROP_NO_BACKEND, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
 }
@@ -229,7 +231,7 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 		return NOT_MINE;
 	rc = svc->count ? lb_backend_of(svc, &f, &t) : -METRIC_DROP_NO_BACKEND;
 	if (rc == -METRIC_DROP_NO_BACKEND)
-		return lb_answer_unreachable(skb, cfg);
+		return lb_answer_unreachable(skb);
 	if (rc < 0)
 		return rc;
 	rc = dnat(skb, cfg, &f, &t);
