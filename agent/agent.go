@@ -50,9 +50,9 @@ type Agent struct {
 	wg        *wireguard.Device     // encryption device; nil with --encryption none
 	wgKey     wgtypes.Key           // this node's WireGuard private key (with wg)
 	// svcBackendIPs are the local endpoints backing a service (a.mu); svcWritten what each
-	// service's map entries were last written from (a.mu), so unchanged ones are not rewritten.
+	// service map ID's entries were last written from (a.mu), so unchanged ones are not rewritten.
 	svcBackendIPs map[netip.Addr]bool
-	svcWritten    map[string]string
+	svcWritten    map[uint32]string
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same

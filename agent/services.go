@@ -20,8 +20,7 @@ import (
 // Refused, with nothing changed: a malformed name, port, selector, VIP, algorithm or affinity
 // (api.ErrInvalid); a VIP outside the service CIDR (ErrInvalid); a name or VIP in use, or a
 // --publish port published by an endpoint or another service (api.ErrConflict); more services
-// than the maps hold (api.ErrFull); --publish itself (api.ErrUnsupported: the routing mesh is
-// not in the datapath yet).
+// than the maps hold (api.ErrFull).
 func (a *Agent) AddService(ctx context.Context, req api.ServiceRequest) (api.ServiceInfo, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -85,7 +84,6 @@ func (a *Agent) parseService(ctx context.Context, req api.ServiceRequest, svcs [
 		if err := a.checkMeshPort(ctx, svc, svcs); err != nil {
 			return api.Service{}, err
 		}
-		return api.Service{}, api.Errorf(api.ErrUnsupported, "service %s: --publish (the routing mesh) is not implemented yet", name)
 	}
 	return svc, nil
 }

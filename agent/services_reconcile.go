@@ -103,20 +103,24 @@ func (a *Agent) reconcileServices(ctx context.Context) error {
 	for _, s := range have {
 		ids[serviceKey{s.VIP, s.Port, s.Proto}] = s.ID
 	}
-	wanted, used := map[serviceKey]bool{}, map[uint32]bool{}
+	wanted, used, meshOf := map[serviceKey]bool{}, map[uint32]bool{}, map[uint32]uint16{}
 	for _, s := range svcs {
 		k := serviceKey{s.VIP, s.Port, protoNumber(s.Proto)}
 		wanted[k] = true
 		if id, ok := ids[k]; ok {
-			used[id] = true
+			used[id], meshOf[id] = true, s.Publish
 		}
 	}
-	err = sweep(have, func(s maps.Service) bool { return wanted[serviceKey{s.VIP, s.Port, s.Proto}] },
-		func(s maps.Service) error { return a.maps.Services.Delete(s.VIP, s.Port, s.Proto, s.ID) })
+	err = sweep(have, func(s maps.Service) bool { return wanted[serviceKey{s.VIP, s.Port, s.Proto}] && meshOf[s.ID] == s.Mesh },
+		func(s maps.Service) error {
+			delete(a.svcWritten, s.ID)
+			return a.maps.Services.Delete(s)
+		})
 	if err != nil {
 		return err
 	}
 	backendIPs := map[netip.Addr]bool{}
+	var mesh []maps.Backend // local backends of mesh services
 	next := uint32(1)
 	for _, s := range svcs {
 		id, ok := ids[serviceKey{s.VIP, s.Port, protoNumber(s.Proto)}]
@@ -129,6 +133,9 @@ func (a *Agent) reconcileServices(ctx context.Context) error {
 		for _, b := range bs {
 			if b.Local {
 				backendIPs[b.IP] = true
+				if s.Publish != 0 {
+					mesh = append(mesh, maps.Backend{IP: b.IP, Port: s.Port})
+				}
 			}
 		}
 		if err := a.programService(s, id, bs); err != nil {
@@ -136,6 +143,9 @@ func (a *Agent) reconcileServices(ctx context.Context) error {
 		}
 	}
 	a.svcBackendIPs = backendIPs
+	if err := a.maps.Services.SetMeshBackends(mesh); err != nil {
+		return err
+	}
 	return a.syncBackendFlags(ctx)
 }
 
@@ -155,7 +165,7 @@ func (a *Agent) programService(s api.Service, id uint32, bs []api.ServiceBackend
 		names[i] = netip.AddrPortFrom(b.IP, s.Port).String()
 	}
 	written := fmt.Sprint(s, id, names)
-	if a.svcWritten[s.Name] == written {
+	if a.svcWritten[id] == written {
 		return nil
 	}
 	if len(bs) > 0xffff || len(bs) >= a.maps.Services.TableSize() {
@@ -173,7 +183,7 @@ func (a *Agent) programService(s api.Service, id uint32, bs []api.ServiceBackend
 		}
 	}
 	err := a.maps.Services.Put(maps.Service{VIP: s.VIP, Port: s.Port, Proto: protoNumber(s.Proto), ID: id,
-		Backends: uint16(len(bs)), Flags: flags}, backends, table)
+		Backends: uint16(len(bs)), Flags: flags, Mesh: s.Publish}, backends, table)
 	if errors.Is(err, maps.ErrFull) {
 		return full("service %s: %v", s.Name, err)
 	}
@@ -181,9 +191,9 @@ func (a *Agent) programService(s api.Service, id uint32, bs []api.ServiceBackend
 		return err
 	}
 	if a.svcWritten == nil {
-		a.svcWritten = map[string]string{}
+		a.svcWritten = map[uint32]string{}
 	}
-	a.svcWritten[s.Name] = written
+	a.svcWritten[id] = written
 	a.log.Info("service programmed", "name", s.Name, "id", id, "backends", len(bs))
 	return nil
 }

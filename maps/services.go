@@ -26,6 +26,9 @@ type Service struct {
 	ID       uint32
 	Backends uint16 // 0: the datapath answers ICMP port unreachable
 	Flags    uint16 // Service* bits
+	// Mesh is the routing-mesh port (`--publish`), an entry of VIP 0 with the same value:
+	// every local address answers on it; 0 = none.
+	Mesh uint16
 }
 
 // Backend is a service backend: endpoint IPv4 and port.
@@ -77,7 +80,24 @@ func (s *Services) Put(svc Service, backends []Backend, table []Backend) error {
 		return err
 	}
 	v := bpf.DatapathLbService{Id: svc.ID, Count: svc.Backends, Flags: bpf.DatapathLbFlag(svc.Flags)}
-	return mapErr(s.svc, "put", s.svc.Put(serviceKey(svc.VIP, svc.Port, svc.Proto), v))
+	if err := mapErr(s.svc, "put", s.svc.Put(serviceKey(svc.VIP, svc.Port, svc.Proto), v)); err != nil {
+		return err
+	}
+	if svc.Mesh == 0 {
+		return nil
+	}
+	return mapErr(s.svc, "put", s.svc.Put(meshKey(svc.Mesh, svc.Proto), v))
+}
+
+// meshKey is the lb_services key of a routing-mesh port: VIP 0.
+func meshKey(port uint16, proto uint8) bpf.DatapathLbServiceKey {
+	return bpf.DatapathLbServiceKey{Port: be16(port), Proto: proto}
+}
+
+// SetMeshBackends makes the local backends of routing-mesh services (lb_backends entries of
+// service 0, which a peer's tunnelled mesh traffic may reach) exactly backends.
+func (s *Services) SetMeshBackends(backends []Backend) error {
+	return s.syncBackends(0, backends)
 }
 
 // putTable fills a new inner array with table and stores it at id.
@@ -146,29 +166,55 @@ func (s *Services) sweepBackends(keep func(bpf.DatapathLbBackendKey) bool) error
 	return nil
 }
 
-// Delete removes the service entry of vip:port/proto (first, so no new connection uses it),
-// its table at id and its backends. ErrNotFound (wrapped) when the entry is absent.
-func (s *Services) Delete(vip netip.Addr, port uint16, proto uint8, id uint32) error {
-	if err := mapErr(s.svc, "delete", s.svc.Delete(serviceKey(vip, port, proto))); err != nil {
-		return err
+// Delete removes svc's entries (first, so no new connection uses it: the VIP's, unless svc's
+// VIP is invalid, and the mesh port's), its table and its backends. ErrNotFound (wrapped) when
+// the VIP entry is absent.
+func (s *Services) Delete(svc Service) error {
+	if svc.VIP.IsValid() {
+		if err := mapErr(s.svc, "delete", s.svc.Delete(serviceKey(svc.VIP, svc.Port, svc.Proto))); err != nil {
+			return err
+		}
 	}
-	if err := s.maglev.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if svc.Mesh != 0 {
+		if err := s.svc.Delete(meshKey(svc.Mesh, svc.Proto)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return mapErr(s.svc, "delete", err)
+		}
+	}
+	if err := s.maglev.Delete(svc.ID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return mapErr(s.maglev, "delete", err)
 	}
-	return s.sweepBackends(func(k bpf.DatapathLbBackendKey) bool { return k.ServiceId != id })
+	return s.sweepBackends(func(k bpf.DatapathLbBackendKey) bool { return k.ServiceId != svc.ID })
 }
 
-// All returns every service entry, in map order.
+// All returns every service, in map order, its mesh port (the VIP-0 entry of the same ID)
+// in Mesh. A mesh entry whose VIP entry is gone comes as a Service of invalid VIP.
 func (s *Services) All() ([]Service, error) {
 	var (
-		k   bpf.DatapathLbServiceKey
-		v   bpf.DatapathLbService
-		out []Service
+		k    bpf.DatapathLbServiceKey
+		v    bpf.DatapathLbService
+		out  []Service
+		mesh = map[uint32]bpf.DatapathLbServiceKey{}
 	)
 	it := s.svc.Iterate()
 	for it.Next(&k, &v) {
+		if k.Vip == 0 {
+			mesh[v.Id] = k
+			continue
+		}
 		out = append(out, Service{VIP: addrFromBE32(k.Vip), Port: fromBE16(k.Port), Proto: k.Proto,
 			ID: v.Id, Backends: v.Count, Flags: uint16(v.Flags)})
 	}
-	return out, mapErr(s.svc, "iterate", it.Err())
+	if err := it.Err(); err != nil {
+		return nil, mapErr(s.svc, "iterate", err)
+	}
+	for i := range out {
+		if m, ok := mesh[out[i].ID]; ok {
+			out[i].Mesh = fromBE16(m.Port)
+			delete(mesh, out[i].ID)
+		}
+	}
+	for id, m := range mesh {
+		out = append(out, Service{Mesh: fromBE16(m.Port), Proto: m.Proto, ID: id})
+	}
+	return out, nil
 }

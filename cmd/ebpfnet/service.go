@@ -32,7 +32,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 	f.StringVar(&req.Port, "port", "", "service port and protocol, e.g. 80/tcp (backends serve on it too)")
 	f.StringVar(&req.Selector, "selector", "", "label selector of the backends (Kubernetes syntax), e.g. app=web")
 	f.StringVar(&req.VIP, "vip", "", "virtual IP in the service CIDR (default: the first free one)")
-	f.Uint16Var(&req.Publish, "publish", 0, "routing-mesh port on every host (not implemented yet)")
+	f.Uint16Var(&req.Publish, "publish", 0, "routing-mesh port: answers on every address of every host, reaching a backend on any host")
 	f.StringVar(&req.LB, "lb", api.LBMaglev, "backend choice: maglev (consistent hashing) or random")
 	f.StringVar(&req.Affinity, "affinity", api.AffinityNone, "none, or client-ip (every connection of a client to one backend)")
 	_ = add.MarkFlagRequired("port")

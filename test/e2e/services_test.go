@@ -72,9 +72,16 @@ func (s *svcConn) ask() (string, string, error) {
 // the backend saw the client's own address.
 func dialService(t *testing.T, c *testbed.Cluster, client *testbed.Container, vip netip.Addr, n int) []*svcConn {
 	t.Helper()
+	return dialFrom(t, c, client.Name, client.IP, netip.AddrPortFrom(vip, 80), n)
+}
+
+// dialFrom opens n connections from netns ns (address from) to to and asks each once; it
+// requires that the backend saw from as the client's address.
+func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to netip.AddrPort, n int) []*svcConn {
+	t.Helper()
 	out := make([]*svcConn, 0, n)
 	for range n {
-		conn, err := c.Bed.DialTCP(client.Name, netip.AddrPortFrom(vip, 80), 5*time.Second)
+		conn, err := c.Bed.DialTCP(ns, to, 5*time.Second)
 		require.NoError(t, err)
 		t.Cleanup(func() { conn.Close() })
 		s := &svcConn{conn: conn, r: bufio.NewReader(conn)}
@@ -82,7 +89,7 @@ func dialService(t *testing.T, c *testbed.Cluster, client *testbed.Container, vi
 		require.NoError(t, err)
 		ap, err := netip.ParseAddrPort(addr)
 		require.NoError(t, err, "backend %s saw %q", name, addr)
-		require.Equal(t, client.IP, ap.Addr(), "backend %s sees the client's address", name)
+		require.Equal(t, from, ap.Addr(), "backend %s sees the client's address", name)
 		s.backend = name
 		out = append(out, s)
 	}
@@ -111,6 +118,34 @@ func waitBackends(t *testing.T, c *testbed.Cluster, h *testbed.Host, svc string,
 	return info
 }
 
+// newServiceCluster is a 3-host etcd cluster with backends web1 (h1), web2 and web3 (h2)
+// labelled app=web, each serving serviceBackend on :80.
+func newServiceCluster(t *testing.T) (*etcdCluster, []*testbed.Container) {
+	t.Helper()
+	ec := newEtcdCluster(t, false, true)
+	ec.meshed(t)
+	var backends []*testbed.Container
+	for i, at := range []struct {
+		h *testbed.Host
+		n int
+	}{{ec.Hosts[0], 2}, {ec.Hosts[1], 2}, {ec.Hosts[1], 3}} {
+		ct, err := ec.AddContainer(at.h, fmt.Sprintf("web%d", i+1), podIP(at.h, at.n), "app=web")
+		require.NoError(t, err)
+		serviceBackend(t, ec.Cluster, ct)
+		backends = append(backends, ct)
+	}
+	return ec, backends
+}
+
+// podIP is the n-th address of h's pod CIDR.
+func podIP(h *testbed.Host, n int) netip.Addr {
+	a := h.PodCIDR.Addr()
+	for range n {
+		a = a.Next()
+	}
+	return a
+}
+
 // TestServices (issue 15): on a 3-host etcd cluster, a service with 3 backends on 2 hosts.
 // 300 new connections from a container on the third host and 300 from one on a backend's
 // host: every backend serves 33% ± 10% and sees the client's own address. Established
@@ -119,30 +154,12 @@ func waitBackends(t *testing.T, c *testbed.Cluster, h *testbed.Host, svc string,
 // (ICMP port unreachable: ECONNREFUSED).
 func TestServices(t *testing.T) {
 	t.Parallel()
-	ec := newEtcdCluster(t, false, true)
-	ec.meshed(t)
+	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
 	h1, h2, h3 := c.Hosts[0], c.Hosts[1], c.Hosts[2]
-	ip := func(h *testbed.Host, n int) netip.Addr {
-		a := h.PodCIDR.Addr()
-		for range n {
-			a = a.Next()
-		}
-		return a
-	}
-	var backends []*testbed.Container
-	for i, at := range []struct {
-		h *testbed.Host
-		n int
-	}{{h1, 2}, {h2, 2}, {h2, 3}} {
-		ct, err := c.AddContainer(at.h, fmt.Sprintf("web%d", i+1), ip(at.h, at.n), "app=web")
-		require.NoError(t, err)
-		serviceBackend(t, c, ct)
-		backends = append(backends, ct)
-	}
-	far, err := c.AddContainer(h3, "client3", ip(h3, 2), "app=client")
+	far, err := c.AddContainer(h3, "client3", podIP(h3, 2), "app=client")
 	require.NoError(t, err)
-	near, err := c.AddContainer(h1, "client1", ip(h1, 3), "app=client")
+	near, err := c.AddContainer(h1, "client1", podIP(h1, 3), "app=client")
 	require.NoError(t, err)
 
 	out, err := c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "-o", "json")
@@ -218,6 +235,39 @@ func TestServices(t *testing.T) {
 	require.Positive(t, counter(t, c, h3, "forward_service"))
 }
 
+// TestServiceMesh (issue 15): with --publish 8080 a client outside the cluster reaches a
+// backend on any host through any host's address: 300 connections through each host, every
+// backend serves 33% ± 10% of them and sees the client's own address, the replies come back
+// from the address the client dialed (the connection would not establish otherwise).
+func TestServiceMesh(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	require.NoError(t, c.AddOutside("out", outsideIP))
+	_, err := c.CLI(c.Hosts[2], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
+	require.NoError(t, err)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	var open []*svcConn
+	for _, h := range c.Hosts {
+		conns := dialFrom(t, c, "out", outsideIP, netip.AddrPortFrom(h.UnderlayIP, 8080), 300)
+		n := share(conns)
+		t.Logf("300 connections from outside through %s: %v", h.Name, n)
+		for _, b := range backends {
+			require.InDelta(t, 100, n[b.Name], 30, "%s through %s: %v", b.Name, h.Name, n)
+		}
+		require.Equal(t, netip.AddrPortFrom(h.UnderlayIP, 8080).String(), conns[0].conn.RemoteAddr().String())
+		open = append(open, conns...)
+	}
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d", i)
+		require.Equal(t, s.backend, name)
+	}
+	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
+}
+
 // TestServiceBadInput: malformed or conflicting services are refused with a precise message
 // and change neither the store nor the service maps.
 func TestServiceBadInput(t *testing.T) {
@@ -249,7 +299,6 @@ func TestServiceBadInput(t *testing.T) {
 		{"bad lb", add("--lb", "roundrobin"), `load balancing "roundrobin": want maglev or random`},
 		{"bad affinity", add("--affinity", "cookie"), `affinity "cookie": want none or client-ip`},
 		{"mesh port published", add("--publish", "8080"), "port 8080/tcp is published by endpoint c1"},
-		{"mesh not implemented", add("--publish", "9090"), "--publish (the routing mesh) is not implemented yet"},
 		{"bad name", []string{"service", "add", "bad/name", "--port", "80/tcp", "--selector", "app=x"}, `invalid`},
 		{"delete unknown", []string{"service", "del", "nope"}, "service nope: not found"},
 		{"inspect unknown", []string{"service", "inspect", "nope"}, "service nope: not found"},
