@@ -32,6 +32,10 @@ type Topology struct {
 	Cross Pair  // cross-host pair
 	Web   Web   // published-port measure
 	Ports PortPublisher
+	// Mesh is where the routing-mesh measure's wrk runs and connects (a mesh port balanced
+	// over two backends on the other host), Services how services are added; nil: not measured.
+	Mesh     *Web
+	Services MeshServices
 	// Helpers are PIDs of processes outside the pair that carry its traffic (the userspace
 	// WireGuard helpers of the encrypted phase); their CPU time counts in CPU per Gbit/s.
 	Helpers []int
