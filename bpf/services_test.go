@@ -183,3 +183,73 @@ func TestServiceNoBackend(t *testing.T) {
 	verdict, _ := f.run(t, f.dp.Programs().FromContainer, f.lxc1, tcpSyn(t, c1MAC, routerMAC, c1IP, 43000, svcVIP, 81))
 	require.NotEqual(t, uint32(tcActRedirect), verdict)
 }
+
+// TestServiceMesh: a mesh port answers on the underlay address; a connection from outside goes
+// to the Go Maglev choice (here the remote backend, encapsulated, or the local one), keeping the
+// client's address. The backend's host takes the tunnelled outside packet only for a local
+// mesh backend, and sends the reply back to the entry host; the entry host restores its
+// address and port and routes the reply to the client.
+func TestServiceMesh(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257, Published: true}))
+	backends := []maps.Backend{{IP: c2IP, Port: 8080}, {IP: remoteB1, Port: 8080}}
+	table := putService(t, f, maps.Service{VIP: svcVIP, Port: 80, Proto: policy.ProtoTCP, ID: 5, Mesh: 30080}, backends)
+	progO, progC := f.dp.Programs().FromOverlay, f.dp.Programs().FromContainer
+
+	// Entry host: outside -> underlayIP:30080.
+	seen := map[netip.Addr]bool{}
+	for sport := uint16(45000); sport < 45040; sport++ {
+		want := table[lb.FlowHash(outsideIP, underlayIP, sport, 30080, policy.ProtoTCP)%uint32(len(table))]
+		verdict, out := f.run(t, progO, f.ul, tcpSyn(t, outsideMAC, f.underlayMAC, outsideIP, sport, underlayIP, 30080))
+		require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+		p := gopacket.NewPacket(out, layers.LayerTypeEthernet, gopacket.Default)
+		inner := out
+		if udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && udp.DstPort == 4789 {
+			inner = out[vxlanInnerOff:]
+		}
+		d := decodeChecked(t, inner)
+		require.Equal(t, want.IP, d.dst, "sport %d", sport)
+		require.Equal(t, outsideIP, d.src, "the client's address kept")
+		seen[d.dst] = true
+		if want.IP != remoteB1 {
+			continue
+		}
+		// The remote backend's reply comes back through the tunnel and leaves as from
+		// underlayIP:30080 to the client.
+		reply := tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, sport)
+		verdict, back := f.run(t, progO, f.ul, vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50001, testVNI, 0, reply))
+		require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+		r := decodeChecked(t, back)
+		require.Equal(t, underlayIP, r.src)
+		require.Equal(t, uint16(30080), r.sport)
+		require.Equal(t, outsideIP, r.dst)
+		require.Equal(t, outsideMAC, r.dmac)
+	}
+	require.Len(t, seen, 2, "both backends chosen")
+
+	// Backend's host: a peer's VXLAN with an outside inner source reaches c2 only as a mesh
+	// backend, and c2's reply goes back to that peer.
+	syn := tcpSyn(t, peerMAC, routerMAC, outsideIP, 46000, c2IP, 8080)
+	tunnelled := vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50002, testVNI, 0, syn)
+	before := f.counters(t)
+	verdict, _ := f.run(t, progO, f.ul, tunnelled)
+	require.Equal(t, uint32(tcActShot), verdict, "no mesh backend yet")
+	require.Equal(t, uint64(1), counted(t, f, bpf.DatapathMetricMETRIC_DROP_SPOOFED_SOURCE, before))
+	require.NoError(t, f.m.Services.SetMeshBackends([]maps.Backend{{IP: c2IP, Port: 8080}}))
+	verdict, out := f.run(t, progO, f.ul, tunnelled)
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	d := decodeChecked(t, out)
+	require.Equal(t, c2IP, d.dst)
+	require.Equal(t, outsideIP, d.src)
+	verdict, back := f.run(t, progC, f.lxc2, tcpSyn(t, c2MAC, routerMAC, c2IP, 8080, outsideIP, 46000))
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	outer := gopacket.NewPacket(back, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	require.Equal(t, peerIP.AsSlice(), []byte(outer.DstIP.To4()), "the reply goes back to the entry host")
+	r := decodeChecked(t, back[vxlanInnerOff:])
+	require.Equal(t, c2IP, r.src, "untranslated: the entry host restores its own address")
+	require.Equal(t, outsideIP, r.dst)
+	// Another port of c2 is no mesh backend: still a spoofed source.
+	other := vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50002, testVNI, 0, tcpSyn(t, peerMAC, routerMAC, outsideIP, 46000, c2IP, 22))
+	verdict, _ = f.run(t, progO, f.ul, other)
+	require.Equal(t, uint32(tcActShot), verdict)
+}

@@ -15,22 +15,17 @@ func jhash3(a, b, c, initval uint32) uint32 {
 	a += jhashInitval + 12 + initval
 	b += jhashInitval + 12 + initval
 	c += jhashInitval + 12 + initval
-	c ^= b
-	c -= bits.RotateLeft32(b, 14)
-	a ^= c
-	a -= bits.RotateLeft32(c, 11)
-	b ^= a
-	b -= bits.RotateLeft32(a, 25)
-	c ^= b
-	c -= bits.RotateLeft32(b, 16)
-	a ^= c
-	a -= bits.RotateLeft32(c, 4)
-	b ^= a
-	b -= bits.RotateLeft32(a, 14)
-	c ^= b
-	c -= bits.RotateLeft32(b, 24)
-	return c
+	c = mixStep(c, b, 14)
+	a = mixStep(a, c, 11)
+	b = mixStep(b, a, 25)
+	c = mixStep(c, b, 16)
+	a = mixStep(a, c, 4)
+	b = mixStep(b, a, 14)
+	return mixStep(c, b, 24)
 }
+
+// mixStep is one step of lookup3's final mix: x ^= y; x -= rol32(y, r).
+func mixStep(x, y uint32, r int) uint32 { return (x ^ y) - bits.RotateLeft32(y, r) }
 
 // word is the uint32 the datapath reads from an IPv4 address's 4 network-order bytes on a
 // little-endian host (the BPF target, x86-64 and arm64).

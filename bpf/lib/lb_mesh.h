@@ -20,9 +20,7 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 {
 	struct lb_service_key sk = {};
 	struct lb_service *svc;
-	struct port_target t;
 	struct flow f = {};
-	int rc;
 
 	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || ipv4_loopback(f.daddr))
 		return NOT_MINE;
@@ -31,17 +29,19 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 	svc = bpf_map_lookup_elem(&lb_services, &sk);
 	if (!svc || !host_local(skb, cfg, f.daddr))
 		return NOT_MINE;
-	rc = svc->count ? lb_backend_of(svc, &f, &t) : -METRIC_DROP_NO_BACKEND;
-	if (rc == -METRIC_DROP_NO_BACKEND)
-		return lb_answer_unreachable(skb);
-	if (rc < 0)
-		return rc;
-	rc = dnat(skb, cfg, &f, &t);
-	if (rc < 0)
-		return rc;
-	metric_add(METRIC_FWD_SERVICE, skb->len);
-	*backend = t.ip;
-	return 0;
+	return lb_translate(skb, cfg, &f, svc, backend);
+}
+
+/* The CT_MESH key of flow f as the backend sends it: f itself (a reply) or, for a packet to
+ * the backend, f reversed. */
+static __always_inline void lb_mesh_key(const struct flow *f, int to_backend, struct ct_key *k)
+{
+	k->saddr = to_backend ? f->daddr : f->saddr;
+	k->daddr = to_backend ? f->saddr : f->daddr;
+	k->sport = to_backend ? f->dport : f->sport;
+	k->dport = to_backend ? f->sport : f->dport;
+	k->proto = f->proto;
+	k->dir = CT_MESH;
 }
 
 /* A peer's VXLAN whose inner source is no endpoint of that peer (skb still encapsulated, outer
@@ -53,7 +53,7 @@ static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params
 				 __be32 outer, __be32 *to)
 {
 	struct lb_backend_key bk = {};
-	struct ct_key k = { .dir = CT_MESH };
+	struct ct_key k = {};
 	struct ct_entry v = {};
 	struct ct_entry *e;
 	struct flow f = {};
@@ -67,11 +67,7 @@ static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params
 	bk.port = f.dport;
 	if (!bpf_map_lookup_elem(&lb_backends, &bk))
 		return -METRIC_DROP_SPOOFED_SOURCE;
-	k.saddr = f.daddr;
-	k.daddr = f.saddr;
-	k.sport = f.dport;
-	k.dport = f.sport;
-	k.proto = f.proto;
+	lb_mesh_key(&f, 1, &k);
 	e = bpf_map_lookup_elem(&ct, &k);
 	if (e && e->addr == outer) {
 		ct_touch(e);
@@ -91,17 +87,13 @@ static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params
  * skb is no such reply. */
 static __noinline __u32 lb_mesh_return(struct __sk_buff *skb)
 {
-	struct ct_key k = { .dir = CT_MESH };
+	struct ct_key k = {};
 	struct ct_entry *e;
 	struct flow f = {};
 
 	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP)
 		return 0;
-	k.saddr = f.saddr;
-	k.daddr = f.daddr;
-	k.sport = f.sport;
-	k.dport = f.dport;
-	k.proto = f.proto;
+	lb_mesh_key(&f, 0, &k);
 	e = bpf_map_lookup_elem(&ct, &k);
 	if (!e)
 		return 0;
