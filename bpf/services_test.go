@@ -253,3 +253,21 @@ func TestServiceMesh(t *testing.T) {
 	verdict, _ = f.run(t, progO, f.ul, other)
 	require.Equal(t, uint32(tcActShot), verdict)
 }
+
+// TestServicePolicy: policy is decided on the backend's identity and port, as if the client had
+// connected to the backend directly: under default deny, c1 -> VIP:80 (backend c2:8080) is
+// dropped until c1 -> c2 on port 8080 is allowed; allowing port 80 (the service's) is not it.
+func TestServicePolicy(t *testing.T) {
+	f := newFixture(t)
+	putService(t, f, maps.Service{VIP: svcVIP, Port: 80, Proto: policy.ProtoTCP, ID: 6}, []maps.Backend{{IP: c2IP, Port: 8080}})
+	prog := f.dp.Programs().FromContainer
+	enablePolicy(t, f, maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoTCP, Port: 80, Allow: true})
+	before := f.counters(t)
+	verdict, _ := f.run(t, prog, f.lxc1, tcpSyn(t, c1MAC, routerMAC, c1IP, 47000, svcVIP, 80))
+	require.Equal(t, uint32(tcActShot), verdict)
+	require.Equal(t, uint64(1), counted(t, f, bpf.DatapathMetricMETRIC_DROP_POLICY, before))
+
+	enablePolicy(t, f, maps.PolicyEntry{Src: c1ID, Dst: c2ID, Proto: policy.ProtoTCP, Port: 8080, Allow: true})
+	d := serviceDst(t, f, tcpSyn(t, c1MAC, routerMAC, c1IP, 47001, svcVIP, 80))
+	require.Equal(t, c2IP, d.dst)
+}
