@@ -20,6 +20,7 @@ const (
 	CTDNATReply = CTDir(bpf.DatapathCtDirCT_DNAT_REPLY) // published container -> client: Addr:Port is the hostIP:hostPort
 	CTPolicy    = CTDir(bpf.DatapathCtDirCT_POLICY)     // a flow network policy allowed: no translation
 	CTService   = CTDir(bpf.DatapathCtDirCT_SERVICE)    // client -> service VIP:port: Addr:Port is its backend
+	CTMesh      = CTDir(bpf.DatapathCtDirCT_MESH)       // mesh backend -> outside client: Addr is the entry host
 )
 
 func (d CTDir) String() string {
@@ -34,6 +35,8 @@ func (d CTDir) String() string {
 		return "policy"
 	case CTService:
 		return "service"
+	case CTMesh:
+		return "mesh"
 	}
 	return "unknown"
 }
