@@ -207,25 +207,23 @@ static __always_inline int lb_answer_unreachable(struct __sk_buff *skb)
 	return bpf_redirect(skb->ifindex, 0);
 }
 
-/* Translate connection f to service svc to its backend (address stored in *backend), counted
+/* Translate connection f to service svc to its backend (stored in *t), counted
  * forward_service; without a backend answer ICMP port unreachable. Returns 0 when translated,
  * a verdict (the answer) or a negative drop reason. */
 static __always_inline int lb_translate(struct __sk_buff *skb, const struct node_params *cfg,
 					const struct flow *f, const struct lb_service *svc,
-					__be32 *backend)
+					struct port_target *t)
 {
-	struct port_target t;
-	int rc = svc->count ? lb_backend_of(svc, f, &t) : -METRIC_DROP_NO_BACKEND;
+	int rc = svc->count ? lb_backend_of(svc, f, t) : -METRIC_DROP_NO_BACKEND;
 
 	if (rc == -METRIC_DROP_NO_BACKEND)
 		return lb_answer_unreachable(skb);
 	if (rc < 0)
 		return rc;
-	rc = dnat(skb, cfg, f, &t);
+	rc = dnat(skb, cfg, f, t);
 	if (rc < 0)
 		return rc;
 	metric_add(METRIC_FWD_SERVICE, skb->len);
-	*backend = t.ip;
 	return 0;
 }
 
@@ -239,7 +237,9 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 {
 	struct lb_service_key sk = {};
 	struct lb_service *svc;
+	struct port_target t;
 	struct flow f = {};
+	int rc;
 
 	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP)
 		return NOT_MINE;
@@ -249,7 +249,10 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 	svc = bpf_map_lookup_elem(&lb_services, &sk);
 	if (!svc)
 		return NOT_MINE;
-	return lb_translate(skb, cfg, &f, svc, daddr);
+	rc = lb_translate(skb, cfg, &f, svc, &t);
+	if (rc == 0)
+		*daddr = t.ip;
+	return rc;
 }
 
 /* Restore VIP:port as the source of a service backend's reply that came through the overlay

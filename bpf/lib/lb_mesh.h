@@ -11,16 +11,43 @@
 
 #include "lb.h"
 
+/* The key of kind dir of a backend's side of flow f, as the backend sends: f itself (a reply)
+ * or, for a packet to the backend, f reversed. */
+static __always_inline void lb_backend_key(const struct flow *f, int to_backend, enum ct_dir dir,
+					   struct ct_key *k)
+{
+	if (to_backend) {
+		k->saddr = f->daddr;
+		k->daddr = f->saddr;
+		k->sport = f->dport;
+		k->dport = f->sport;
+	} else {
+		k->saddr = f->saddr;
+		k->daddr = f->daddr;
+		k->sport = f->sport;
+		k->dport = f->dport;
+	}
+	k->proto = f->proto;
+	k->dir = dir;
+}
+
 /* A packet from outside the cluster to a mesh port of a local address: translated to its
- * backend, whose address is stored in *backend. Returns 0 when translated, NOT_MINE when no
- * mesh port, a verdict (the no-backend answer) or a negative drop reason. A 127.0.0.0/8
- * destination from the wire is never translated (CVE-2020-8558). */
+ * backend, whose address is stored in *backend. A client may reach one backend from the same
+ * source port through several hosts, one after the other: the backend sees one 4-tuple, so
+ * the newest flow decides where its replies go, and a CT_MESH entry of that tuple left by an
+ * earlier flow through another host is forgotten here (lb_mesh_rx does the converse). Returns
+ * 0 when translated, NOT_MINE when no mesh port, a verdict (the no-backend answer) or a
+ * negative drop reason. A 127.0.0.0/8 destination from the wire is never translated
+ * (CVE-2020-8558). */
 static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params *cfg,
 				 __be32 *backend)
 {
 	struct lb_service_key sk = {};
 	struct lb_service *svc;
+	struct port_target t = {};
+	struct ct_key k = {};
 	struct flow f = {};
+	int rc;
 
 	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || ipv4_loopback(f.daddr))
 		return NOT_MINE;
@@ -29,19 +56,15 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 	svc = bpf_map_lookup_elem(&lb_services, &sk);
 	if (!svc || !host_local(skb, cfg, f.daddr))
 		return NOT_MINE;
-	return lb_translate(skb, cfg, &f, svc, backend);
-}
-
-/* The CT_MESH key of flow f as the backend sends it: f itself (a reply) or, for a packet to
- * the backend, f reversed. */
-static __always_inline void lb_mesh_key(const struct flow *f, int to_backend, struct ct_key *k)
-{
-	k->saddr = to_backend ? f->daddr : f->saddr;
-	k->daddr = to_backend ? f->saddr : f->daddr;
-	k->sport = to_backend ? f->dport : f->sport;
-	k->dport = to_backend ? f->sport : f->dport;
-	k->proto = f->proto;
-	k->dir = CT_MESH;
+	rc = lb_translate(skb, cfg, &f, svc, &t);
+	if (rc)
+		return rc;
+	f.daddr = t.ip;
+	f.dport = t.port;
+	lb_backend_key(&f, 1, CT_MESH, &k);
+	bpf_map_delete_elem(&ct, &k);
+	*backend = t.ip;
+	return 0;
 }
 
 /* A peer's VXLAN whose inner source is no endpoint of that peer (skb still encapsulated, outer
@@ -67,11 +90,16 @@ static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params
 	bk.port = f.dport;
 	if (!bpf_map_lookup_elem(&lb_backends, &bk))
 		return -METRIC_DROP_SPOOFED_SOURCE;
-	lb_mesh_key(&f, 1, &k);
+	lb_backend_key(&f, 1, CT_MESH, &k);
 	e = bpf_map_lookup_elem(&ct, &k);
 	if (e && e->addr == outer) {
 		ct_touch(e);
 	} else {
+		struct ct_key old = {};
+
+		/* The newest flow of this 4-tuple comes through outer (see lb_mesh_in). */
+		lb_backend_key(&f, 1, CT_DNAT_REPLY, &old);
+		bpf_map_delete_elem(&ct, &old);
 		if (!e && ct_quota_charge(f.daddr, 0, 1))
 			return -METRIC_DROP_CT_QUOTA;
 		v.last_seen = bpf_ktime_get_ns();
@@ -93,7 +121,7 @@ static __noinline __u32 lb_mesh_return(struct __sk_buff *skb)
 
 	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP)
 		return 0;
-	lb_mesh_key(&f, 0, &k);
+	lb_backend_key(&f, 0, CT_MESH, &k);
 	e = bpf_map_lookup_elem(&ct, &k);
 	if (!e)
 		return 0;
