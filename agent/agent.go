@@ -182,6 +182,7 @@ func listenUnix(path string) (net.Listener, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.instrumentAPI(httpapi.Handler(a)), ReadHeaderTimeout: 5 * time.Second}
 	go every(ctx, 10*time.Second, a.conntrackGC)
+	go every(ctx, serviceHealthInterval, a.serviceHealth)
 	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)
 	go func() {

@@ -74,6 +74,9 @@ func (a *Agent) parseService(ctx context.Context, req api.ServiceRequest, svcs [
 	if svc.Affinity != api.AffinityNone && svc.Affinity != api.AffinityClientIP {
 		return api.Service{}, invalid("affinity %q: want %s or %s", req.Affinity, api.AffinityNone, api.AffinityClientIP)
 	}
+	if svc.HealthCheck, err = parseHealthCheck(req.HealthCheck, svc.Port); err != nil {
+		return api.Service{}, err
+	}
 	if svc.VIP, err = a.serviceVIP(req.VIP, svcs); err != nil {
 		return api.Service{}, err
 	}

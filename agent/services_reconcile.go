@@ -60,7 +60,8 @@ func (a *Agent) backendView(ctx context.Context) (backendView, error) {
 	return v, nil
 }
 
-// backendsOf lists the endpoints svc's selector picks, ordered by IP.
+// backendsOf lists the endpoints svc's selector picks that do not fail its health check,
+// ordered by IP.
 func (v backendView) backendsOf(svc api.Service) []api.ServiceBackend {
 	sel, err := labels.Parse(svc.Selector)
 	if err != nil { // validated when stored
@@ -68,7 +69,7 @@ func (v backendView) backendsOf(svc api.Service) []api.ServiceBackend {
 	}
 	out := []api.ServiceBackend{}
 	for _, e := range v.eps {
-		if sel.Matches(labels.Set(e.Labels)) {
+		if sel.Matches(labels.Set(e.Labels)) && !slices.Contains(e.Unhealthy, svc.Port) {
 			out = append(out, api.ServiceBackend{Endpoint: e.Name, IP: e.IP, Local: v.local[e.IP]})
 		}
 	}

@@ -20,6 +20,8 @@ type ServiceRequest struct {
 	Publish  uint16 `json:"publish,omitempty"`  // routing-mesh port on every host; 0: none
 	LB       string `json:"lb,omitempty"`       // LBMaglev (default) or LBRandom
 	Affinity string `json:"affinity,omitempty"` // AffinityNone (default) or AffinityClientIP
+	// HealthCheck is "tcp" (a TCP connect to the service port) or "tcp:PORT"; empty: none.
+	HealthCheck string `json:"healthCheck,omitempty"`
 }
 
 // Service is a stored service: a virtual IP and port balanced over the endpoints (on any
@@ -33,6 +35,9 @@ type Service struct {
 	Publish  uint16     `json:"publish,omitempty"`
 	LB       string     `json:"lb"`
 	Affinity string     `json:"affinity"`
+	// HealthCheck: each agent probes its local backends with a TCP connect to this port
+	// every second; 0 = no health check.
+	HealthCheck uint16 `json:"healthCheckPort,omitempty"`
 }
 
 // ServiceBackend is an endpoint serving a service.

@@ -22,6 +22,9 @@ type Endpoint struct {
 	HostNAT    bool              `json:"hostNat"`              // masquerade traffic leaving the cluster
 	Ports      []PortMapping     `json:"ports,omitempty"`      // published ports forwarded to it
 	Links      []string          `json:"links,omitempty"`      // endpoints it links to
+	// Unhealthy lists the service ports whose health check this endpoint fails (set by its
+	// agent); it is no backend of those services meanwhile.
+	Unhealthy []uint16 `json:"unhealthyPorts,omitempty"`
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's

@@ -35,6 +35,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 	f.Uint16Var(&req.Publish, "publish", 0, "routing-mesh port: answers on every address of every host, reaching a backend on any host")
 	f.StringVar(&req.LB, "lb", api.LBMaglev, "backend choice: maglev (consistent hashing) or random")
 	f.StringVar(&req.Affinity, "affinity", api.AffinityNone, "none, or client-ip (every connection of a client to one backend)")
+	f.StringVar(&req.HealthCheck, "health-check", "", "tcp or tcp:PORT: each host probes its backends every second; failing ones are no backends meanwhile")
 	_ = add.MarkFlagRequired("port")
 	_ = add.MarkFlagRequired("selector")
 	list := &cobra.Command{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,9 @@ import (
 )
 
 // serviceBackend serves TCP on :80 in container ct: each connection answers every line with
-// "<ct name> <client address>", until the client closes it.
-func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) {
+// "<ct name> <client address>", until the client closes it. Closing the returned listener stops
+// accepting.
+func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) net.Listener {
 	t.Helper()
 	l, err := c.Bed.ListenTCP(ct.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 80))
 	require.NoError(t, err)
@@ -44,6 +46,7 @@ func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) {
 			}()
 		}
 	}()
+	return l
 }
 
 // svcConn is a client connection to a service and the backend that answered it.
@@ -118,21 +121,26 @@ func waitBackends(t *testing.T, c *testbed.Cluster, h *testbed.Host, svc string,
 	return info
 }
 
+// backendCtr is a backend container and the listener of its serviceBackend.
+type backendCtr struct {
+	*testbed.Container
+	Listener net.Listener
+}
+
 // newServiceCluster is a 3-host etcd cluster with backends web1 (h1), web2 and web3 (h2)
 // labelled app=web, each serving serviceBackend on :80.
-func newServiceCluster(t *testing.T) (*etcdCluster, []*testbed.Container) {
+func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
 	t.Helper()
 	ec := newEtcdCluster(t, false, true)
 	ec.meshed(t)
-	var backends []*testbed.Container
+	var backends []*backendCtr
 	for i, at := range []struct {
 		h *testbed.Host
 		n int
 	}{{ec.Hosts[0], 2}, {ec.Hosts[1], 2}, {ec.Hosts[1], 3}} {
 		ct, err := ec.AddContainer(at.h, fmt.Sprintf("web%d", i+1), podIP(at.h, at.n), "app=web")
 		require.NoError(t, err)
-		serviceBackend(t, ec.Cluster, ct)
-		backends = append(backends, ct)
+		backends = append(backends, &backendCtr{Container: ct, Listener: serviceBackend(t, ec.Cluster, ct)})
 	}
 	return ec, backends
 }
@@ -268,6 +276,42 @@ func TestServiceMesh(t *testing.T) {
 	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
 }
 
+// TestServiceHealth: with --health-check tcp a backend whose port stops accepting leaves every
+// host's table within two probe intervals (1 s each; 3 s allowed for the store round trip) and
+// new connections avoid it; when it accepts again it comes back.
+func TestServiceHealth(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
+	require.NoError(t, err)
+	out, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--health-check", "tcp", "-o", "json")
+	require.NoError(t, err, out)
+	var svc api.ServiceInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &svc))
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	web3 := backends[2]
+	require.NoError(t, web3.Listener.Close())
+	start := time.Now()
+	for _, h := range c.Hosts {
+		info := waitBackends(t, c, h, "web", 2)
+		require.False(t, slices.ContainsFunc(info.Backends, func(b api.ServiceBackend) bool { return b.Endpoint == "web3" }), h.Name)
+	}
+	t.Logf("web3 left every host's table %s after its listener closed", time.Since(start).Round(100*time.Millisecond))
+	require.Less(t, time.Since(start), 3*time.Second)
+	n := share(dialService(t, c, client, svc.VIP, 30))
+	require.Zero(t, n["web3"], "%v", n)
+
+	web3.Listener = serviceBackend(t, c, web3.Container)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	n = share(dialService(t, c, client, svc.VIP, 60))
+	require.Positive(t, n["web3"], "web3 serves again: %v", n)
+}
+
 // TestServiceBadInput: malformed or conflicting services are refused with a precise message
 // and change neither the store nor the service maps.
 func TestServiceBadInput(t *testing.T) {
@@ -299,6 +343,8 @@ func TestServiceBadInput(t *testing.T) {
 		{"bad lb", add("--lb", "roundrobin"), `load balancing "roundrobin": want maglev or random`},
 		{"bad affinity", add("--affinity", "cookie"), `affinity "cookie": want none or client-ip`},
 		{"mesh port published", add("--publish", "8080"), "port 8080/tcp is published by endpoint c1"},
+		{"bad health check", add("--health-check", "http"), `health check "http": want tcp or tcp:PORT`},
+		{"bad health check port", add("--health-check", "tcp:0"), `health check "tcp:0": port "0": want 1-65535`},
 		{"bad name", []string{"service", "add", "bad/name", "--port", "80/tcp", "--selector", "app=x"}, `invalid`},
 		{"delete unknown", []string{"service", "del", "nope"}, "service nope: not found"},
 		{"inspect unknown", []string{"service", "inspect", "nope"}, "service nope: not found"},
