@@ -134,8 +134,8 @@ func (a *Agent) reconcileServices(ctx context.Context) error {
 		for _, b := range bs {
 			if b.Local {
 				backendIPs[b.IP] = true
-				if s.Publish != 0 {
-					mesh = append(mesh, maps.Backend{IP: b.IP, Port: s.Port})
+				if m := (maps.Backend{IP: b.IP, Port: s.Port}); s.Publish != 0 && !slices.Contains(mesh, m) {
+					mesh = append(mesh, m)
 				}
 			}
 		}
