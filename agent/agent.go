@@ -50,6 +50,10 @@ type Agent struct {
 	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
 	wg        *wireguard.Device     // encryption device; nil with --encryption none
 	wgKey     wgtypes.Key           // this node's WireGuard private key (with wg)
+	// svcBackendIPs are the local endpoints backing a service (a.mu); svcWritten what each
+	// service map ID's entries were last written from (a.mu), so unchanged ones are not rewritten.
+	svcBackendIPs map[netip.Addr]bool
+	svcWritten    map[uint32]string
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -179,6 +183,7 @@ func listenUnix(path string) (net.Listener, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: a.instrumentAPI(httpapi.Handler(a)), ReadHeaderTimeout: 5 * time.Second}
 	go every(ctx, 10*time.Second, a.conntrackGC)
+	go every(ctx, serviceHealthInterval, a.serviceHealth)
 	go every(ctx, min(max(a.cfg.IdentityGrace/4, time.Second), time.Minute), a.identityGC)
 	go a.runMonitor(ctx)
 	go func() {

@@ -15,6 +15,9 @@ func (a *Agent) resyncFromStore(ctx context.Context) error {
 		err = a.reconcileIPCache(ctx)
 	}
 	if err == nil {
+		err = a.reconcileServices(ctx) // services, or their backends' nodes and endpoints
+	}
+	if err == nil {
 		// policy or identities may have changed on another node; a policy that does not fit
 		// here is this host's problem, not the store's
 		a.notePolicySync(a.syncPolicy(ctx))

@@ -21,9 +21,11 @@ import (
 
 // Defaults, following Rancher's managed network where it had one.
 const (
-	DefaultCluster  = "10.42.0.0/16" // Rancher's subnet
-	DefaultVNI      = 1042           // Rancher's VXLAN backend VNI
-	DefaultStateDir = "/var/lib/ebpfnet"
+	DefaultCluster = "10.42.0.0/16" // Rancher's subnet
+	// DefaultServiceCIDR is where service VIPs come from (k3s/RKE2's service CIDR).
+	DefaultServiceCIDR = "10.43.0.0/16"
+	DefaultVNI         = 1042 // Rancher's VXLAN backend VNI
+	DefaultStateDir    = "/var/lib/ebpfnet"
 	// DefaultIdentityGrace: an identity unused this long is freed (Cilium's identity GC keeps
 	// unused identities for a heartbeat period in the same way).
 	DefaultIdentityGrace = 5 * time.Minute
@@ -41,6 +43,7 @@ type Config struct {
 	UnderlayDev string       // device carrying VXLAN to peers (required)
 	UnderlayIP  netip.Addr   // outer source IPv4; zero = first IPv4 address of UnderlayDev
 	Cluster     netip.Prefix // cluster CIDR; zero = DefaultCluster
+	ServiceCIDR netip.Prefix // service VIPs; zero = DefaultServiceCIDR; must not overlap Cluster
 	PodCIDR     netip.Prefix // this node's share of Cluster; zero = none (any cluster IP)
 	VNI         uint32       // 24-bit VXLAN network identifier; 0 = DefaultVNI
 	MTU         int          // container MTU in bytes; 0 = underlay MTU - VXLANOverhead
@@ -74,6 +77,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if !c.Cluster.IsValid() {
 		c.Cluster = netip.MustParsePrefix(DefaultCluster)
+	}
+	if !c.ServiceCIDR.IsValid() {
+		c.ServiceCIDR = netip.MustParsePrefix(DefaultServiceCIDR)
 	}
 	if c.VNI == 0 {
 		c.VNI = DefaultVNI
@@ -127,6 +133,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 	}
 	if !c.Cluster.Addr().Is4() || c.Cluster != c.Cluster.Masked() {
 		return api.Node{}, 0, fmt.Errorf("cluster CIDR %s: want an IPv4 network address", c.Cluster)
+	}
+	if !c.ServiceCIDR.Addr().Is4() || c.ServiceCIDR != c.ServiceCIDR.Masked() || c.ServiceCIDR.Overlaps(c.Cluster) {
+		return api.Node{}, 0, fmt.Errorf("service CIDR %s: want an IPv4 network address outside the cluster CIDR %s", c.ServiceCIDR, c.Cluster)
 	}
 	if c.VNI >= 1<<24 {
 		return api.Node{}, 0, fmt.Errorf("VNI %d does not fit in 24 bits", c.VNI)

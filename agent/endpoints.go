@@ -77,6 +77,9 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 	if a.epNames != nil {
 		a.epNames[ep.IP] = ep.Name
 	}
+	if err := a.reconcileServices(ctx); err != nil { // a backend from its first connection
+		a.log.Warn("services after endpoint add", "err", err)
+	}
 	if len(ep.Links) > 0 { // within: linked rules see the links only now
 		if err := a.syncPolicy(ctx); err != nil {
 			a.log.Warn("policy sync after endpoint add", "err", err)
@@ -213,7 +216,7 @@ func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {
 	}
 	err := a.dmaps.endpoints.Put(maps.Endpoint{
 		IP: ep.IP, IfIndex: ep.IfIndex, MAC: mac, Identity: ep.Identity,
-		HostNAT: ep.HostNAT, Published: len(ep.Ports) > 0,
+		HostNAT: ep.HostNAT, Published: len(ep.Ports) > 0 || a.svcBackendIPs[ep.IP],
 	})
 	if errors.Is(err, maps.ErrFull) {
 		return full("cannot add endpoint %s: %v", ep.Name, err)
@@ -267,6 +270,9 @@ func (a *Agent) removeEndpoint(ctx context.Context, e api.Endpoint) error {
 	}
 	if err := a.store.DeleteEndpoint(ctx, e.Name); err != nil {
 		return fmt.Errorf("delete endpoint %s from store: %w", e.Name, err)
+	}
+	if err := a.reconcileServices(ctx); err != nil { // no new connection picks it
+		a.log.Warn("services after endpoint delete", "err", err)
 	}
 	a.log.Info("endpoint deleted", "name", e.Name, "ip", e.IP, "network", cmp.Or(e.Network, api.DefaultNetwork))
 	return nil

@@ -33,6 +33,9 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	if err := a.reconcileIPCache(ctx); err != nil {
 		return err
 	}
+	if err := a.reconcileServices(ctx); err != nil {
+		return err
+	}
 	// A stored policy that no longer fits (identities grew) must not stop the agent: the
 	// policy in force stays, and the error is logged and shown by `policy list`.
 	a.notePolicySync(a.syncPolicy(ctx))

@@ -29,6 +29,9 @@ type Endpoint struct {
 	// HostIP is the underlay IPv4 of the node it is attached to (set by the agent): other
 	// nodes route a network's endpoints, which have no per-node pod CIDR, to it.
 	HostIP netip.Addr `json:"hostIP,omitzero"`
+	// Unhealthy lists the service ports whose health check this endpoint fails (set by its
+	// agent); it is no backend of those services meanwhile.
+	Unhealthy []uint16 `json:"unhealthyPorts,omitempty"`
 }
 
 // PortMapping publishes HostIP:HostPort..HostPortEnd/Proto to the endpoint's

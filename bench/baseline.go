@@ -101,6 +101,11 @@ func NewKernel(ctx context.Context, prefix string, cni CNI) (_ *Topology, err er
 	}
 	t.Ports = &kernelPorts{bed: bed, host: h1.Name, net: nets[0], filler: ctrs[0].ip,
 		web: ctrs[1].ip, webPath: ctrs[1].path, total: 1}
+	// The routing-mesh measure: kube-proxy's rules on h1, nginx in c3 and c4 on h2.
+	if t.Services, err = newKernelServices(ctx, bed, h1.Name, []string{ctrs[2].ns, ctrs[3].ns}, []netip.Addr{ctrs[2].ip, ctrs[3].ip}); err != nil {
+		return nil, err
+	}
+	t.Mesh = &Web{Client: "out", Via: netip.AddrPortFrom(h1.UnderlayIP, MeshPort)}
 	return t, nil
 }
 

@@ -62,8 +62,11 @@ func (c Config) PhaseNames() []string {
 	for _, ph := range c.phases() {
 		names = append(names, ph.name)
 	}
-	return append(names, phaseConn, phaseAdd, phaseNetworks)
+	return append(names, phaseConn, phaseAdd, phaseNetworks, phaseMesh)
 }
+
+// Mesh reports whether the routing-mesh phase is to run (its ebpfnet topology is needed).
+func (c Config) Mesh() bool { return c.selected(phaseMesh) }
 
 // Names of the published-port phases and of the encrypted one.
 const (
@@ -71,6 +74,7 @@ const (
 	phaseConn      = "conn/s through a published port"
 	phaseAdd       = "add 1 port"
 	phaseNetworks  = "networks"
+	phaseMesh      = "conn/s through the routing mesh"
 )
 
 // Encrypted reports whether the encrypted phase is to run (its topologies are needed).

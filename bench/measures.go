@@ -80,5 +80,5 @@ func Measures(portCounts []int) []Measure {
 			Measure{ID: MInstallPorts, Title: "install ports up to " + top + " (bulk)", Unit: "ms", Info: true},
 		)
 	}
-	return ms
+	return append(ms, meshMeasures()...)
 }

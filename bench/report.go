@@ -109,6 +109,8 @@ func Targets(r *Results, top int) []Target {
 		{Name: "new conn/s with " + n + " ports >= 3x kernel", Measure: ConnMeasureID(top), Against: TopoKernel, Want: 3},
 		{Name: "add a port at " + n + " >= 10x faster than portmap ADD", Measure: MAddPort, Against: TopoKernel, Invert: true, Want: 10},
 		{Name: "add a port at " + n + " >= 10x faster than iptables -A", Measure: MAddPortIPT, Against: TopoKernel, Invert: true, Want: 10},
+		{Name: "new conn/s via the mesh with 1,000 services >= 1.5x kernel", Measure: MeshConnMeasureID(1000), Against: TopoKernel, Want: 1.5},
+		{Name: "connect p99 via the mesh with 1,000 services lower than kernel", Measure: MeshP99MeasureID(1000), Against: TopoKernel, Invert: true, Want: 1},
 		{Name: "cross-host TCP >= 0.8x ceiling", Measure: MTCPCross, Against: TopoCeiling, Want: 0.8},
 		{Name: "encrypted cross-host TCP >= 0.85x plain WireGuard tunnel", Measure: MTCPCrossEnc, Against: TopoCeiling, Want: 0.85},
 	}

@@ -72,10 +72,11 @@ func (c Config) phases() []phase {
 
 // Run measures every topology with cfg and returns what it got: topos in every phase but the
 // encrypted one, which measures enc (ebpfnet with encryption and the plain WireGuard tunnel;
-// none: not measured). Runs of each measure interleave the topologies (their order rotates
+// none: not measured), and the routing-mesh one, which measures mesh (ebpfnet on etcd) and
+// the topos that have services (the kernel baseline). Runs of each measure interleave the topologies (their order rotates
 // from run to run). A failed measurement is recorded and the others go on; a cancelled ctx
 // stops Run early with ctx's error.
-func Run(ctx context.Context, topos, enc []*Topology, cfg Config) (*Results, error) {
+func Run(ctx context.Context, topos, enc, mesh []*Topology, cfg Config) (*Results, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,17 @@ func Run(ctx context.Context, topos, enc []*Topology, cfg Config) (*Results, err
 		}
 	}
 	if cfg.selected(phaseNetworks) {
-		return res, networks(ctx, topos, cfg, res)
+		if err := networks(ctx, topos, cfg, res); err != nil {
+			return res, err
+		}
+	}
+	if cfg.selected(phaseMesh) {
+		for _, t := range topos {
+			if t.Services != nil {
+				mesh = append(slices.Clone(mesh), t)
+			}
+		}
+		return res, meshConns(ctx, mesh, cfg, res)
 	}
 	return res, nil
 }

@@ -34,6 +34,10 @@ type Topology struct {
 	Ports PortPublisher
 	// Networks creates networks and attaches endpoints (ebpfnet only; nil elsewhere).
 	Networks *ebpfnetNetworks
+	// Mesh is where the routing-mesh measure's wrk runs and connects (a mesh port balanced
+	// over two backends on the other host), Services how services are added; nil: not measured.
+	Mesh     *Web
+	Services MeshServices
 	// Helpers are PIDs of processes outside the pair that carry its traffic (the userspace
 	// WireGuard helpers of the encrypted phase); their CPU time counts in CPU per Gbit/s.
 	Helpers []int

@@ -20,6 +20,8 @@ const (
 	DatapathCtDirCT_SNAT_IN    DatapathCtDir = 2
 	DatapathCtDirCT_DNAT_REPLY DatapathCtDir = 3
 	DatapathCtDirCT_POLICY     DatapathCtDir = 4
+	DatapathCtDirCT_SERVICE    DatapathCtDir = 5
+	DatapathCtDirCT_MESH       DatapathCtDir = 6
 )
 
 type DatapathCtEntry struct {
@@ -145,6 +147,41 @@ type DatapathIpfragVerdict struct {
 	Rule      uint16
 	PolicyRev uint16
 	Pad2      uint16
+}
+
+type DatapathLbBackend struct {
+	_     structs.HostLayout
+	Flags uint32
+}
+
+type DatapathLbBackendKey struct {
+	_         structs.HostLayout
+	ServiceId uint32
+	Ip        uint32
+	Port      uint16
+	Pad       uint16
+}
+
+type DatapathLbFlag uint16
+
+const (
+	DatapathLbFlagLB_F_AFFINITY_CLIENT DatapathLbFlag = 1
+	DatapathLbFlagLB_F_RANDOM          DatapathLbFlag = 2
+)
+
+type DatapathLbService struct {
+	_     structs.HostLayout
+	Id    uint32
+	Count uint16
+	Flags DatapathLbFlag
+}
+
+type DatapathLbServiceKey struct {
+	_     structs.HostLayout
+	Vip   uint32
+	Port  uint16
+	Proto uint8
+	Pad   uint8
 }
 
 type DatapathMetric uint32
@@ -310,6 +347,9 @@ const (
 	DatapathMapEndpoints      = "endpoints"
 	DatapathMapFragVerdicts   = "frag_verdicts"
 	DatapathMapIpcache        = "ipcache"
+	DatapathMapLbBackends     = "lb_backends"
+	DatapathMapLbMaglev       = "lb_maglev"
+	DatapathMapLbServices     = "lb_services"
 	DatapathMapMetrics        = "metrics"
 	DatapathMapNetworkSubnets = "network_subnets"
 	DatapathMapNetworkVnis    = "network_vnis"
@@ -383,6 +423,9 @@ type DatapathMapSpecs struct {
 	Endpoints      *ebpf.MapSpec `ebpf:"endpoints"`
 	FragVerdicts   *ebpf.MapSpec `ebpf:"frag_verdicts"`
 	Ipcache        *ebpf.MapSpec `ebpf:"ipcache"`
+	LbBackends     *ebpf.MapSpec `ebpf:"lb_backends"`
+	LbMaglev       *ebpf.MapSpec `ebpf:"lb_maglev"`
+	LbServices     *ebpf.MapSpec `ebpf:"lb_services"`
 	Metrics        *ebpf.MapSpec `ebpf:"metrics"`
 	NetworkSubnets *ebpf.MapSpec `ebpf:"network_subnets"`
 	NetworkVnis    *ebpf.MapSpec `ebpf:"network_vnis"`
@@ -426,6 +469,9 @@ type DatapathMaps struct {
 	Endpoints      *ebpf.Map `ebpf:"endpoints"`
 	FragVerdicts   *ebpf.Map `ebpf:"frag_verdicts"`
 	Ipcache        *ebpf.Map `ebpf:"ipcache"`
+	LbBackends     *ebpf.Map `ebpf:"lb_backends"`
+	LbMaglev       *ebpf.Map `ebpf:"lb_maglev"`
+	LbServices     *ebpf.Map `ebpf:"lb_services"`
 	Metrics        *ebpf.Map `ebpf:"metrics"`
 	NetworkSubnets *ebpf.Map `ebpf:"network_subnets"`
 	NetworkVnis    *ebpf.Map `ebpf:"network_vnis"`
@@ -445,6 +491,9 @@ func (m *DatapathMaps) Close() error {
 		m.Endpoints,
 		m.FragVerdicts,
 		m.Ipcache,
+		m.LbBackends,
+		m.LbMaglev,
+		m.LbServices,
 		m.Metrics,
 		m.NetworkSubnets,
 		m.NetworkVnis,

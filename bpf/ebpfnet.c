@@ -22,6 +22,8 @@
 #include "lib/fib.h"
 #include "lib/vxlan.h"
 #include "lib/nat.h"
+#include "lib/lb.h"
+#include "lib/lb_mesh.h"
 #include "lib/policy.h"
 #include "lib/trust.h"
 #include "lib/network.h"
@@ -225,6 +227,18 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 		if (rc != NOT_MINE)
 			return rc;
 	}
+	if (!in_cluster(cfg, dst.ip)) {
+		if (flags & ENDPOINT_F_PUBLISHED) { /* a mesh backend's reply: back to the entry host */
+			__be32 via = lb_mesh_return(skb);
+
+			if (via)
+				return vxlan_encap(skb, cfg, via, sep->identity, network_vni(cfg, src.ip));
+		}
+		/* A service VIP: routed on as a packet to the backend it is translated to. */
+		rc = lb_service_xlate(skb, cfg, &dst.ip);
+		if (rc != NOT_MINE && rc != 0)
+			return rc;
+	}
 	vni = network_egress(cfg, src.ip, dst.ip);
 	if (vni < 0)
 		return vni;
@@ -275,6 +289,29 @@ int from_container(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* A connection from outside to a routing-mesh port of this host: translated to its backend
+ * (lib/lb_mesh.h), delivered here or encapsulated to the backend's host without identity.
+ * Returns as lb_mesh_in. */
+static __always_inline int to_mesh(struct __sk_buff *skb, const struct node_params *cfg)
+{
+	struct ipcache_key ck = { .prefixlen = 32 };
+	struct ipcache_info *remote;
+	struct endpoint_info *ep;
+	struct endpoint_key k;
+	int rc = lb_mesh_in(skb, cfg, &k.ip);
+
+	if (rc != 0)
+		return rc;
+	ep = bpf_map_lookup_elem(&endpoints, &k);
+	if (ep)
+		return deliver_local(skb, cfg, ep, METRIC_FWD_LOCAL);
+	ck.ip = k.ip;
+	remote = bpf_map_lookup_elem(&ipcache, &ck);
+	if (!remote || !remote->tunnel_endpoint)
+		return -METRIC_DROP_NO_ROUTE;
+	return vxlan_encap(skb, cfg, remote->tunnel_endpoint, 0, network_vni(cfg, k.ip));
+}
+
 /* Non-VXLAN IPv4 from the underlay: replies to masqueraded flows and connections to
  * published ports go to their containers; everything else is the host's. */
 static __always_inline int from_outside(struct __sk_buff *skb, const struct node_params *cfg)
@@ -291,6 +328,9 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 	if (rc > 0)
 		return deliver_to(skb, cfg, to, METRIC_FWD_SNAT_REPLY);
 	rc = to_published(skb, cfg, &f);
+	if (rc != NOT_MINE)
+		return rc;
+	rc = to_mesh(skb, cfg);
 	return rc == NOT_MINE ? TC_ACT_OK : rc;
 }
 
@@ -327,18 +367,27 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 		return rc;
 
 	src = peer_source_route(rx.outer_saddr, rx.inner_ip->saddr);
-	if (!src)
-		return vxlan_drop_decapped(skb, METRIC_DROP_SPOOFED_SOURCE);
+	if (!src) { /* only a routing-mesh client's packet for a local backend */
+		rc = lb_mesh_rx(skb, cfg, rx.outer_saddr, &dst.ip);
+		return rc < 0 ? rc : deliver_to(skb, cfg, dst.ip, METRIC_FWD_DECAP);
+	}
 	src_id = rx.src_identity && !(peer->flags & PEER_F_PLAIN_VXLAN) ? rx.src_identity : src->identity;
 	dst.ip = rx.inner_ip->daddr;
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
-	if (!ep)
+	if (!ep && in_cluster(cfg, dst.ip))
 		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	if (!ep) { /* a mesh backend's reply to its client outside, via this entry host */
+		rc = lb_mesh_reply(skb, &dst.ip);
+		return rc < 0 ? rc : route_out(skb, cfg, cfg->underlay_ip, dst.ip, METRIC_FWD_DNAT_REPLY);
+	}
 	rc = vxlan_decap(skb);
 	if (rc < 0)
 		return rc;
 	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
 	if (rc != TC_ACT_OK)
+		return rc;
+	rc = lb_reply(skb);
+	if (rc < 0)
 		return rc;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
 }

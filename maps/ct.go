@@ -19,6 +19,8 @@ const (
 	CTSNATIn    = CTDir(bpf.DatapathCtDirCT_SNAT_IN)    // outside -> host, masquerade reply: Addr:Port is the container
 	CTDNATReply = CTDir(bpf.DatapathCtDirCT_DNAT_REPLY) // published container -> client: Addr:Port is the hostIP:hostPort
 	CTPolicy    = CTDir(bpf.DatapathCtDirCT_POLICY)     // a flow network policy allowed: no translation
+	CTService   = CTDir(bpf.DatapathCtDirCT_SERVICE)    // client -> service VIP:port: Addr:Port is its backend
+	CTMesh      = CTDir(bpf.DatapathCtDirCT_MESH)       // mesh backend -> outside client: Addr is the entry host
 )
 
 func (d CTDir) String() string {
@@ -31,6 +33,10 @@ func (d CTDir) String() string {
 		return "dnat-reply"
 	case CTPolicy:
 		return "policy"
+	case CTService:
+		return "service"
+	case CTMesh:
+		return "mesh"
 	}
 	return "unknown"
 }

@@ -59,13 +59,14 @@ func (c *CTQuota) All() (map[netip.Addr]Quota, error) {
 // Owner is the endpoint a conntrack entry is charged to, as the datapath charges it: a
 // policy entry's source when it is one of local (this host's endpoints), else its
 // destination; a masquerade pair's container (the source before translation, or the address
-// a reply goes back to); a published-port entry's container. Zero when none is local.
+// a reply goes back to); a published-port entry's container; a service entry's client; a
+// mesh entry's backend. Zero when none is local.
 func (e CTEntry) Owner(local map[netip.Addr]bool) netip.Addr {
 	var cands []netip.Addr
 	switch e.Dir {
 	case CTPolicy:
 		cands = []netip.Addr{e.Src, e.Dst}
-	case CTSNATOut, CTDNATReply:
+	case CTSNATOut, CTDNATReply, CTService, CTMesh:
 		cands = []netip.Addr{e.Src}
 	case CTSNATIn:
 		cands = []netip.Addr{e.Addr}

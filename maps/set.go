@@ -20,6 +20,8 @@ type Set struct {
 	CTQuota *CTQuota
 	// Networks holds the networks, their subnets and VNIs.
 	Networks *Networks
+	// Services holds the service VIPs, their backends and Maglev tables.
+	Services *Services
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -38,5 +40,6 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
 		CTQuota:     NewCTQuota(m.CtQuota),
 		Networks:    NewNetworks(m.Networks, m.NetworkSubnets, m.NetworkVnis),
+		Services:    NewServices(m.LbServices, m.LbBackends, m.LbMaglev),
 	}
 }

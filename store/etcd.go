@@ -37,6 +37,7 @@ import (
 //	identity-ids/<id>        the labelsKey of identity <id> (reverse index)
 //	identity-next            decimal next free identity (the allocation counter)
 //	policy/policy            the network policy, one JSON document (policy.Policy)
+//	services/<name>          api.Service JSON (services_etcd.go)
 //	ports/                   reserved for published ports
 //	networks/, network-ids/, network-vnis/   networks (network_etcd.go)
 const (

@@ -535,7 +535,7 @@ func (s *Etcd) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
 
 // Watch reports changes of the node set (nodes/), of this node's static peers
 // (peers/<node>/), of the endpoints (endpoints/), of the identities (identities/) and of the
-// network policy (policy/): the
+// network policy (policy/) and of the services (services/): the
 // returned channel (capacity 1) receives a value after each change and
 // each time a watch is (re)established, coalescing bursts, so that a receiver that then reads
 // the store sees every change. It keeps watching across etcd outages and closes when ctx ends.
@@ -549,7 +549,7 @@ func (s *Etcd) Watch(ctx context.Context) <-chan struct{} {
 	}
 	var wg sync.WaitGroup
 	for _, prefix := range []string{s.prefix + etcdNodes, s.prefix + etcdPeers + s.node + "/",
-		s.prefix + etcdIdentities, s.prefix + EtcdPolicyDir, s.prefix + etcdEndpoints} {
+		s.prefix + etcdIdentities, s.prefix + EtcdPolicyDir, s.prefix + etcdEndpoints, s.prefix + etcdServices} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -16,8 +16,8 @@ import (
 // ErrNotFound is returned (wrapped) for a name or CIDR the store does not hold.
 var ErrNotFound = errors.New("not found")
 
-// ErrExists is returned (wrapped) by CreateNetwork when the name, the datapath id or the VNI is
-// already taken.
+// ErrExists is returned (wrapped) when creating a record whose name is taken, and by
+// CreateNetwork also when the datapath id or the VNI is.
 var ErrExists = errors.New("already exists")
 
 // FirstIdentity is the first identity given to a label set; lower numbers are reserved
@@ -61,5 +61,11 @@ type Store interface {
 	CreateNetwork(ctx context.Context, n api.Network) error
 	// DeleteNetwork removes the named network; ErrNotFound if absent.
 	DeleteNetwork(ctx context.Context, name string) error
+	// Services lists the services (with etcd: the cluster's), ordered by name.
+	Services(ctx context.Context) ([]api.Service, error)
+	// CreateService stores svc atomically unless its name is taken (ErrExists, wrapped).
+	CreateService(ctx context.Context, svc api.Service) error
+	// DeleteService removes the named service (ErrNotFound, wrapped, when absent).
+	DeleteService(ctx context.Context, name string) error
 	Close() error
 }

@@ -40,6 +40,7 @@ type Operations interface {
 	// subscription.
 	SubscribeDrops() (<-chan api.DropEvent, func())
 	networkOperations
+	ServiceOperations
 }
 
 // Handler serves ops as the local API (JSON over the unix socket):
@@ -76,6 +77,7 @@ func Handler(a Operations) http.Handler {
 	})
 	policyRoutes(mux, a)
 	networkRoutes(mux, a)
+	serviceRoutes(mux, a)
 	answer(mux, "GET /v1/nat", http.StatusOK, func(context.Context) ([]api.NATEntry, error) { return a.NATEntries() })
 	return mux
 }

@@ -12,6 +12,8 @@ enum ct_dir : __u8 {
 	CT_SNAT_IN = 2,    /* outside -> host IP:port, a masquerade reply: original container */
 	CT_DNAT_REPLY = 3, /* published container -> client: the hostIP:hostPort to show */
 	CT_POLICY = 4,     /* a flow network policy allowed (or this host originated): no translation */
+	CT_SERVICE = 5,    /* client -> service VIP:port: addr:port is its backend (lib/lb.h) */
+	CT_MESH = 6,       /* mesh backend -> outside client: addr is the host the flow came through */
 };
 
 struct ct_key {

@@ -15,6 +15,20 @@ static __always_inline int network_of(const struct node_params *cfg, __be32 ip)
 	return network_subnet_id(ip);
 }
 
+/* The VNI of the network that holds ip (network order): node_config's for the default one,
+ * 0 when ip is in no network (the routing mesh's tunnel carries its backend's VNI). */
+static __always_inline __u32 network_vni(const struct node_params *cfg, __be32 ip)
+{
+	int id = network_of(cfg, ip);
+	const struct network_info *n;
+	__u32 key = id;
+
+	if (id <= 0)
+		return id == 0 ? cfg->vni : 0;
+	n = bpf_map_lookup_elem(&networks, &key);
+	return n && (n->flags & NETWORK_F_VALID) ? n->vni : 0;
+}
+
 /* from_container's rule for a packet saddr -> daddr: the VNI to forward it with when daddr is
  * in saddr's network; 0 when daddr is outside every network (the host, masquerade); else
  * -drop_cross_network, or -drop_internal_network for an --internal network's endpoint

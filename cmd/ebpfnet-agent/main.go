@@ -24,8 +24,8 @@ import (
 
 func newAgentCmd() *cobra.Command {
 	var (
-		cfg                                 agent.Config
-		underlayIP, cluster, pods, natPorts string
+		cfg                                           agent.Config
+		underlayIP, cluster, services, pods, natPorts string
 	)
 	cmd := &cobra.Command{
 		Use:           "ebpfnet-agent",
@@ -41,6 +41,9 @@ func newAgentCmd() *cobra.Command {
 			}
 			if cfg.Cluster, err = netip.ParsePrefix(cluster); err != nil {
 				return fmt.Errorf("invalid --cluster-cidr %q: %v", cluster, err)
+			}
+			if cfg.ServiceCIDR, err = netip.ParsePrefix(services); err != nil {
+				return fmt.Errorf("invalid --service-cidr %q: %v", services, err)
 			}
 			if pods != "" {
 				if cfg.PodCIDR, err = netip.ParsePrefix(pods); err != nil {
@@ -77,6 +80,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.UnderlayDev, "underlay-dev", "", "device that carries VXLAN to peer hosts (required)")
 	f.StringVar(&underlayIP, "underlay-ip", "", "outer source IPv4 (default: first IPv4 of --underlay-dev)")
 	f.StringVar(&cluster, "cluster-cidr", agent.DefaultCluster, "cluster CIDR shared by all hosts")
+	f.StringVar(&services, "service-cidr", agent.DefaultServiceCIDR, "service VIPs are allocated here (outside the cluster CIDR)")
 	f.StringVar(&pods, "pod-cidr", "", "this host's pod CIDR inside the cluster CIDR (default: none)")
 	f.Uint32Var(&cfg.VNI, "vni", agent.DefaultVNI, "VXLAN network identifier (24 bits)")
 	f.IntVar(&cfg.MTU, "mtu", 0, "container MTU (default: underlay MTU - 50, - 60 more with --encryption wireguard)")

@@ -120,6 +120,7 @@ type benchRun struct {
 	prefixes []string
 	topos    []*bench.Topology
 	enc      []*bench.Topology // encrypted phase: ebpfnet with WireGuard, plain WireGuard tunnel
+	mesh     []*bench.Topology // routing-mesh phase: ebpfnet on etcd
 }
 
 func (b *benchRun) main() int {
@@ -168,7 +169,7 @@ func (b *benchRun) main() int {
 		return exitOK
 	}
 	fmt.Fprintf(os.Stderr, "measuring (%d run(s) per measure, topologies interleaved)\n", b.cfg.Runs)
-	res, runErr := bench.Run(b.ctx, b.topos, b.enc, b.cfg)
+	res, runErr := bench.Run(b.ctx, b.topos, b.enc, b.mesh, b.cfg)
 	facts.LoadAvgEnd = bench.LoadAvg()
 	if res == nil {
 		fmt.Fprintln(os.Stderr, "ebpfnet-bench:", runErr)
@@ -217,7 +218,7 @@ func (b *benchRun) main() int {
 // we built.
 func (b *benchRun) cleanup() error {
 	var errs []error
-	all := append(slices.Clone(b.topos), b.enc...)
+	all := append(append(slices.Clone(b.topos), b.enc...), b.mesh...)
 	for i := len(all) - 1; i >= 0; i-- {
 		if err := all[i].Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s (%s): %w", all[i].Name, all[i].Bed.Prefix(), err))

@@ -13,9 +13,9 @@ import (
 	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// Prefix heads of the topologies: ebpfnet, kernel, ceiling, and the encrypted phase's ebpfnet
-// with WireGuard and plain WireGuard tunnel.
-var prefixHeads = []string{"bne", "bnk", "bnc", "bnx", "bnw"}
+// Prefix heads of the topologies: ebpfnet, kernel, ceiling, the encrypted phase's ebpfnet
+// with WireGuard and plain WireGuard tunnel, and the routing-mesh phase's ebpfnet on etcd.
+var prefixHeads = []string{"bne", "bnk", "bnc", "bnx", "bnw", "bns"}
 
 // build creates the three topologies, and the encrypted phase's two when it runs, under fresh
 // prefixes sharing one random suffix.
@@ -27,29 +27,35 @@ func (b *benchRun) build(bin string, cni bench.CNI) error {
 	for _, h := range prefixHeads {
 		b.prefixes = append(b.prefixes, h+id)
 	}
-	pe, pk, pc, px, pw := b.prefixes[0], b.prefixes[1], b.prefixes[2], b.prefixes[3], b.prefixes[4]
+	pe, pk, pc, px, pw, ps := b.prefixes[0], b.prefixes[1], b.prefixes[2], b.prefixes[3], b.prefixes[4], b.prefixes[5]
 	type step struct {
 		what  string
 		build func() (*bench.Topology, error)
 		enc   bool
+		mesh  bool
 	}
 	steps := []step{
 		{"ebpfnet (agents, endpoints, peers, published port via the CLI)", func() (*bench.Topology, error) {
 			return bench.NewEbpfnet(b.ctx, pe, bin)
-		}, false},
+		}, false, false},
 		{"kernel baseline (cnitool: bridge, host-local, portmap; VXLAN 1042; iptables)", func() (*bench.Topology, error) {
 			return bench.NewKernel(b.ctx, pk, cni)
-		}, false},
-		{"ceiling (hosts over the underlay)", func() (*bench.Topology, error) { return bench.NewCeiling(b.ctx, pc) }, false},
+		}, false, false},
+		{"ceiling (hosts over the underlay)", func() (*bench.Topology, error) { return bench.NewCeiling(b.ctx, pc) }, false, false},
 	}
 	if b.cfg.Encrypted() {
 		steps = append(steps,
 			step{"ebpfnet with --encryption wireguard (agents, endpoints, peers with keys)", func() (*bench.Topology, error) {
 				return bench.NewEbpfnetEncrypted(px, bin)
-			}, true},
+			}, true, false},
 			step{"plain WireGuard tunnel (ebpfnet-wireguard between the hosts)", func() (*bench.Topology, error) {
 				return bench.NewWireGuardTunnel(b.ctx, pw, bin)
-			}, true})
+			}, true, false})
+	}
+	if b.cfg.Mesh() {
+		steps = append(steps, step{"ebpfnet services on etcd (2 backends on h2, mesh port on h1)", func() (*bench.Topology, error) {
+			return bench.NewEbpfnetServices(b.ctx, ps, bin)
+		}, false, true})
 	}
 	for _, s := range steps {
 		t0 := time.Now()
@@ -57,9 +63,12 @@ func (b *benchRun) build(bin string, cni bench.CNI) error {
 		if err != nil {
 			return err
 		}
-		if s.enc {
+		switch {
+		case s.enc:
 			b.enc = append(b.enc, t)
-		} else {
+		case s.mesh:
+			b.mesh = append(b.mesh, t)
+		default:
 			b.topos = append(b.topos, t)
 		}
 		fmt.Fprintf(os.Stderr, "built %s: netns %s-* (%.1fs)\n", s.what, t.Bed.Prefix(), time.Since(t0).Seconds())

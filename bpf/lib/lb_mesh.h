@@ -1,0 +1,149 @@
+/* The routing mesh (`service add --publish PORT`): the port answers on every local address of
+ * every host. The entry host picks the backend (Maglev, as for the VIP) and DNATs to it
+ * (CT_SERVICE, CT_DNAT_REPLY), then delivers or encapsulates to the backend's host; the client
+ * address is kept. The backend's host accepts that one kind of inner packet from outside the
+ * cluster (a peer's VXLAN to a local mesh backend), records which host it came through
+ * (CT_MESH) and sends the replies back to that host inside the tunnel, where the DNAT is
+ * undone and the reply routed out with hostIP:PORT as source. Stateful at both ends rather than
+ * direct server return: the client's view (which host address and port it dialed) lives only
+ * on the entry host, and only the entry host may answer from that address. */
+#pragma once
+
+#include "lb.h"
+
+/* The key of kind dir of a backend's side of flow f, as the backend sends: f itself (a reply)
+ * or, for a packet to the backend, f reversed. */
+static __always_inline void lb_backend_key(const struct flow *f, int to_backend, enum ct_dir dir,
+					   struct ct_key *k)
+{
+	if (to_backend) {
+		k->saddr = f->daddr;
+		k->daddr = f->saddr;
+		k->sport = f->dport;
+		k->dport = f->sport;
+	} else {
+		k->saddr = f->saddr;
+		k->daddr = f->daddr;
+		k->sport = f->sport;
+		k->dport = f->dport;
+	}
+	k->proto = f->proto;
+	k->dir = dir;
+}
+
+/* A packet from outside the cluster to a mesh port of a local address: translated to its
+ * backend, whose address is stored in *backend. A client may reach one backend from the same
+ * source port through several hosts, one after the other: the backend sees one 4-tuple, so
+ * the newest flow decides where its replies go, and a CT_MESH entry of that tuple left by an
+ * earlier flow through another host is forgotten here (lb_mesh_rx does the converse). Returns
+ * 0 when translated, NOT_MINE when no mesh port, a verdict (the no-backend answer) or a
+ * negative drop reason. A 127.0.0.0/8 destination from the wire is never translated
+ * (CVE-2020-8558). */
+static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params *cfg,
+				 __be32 *backend)
+{
+	struct lb_service_key sk = {};
+	struct lb_service *svc;
+	struct port_target t = {};
+	struct ct_key k = {};
+	struct flow f = {};
+	int rc;
+
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || ipv4_loopback(f.daddr))
+		return NOT_MINE;
+	sk.port = f.dport; /* vip 0: the mesh entry */
+	sk.proto = f.proto;
+	svc = bpf_map_lookup_elem(&lb_services, &sk);
+	if (!svc || !host_local(skb, cfg, f.daddr))
+		return NOT_MINE;
+	rc = lb_translate(skb, cfg, &f, svc, &t);
+	if (rc)
+		return rc;
+	f.daddr = t.ip;
+	f.dport = t.port;
+	lb_backend_key(&f, 1, CT_MESH, &k);
+	bpf_map_delete_elem(&ct, &k);
+	*backend = t.ip;
+	return 0;
+}
+
+/* A peer's VXLAN whose inner source is no endpoint of that peer (skb still encapsulated, outer
+ * source outer): accepted, decapsulated, only as a mesh flow from outside the cluster to a
+ * local mesh backend (lb_backends entry of service 0), whose entry host is remembered in
+ * CT_MESH; its destination, the backend, is stored in *to. Returns 0 or a negative drop
+ * reason (drop_spoofed_source for anything else, decapsulated so the event names it). */
+static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params *cfg,
+				 __be32 outer, __be32 *to)
+{
+	struct lb_backend_key bk = {};
+	struct ct_key k = {};
+	struct ct_entry v = {};
+	struct ct_entry *e;
+	struct flow f = {};
+	int rc = vxlan_decap(skb);
+
+	if (rc < 0)
+		return rc;
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || in_cluster(cfg, f.saddr))
+		return -METRIC_DROP_SPOOFED_SOURCE;
+	bk.ip = f.daddr;
+	bk.port = f.dport;
+	if (!bpf_map_lookup_elem(&lb_backends, &bk))
+		return -METRIC_DROP_SPOOFED_SOURCE;
+	lb_backend_key(&f, 1, CT_MESH, &k);
+	e = bpf_map_lookup_elem(&ct, &k);
+	if (e && e->addr == outer) {
+		ct_touch(e);
+	} else {
+		struct ct_key old = {};
+
+		/* The newest flow of this 4-tuple comes through outer (see lb_mesh_in). */
+		lb_backend_key(&f, 1, CT_DNAT_REPLY, &old);
+		bpf_map_delete_elem(&ct, &old);
+		if (!e && ct_quota_charge(f.daddr, 0, 1))
+			return -METRIC_DROP_CT_QUOTA;
+		v.last_seen = bpf_ktime_get_ns();
+		v.addr = outer;
+		if (bpf_map_update_elem(&ct, &k, &v, BPF_ANY))
+			return -METRIC_DROP_CT_FULL;
+	}
+	*to = f.daddr;
+	return 0;
+}
+
+/* The entry host of a local mesh backend's reply (CT_MESH), to encapsulate it back to; 0 when
+ * skb is no such reply. */
+static __noinline __u32 lb_mesh_return(struct __sk_buff *skb)
+{
+	struct ct_key k = {};
+	struct ct_entry *e;
+	struct flow f = {};
+
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP)
+		return 0;
+	lb_backend_key(&f, 0, CT_MESH, &k);
+	e = bpf_map_lookup_elem(&ct, &k);
+	if (!e)
+		return 0;
+	ct_touch(e);
+	return e->addr;
+}
+
+/* A remote backend's reply to a mesh client, come back through the tunnel (skb still
+ * encapsulated): decapsulated, hostIP:PORT restored as its source (CT_DNAT_REPLY made by
+ * lb_mesh_in); the client, outside the cluster, stored in *client. Returns 0 or a negative drop
+ * reason (drop_unknown_endpoint when it is no such reply). */
+static __noinline int lb_mesh_reply(struct __sk_buff *skb, __be32 *client)
+{
+	struct flow f = {};
+	int rc = vxlan_decap(skb);
+
+	if (rc < 0)
+		return rc;
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP)
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	rc = dnat_reply(skb, &f, client);
+	if (rc == 0)
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,367 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/testbed"
+)
+
+// serviceBackend serves TCP on :80 in container ct: each connection answers every line with
+// "<ct name> <client address>", until the client closes it. Closing the returned listener stops
+// accepting.
+func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) net.Listener {
+	t.Helper()
+	l, err := c.Bed.ListenTCP(ct.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 80))
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					if _, err := r.ReadString('\n'); err != nil {
+						return
+					}
+					if _, err := fmt.Fprintf(conn, "%s %s\n", ct.Name, conn.RemoteAddr()); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l
+}
+
+// svcConn is a client connection to a service and the backend that answered it.
+type svcConn struct {
+	conn    net.Conn
+	r       *bufio.Reader
+	backend string
+}
+
+// ask sends a line and returns the answer's two fields: backend name and the client address
+// the backend saw.
+func (s *svcConn) ask() (string, string, error) {
+	_ = s.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintln(s.conn, "hello"); err != nil {
+		return "", "", err
+	}
+	line, err := s.r.ReadString('\n')
+	if err != nil {
+		return "", "", err
+	}
+	name, addr, _ := strings.Cut(strings.TrimSpace(line), " ")
+	return name, addr, nil
+}
+
+// dialService opens n connections from client to vip:80 and asks each once; it requires that
+// the backend saw the client's own address.
+func dialService(t *testing.T, c *testbed.Cluster, client *testbed.Container, vip netip.Addr, n int) []*svcConn {
+	t.Helper()
+	return dialFrom(t, c, client.Name, client.IP, netip.AddrPortFrom(vip, 80), n)
+}
+
+// dialFrom opens n connections from netns ns (address from) to to and asks each once; it
+// requires that the backend saw from as the client's address.
+func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to netip.AddrPort, n int) []*svcConn {
+	t.Helper()
+	out := make([]*svcConn, 0, n)
+	for range n {
+		conn, err := c.Bed.DialTCP(ns, to, 5*time.Second)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		s := &svcConn{conn: conn, r: bufio.NewReader(conn)}
+		name, addr, err := s.ask()
+		require.NoError(t, err)
+		ap, err := netip.ParseAddrPort(addr)
+		require.NoError(t, err, "backend %s saw %q", name, addr)
+		require.Equal(t, from, ap.Addr(), "backend %s sees the client's address", name)
+		s.backend = name
+		out = append(out, s)
+	}
+	return out
+}
+
+func share(conns []*svcConn) map[string]int {
+	n := map[string]int{}
+	for _, s := range conns {
+		n[s.backend]++
+	}
+	return n
+}
+
+// waitBackends waits until h's agent lists want backends for svc.
+func waitBackends(t *testing.T, c *testbed.Cluster, h *testbed.Host, svc string, want int) api.ServiceInfo {
+	t.Helper()
+	var info api.ServiceInfo
+	require.Eventually(t, func() bool {
+		out, err := c.CLI(h, "service", "inspect", svc, "-o", "json")
+		if err != nil || json.Unmarshal([]byte(out), &info) != nil {
+			return false
+		}
+		return len(info.Backends) == want
+	}, 15*time.Second, 100*time.Millisecond, "%s: %d backends of %s", h.Name, want, svc)
+	return info
+}
+
+// backendCtr is a backend container and the listener of its serviceBackend.
+type backendCtr struct {
+	*testbed.Container
+	Listener net.Listener
+}
+
+// newServiceCluster is a 3-host etcd cluster with backends web1 (h1), web2 and web3 (h2)
+// labelled app=web, each serving serviceBackend on :80.
+func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
+	t.Helper()
+	ec := newEtcdCluster(t, false, true)
+	ec.meshed(t)
+	var backends []*backendCtr
+	for i, at := range []struct {
+		h *testbed.Host
+		n int
+	}{{ec.Hosts[0], 2}, {ec.Hosts[1], 2}, {ec.Hosts[1], 3}} {
+		ct, err := ec.AddContainer(at.h, fmt.Sprintf("web%d", i+1), podIP(at.h, at.n), "app=web")
+		require.NoError(t, err)
+		backends = append(backends, &backendCtr{Container: ct, Listener: serviceBackend(t, ec.Cluster, ct)})
+	}
+	return ec, backends
+}
+
+// podIP is the n-th address of h's pod CIDR.
+func podIP(h *testbed.Host, n int) netip.Addr {
+	a := h.PodCIDR.Addr()
+	for range n {
+		a = a.Next()
+	}
+	return a
+}
+
+// TestServices (issue 15): on a 3-host etcd cluster, a service with 3 backends on 2 hosts.
+// 300 new connections from a container on the third host and 300 from one on a backend's
+// host: every backend serves 33% ± 10% and sees the client's own address. Established
+// connections survive a restart of every agent; a removed backend's connections end, the
+// others' continue and new ones avoid it. A service without backends refuses at once
+// (ICMP port unreachable: ECONNREFUSED).
+func TestServices(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	h1, h2, h3 := c.Hosts[0], c.Hosts[1], c.Hosts[2]
+	far, err := c.AddContainer(h3, "client3", podIP(h3, 2), "app=client")
+	require.NoError(t, err)
+	near, err := c.AddContainer(h1, "client1", podIP(h1, 3), "app=client")
+	require.NoError(t, err)
+
+	out, err := c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "-o", "json")
+	require.NoError(t, err, out)
+	var svc api.ServiceInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &svc))
+	require.Equal(t, netip.MustParseAddr("10.43.0.1"), svc.VIP, "the first address of the service CIDR")
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+
+	var open []*svcConn
+	for _, client := range []*testbed.Container{far, near} {
+		conns := dialService(t, c, client, svc.VIP, 300)
+		n := share(conns)
+		t.Logf("300 connections from %s (%s): %v", client.Name, client.Host.Name, n)
+		for _, b := range backends {
+			require.InDelta(t, 100, n[b.Name], 30, "%s from %s: %v", b.Name, client.Name, n)
+		}
+		open = append(open, conns...)
+	}
+
+	// Every agent restarts (SIGKILL): the established connections keep their backends.
+	for _, h := range c.Hosts {
+		require.NoError(t, c.KillAgent(h))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, h := range c.Hosts {
+		require.NoError(t, ec.startAgent(h))
+	}
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d after restart", i)
+		require.Equal(t, s.backend, name, "connection %d keeps its backend", i)
+	}
+
+	// web2 (on h2) leaves: its connections end, the others continue, new ones avoid it.
+	_, err = c.CLI(h2, "endpoint", "del", "web2")
+	require.NoError(t, err)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 2)
+	}
+	ended, kept := 0, 0
+	for i, s := range open {
+		name, _, err := s.ask()
+		if s.backend == "web2" {
+			require.Error(t, err, "connection %d to the removed backend answered by %s", i, name)
+			ended++
+			continue
+		}
+		require.NoError(t, err, "connection %d to %s", i, s.backend)
+		require.Equal(t, s.backend, name)
+		kept++
+	}
+	t.Logf("after removing web2: %d connections ended, %d continue", ended, kept)
+	n := share(dialService(t, c, far, svc.VIP, 60))
+	require.Zero(t, n["web2"], "%v", n)
+	require.Equal(t, 60, n["web1"]+n["web3"], "%v", n)
+
+	// No backend: refused at once, not silence.
+	_, err = c.CLI(h3, "service", "add", "none", "--port", "80/tcp", "--selector", "app=none", "--vip", "10.43.0.99")
+	require.NoError(t, err)
+	var dialErr error
+	require.Eventually(t, func() bool {
+		conn, err := c.Bed.DialTCP(far.Name, netip.MustParseAddrPort("10.43.0.99:80"), 3*time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		dialErr = err
+		return err != nil && strings.Contains(err.Error(), unix.ECONNREFUSED.Error())
+	}, 10*time.Second, 200*time.Millisecond, "dial: %v", dialErr)
+	require.Positive(t, counter(t, c, h3, "drop_no_backend"))
+	require.Positive(t, counter(t, c, h3, "forward_service"))
+}
+
+// TestServiceMesh (issue 15): with --publish 8080 a client outside the cluster reaches a
+// backend on any host through any host's address: 300 connections through each host, every
+// backend serves 33% ± 10% of them and sees the client's own address, the replies come back
+// from the address the client dialed (the connection would not establish otherwise).
+func TestServiceMesh(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	require.NoError(t, c.AddOutside("out", outsideIP))
+	_, err := c.CLI(c.Hosts[2], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
+	require.NoError(t, err)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	var open []*svcConn
+	for _, h := range c.Hosts {
+		conns := dialFrom(t, c, "out", outsideIP, netip.AddrPortFrom(h.UnderlayIP, 8080), 300)
+		n := share(conns)
+		t.Logf("300 connections from outside through %s: %v", h.Name, n)
+		for _, b := range backends {
+			require.InDelta(t, 100, n[b.Name], 30, "%s through %s: %v", b.Name, h.Name, n)
+		}
+		require.Equal(t, netip.AddrPortFrom(h.UnderlayIP, 8080).String(), conns[0].conn.RemoteAddr().String())
+		open = append(open, conns...)
+	}
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d", i)
+		require.Equal(t, s.backend, name)
+	}
+	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
+}
+
+// TestServiceHealth: with --health-check tcp a backend whose port stops accepting leaves every
+// host's table within two probe intervals (1 s each; 3 s allowed for the store round trip) and
+// new connections avoid it; when it accepts again it comes back.
+func TestServiceHealth(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
+	require.NoError(t, err)
+	out, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--health-check", "tcp", "-o", "json")
+	require.NoError(t, err, out)
+	var svc api.ServiceInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &svc))
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	web3 := backends[2]
+	require.NoError(t, web3.Listener.Close())
+	start := time.Now()
+	for _, h := range c.Hosts {
+		info := waitBackends(t, c, h, "web", 2)
+		require.False(t, slices.ContainsFunc(info.Backends, func(b api.ServiceBackend) bool { return b.Endpoint == "web3" }), h.Name)
+	}
+	t.Logf("web3 left every host's table %s after its listener closed", time.Since(start).Round(100*time.Millisecond))
+	require.Less(t, time.Since(start), 3*time.Second)
+	n := share(dialService(t, c, client, svc.VIP, 30))
+	require.Zero(t, n["web3"], "%v", n)
+
+	web3.Listener = serviceBackend(t, c, web3.Container)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	n = share(dialService(t, c, client, svc.VIP, 60))
+	require.Positive(t, n["web3"], "web3 serves again: %v", n)
+}
+
+// TestServiceBadInput: malformed or conflicting services are refused with a precise message
+// and change neither the store nor the service maps.
+func TestServiceBadInput(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 1) // c1 = 10.42.1.2 on h1
+	h1 := c.Hosts[0]
+	_, err := c.CLI(h1, "publish", "add", "c1", "8080:80/tcp")
+	require.NoError(t, err)
+	_, err = c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web")
+	require.NoError(t, err)
+	add := func(extra ...string) []string {
+		return append([]string{"service", "add", "x", "--port", "80/tcp", "--selector", "app=x"}, extra...)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"VIP outside the service CIDR", add("--vip", "10.44.0.1"), "VIP 10.44.0.1 is not a host address of the service CIDR 10.43.0.0/16"},
+		{"VIP is the network address", add("--vip", "10.43.0.0"), "VIP 10.43.0.0 is not a host address"},
+		{"VIP in use", add("--vip", "10.43.0.1"), "VIP 10.43.0.1 is in use by service web"},
+		{"malformed VIP", add("--vip", "10.43.0"), `invalid VIP "10.43.0"`},
+		{"duplicate name", []string{"service", "add", "web", "--port", "81/tcp", "--selector", "app=x"}, "service web already exists"},
+		{"missing selector", []string{"service", "add", "x", "--port", "80/tcp"}, `required flag(s) "selector" not set`},
+		{"malformed selector", []string{"service", "add", "x", "--port", "80/tcp", "--selector", "app in ("}, `invalid selector "app in ("`},
+		{"empty selector", []string{"service", "add", "x", "--port", "80/tcp", "--selector", " "}, "service selector is empty"},
+		{"port range", []string{"service", "add", "x", "--port", "80-90/tcp", "--selector", "app=x"}, `service port "80-90/tcp": one port`},
+		{"bad protocol", []string{"service", "add", "x", "--port", "80/sctp", "--selector", "app=x"}, `protocol "sctp": want tcp or udp`},
+		{"bad lb", add("--lb", "roundrobin"), `load balancing "roundrobin": want maglev or random`},
+		{"bad affinity", add("--affinity", "cookie"), `affinity "cookie": want none or client-ip`},
+		{"mesh port published", add("--publish", "8080"), "port 8080/tcp is published by endpoint c1"},
+		{"bad health check", add("--health-check", "http"), `health check "http": want tcp or tcp:PORT`},
+		{"bad health check port", add("--health-check", "tcp:0"), `health check "tcp:0": port "0": want 1-65535`},
+		{"bad name", []string{"service", "add", "bad/name", "--port", "80/tcp", "--selector", "app=x"}, `invalid`},
+		{"delete unknown", []string{"service", "del", "nope"}, "service nope: not found"},
+		{"inspect unknown", []string{"service", "inspect", "nope"}, "service nope: not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svcs, backends := dumpMap(t, h1, "lb_services"), dumpMap(t, h1, "lb_backends")
+			before, err := c.CLI(h1, "service", "list")
+			require.NoError(t, err)
+			out, err := c.CLI(h1, tc.args...)
+			require.Error(t, err, "must fail: %s", out)
+			require.Contains(t, out, tc.want)
+			require.Equal(t, svcs, dumpMap(t, h1, "lb_services"), "lb_services changed")
+			require.Equal(t, backends, dumpMap(t, h1, "lb_backends"), "lb_backends changed")
+			after, err := c.CLI(h1, "service", "list")
+			require.NoError(t, err)
+			require.Equal(t, before, after, "stored services changed")
+		})
+	}
+}
