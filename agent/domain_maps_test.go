@@ -169,10 +169,13 @@ func TestPublishRefusalsChangeNothing(t *testing.T) {
 		{"full", api.PublishRequest{Endpoint: "web1", Spec: "8080:80/tcp", Replace: true}, 1, api.ErrFull},
 		{"unknown endpoint", api.PublishRequest{Endpoint: "db", Spec: "5432:5432/tcp"}, 16, api.ErrNotFound},
 		{"malformed", api.PublishRequest{Endpoint: "web2", Spec: "80/sctp"}, 16, api.ErrInvalid},
+		{"routing-mesh port", api.PublishRequest{Endpoint: "web2", Spec: "9000-9010:80-90/tcp"}, 64, api.ErrConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pub := newFakePublished(tc.max, live)
 			a := testAgent(t, domainMaps{published: pub}, web1, web2)
+			require.NoError(t, a.store.CreateService(t.Context(), api.Service{Name: "mesh", VIP: netip.MustParseAddr("10.43.0.10"),
+				Port: 80, Proto: "tcp", Selector: "app=web", Publish: 9005}))
 			before, err := a.store.Endpoints(t.Context())
 			require.NoError(t, err)
 

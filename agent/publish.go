@@ -19,7 +19,7 @@ import (
 // Publish forwards host ports to an endpoint through the "published" BPF map (no iptables,
 // no proxy process). Refused: malformed specs, unknown endpoint, a host IP that is not this
 // host's, ports already published (unless Replace moves an identical mapping, which takes
-// existing flows along at once), ports a host process listens on (as Docker reserves its
+// existing flows along at once), a service's routing-mesh port, ports a host process listens on (as Docker reserves its
 // ports), and more entries than the map holds.
 func (a *Agent) Publish(ctx context.Context, req api.PublishRequest) (api.PortMapping, error) {
 	a.mu.Lock()
@@ -49,6 +49,9 @@ func (a *Agent) Publish(ctx context.Context, req api.PublishRequest) (api.PortMa
 	}
 	moved, total, err := a.checkPortConflicts(eps, m, req.Replace)
 	if err != nil {
+		return m, err
+	}
+	if err := a.refuseMeshPorts(ctx, m); err != nil {
 		return m, err
 	}
 	if moved < 0 {

@@ -163,6 +163,22 @@ func (a *Agent) checkMeshPort(ctx context.Context, svc api.Service, svcs []api.S
 	return nil
 }
 
+// refuseMeshPorts refuses (api.ErrConflict) publishing m over a service's routing-mesh port:
+// the mesh answers on every address of every host, so the two would claim the same packets.
+func (a *Agent) refuseMeshPorts(ctx context.Context, m api.PortMapping) error {
+	svcs, err := a.store.Services(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range svcs {
+		mesh := api.PortMapping{HostPort: s.Publish, HostPortEnd: s.Publish, Proto: s.Proto}
+		if s.Publish != 0 && overlaps(m, mesh) {
+			return conflict("port %s is the routing-mesh port of service %s", portString(m), s.Name)
+		}
+	}
+	return nil
+}
+
 // DeleteService removes the named service from the store and the datapath; its connections
 // end (their backends are no longer looked up).
 func (a *Agent) DeleteService(ctx context.Context, name string) error {
