@@ -49,6 +49,9 @@ type Agent struct {
 	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
 	wg        *wireguard.Device     // encryption device; nil with --encryption none
 	wgKey     wgtypes.Key           // this node's WireGuard private key (with wg)
+	// gsoMaxSize is the IPv4 GSO/GRO size in bytes given to new container veths (BIG TCP);
+	// 0 = the kernel's 64 KiB (--big-tcp=false or a kernel without it).
+	gsoMaxSize uint32
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -118,6 +121,9 @@ func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 		return err
 	}
 	if err := enableForwarding(a.cfg.UnderlayDev); err != nil {
+		return err
+	}
+	if err := a.setupBigTCP(); err != nil {
 		return err
 	}
 	// from_overlay decapsulates only from the hosts in the peers map: fill it before the

@@ -67,6 +67,13 @@ type Config struct {
 	WireGuardPort int
 	// WireGuardHelper is the path of ebpfnet-wireguard; "" = next to the agent's executable.
 	WireGuardHelper string
+	// BigTCP raises gso/gro_ipv4_max_size of the container veths the agent creates to
+	// endpoint.BigTCPIPv4MaxSize (BIG TCP for IPv4, Linux >= 6.3; --big-tcp, on by default).
+	BigTCP bool
+	// BigTCPUnderlay raises the underlay device too, when it can segment that much (with
+	// BigTCP; --big-tcp-underlay). Off by default: the underlay is the host's own device and
+	// the setting outlives the agent.
+	BigTCPUnderlay bool
 }
 
 // withDefaults fills zero fields.

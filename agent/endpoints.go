@@ -41,6 +41,8 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 		MTU:          ep.MTU,
 		HostMAC:      RouterMAC(a.node.UnderlayIP),
 		ContainerMAC: mac,
+		// BIG TCP: both ends; 0 = kernel default
+		GSOIPv4MaxSize: a.gsoMaxSize,
 	})
 	if err != nil {
 		return api.Endpoint{}, invalid("endpoint %s: %v", ep.Name, err)

@@ -87,10 +87,15 @@ func create(hostNS netns.NsHandle, cfg Config) (res Result, err error) {
 	if err := host.LinkSetUp(hostLink); err != nil {
 		return Result{}, fmt.Errorf("set host veth up: %w", err)
 	}
+	gso, err := raiseVethBigTCP(host, ctr, cfg)
+	if err != nil {
+		return Result{}, err
+	}
 	return Result{
-		HostIfName:   cfg.HostIfName,
-		HostIfIndex:  hostLink.Attrs().Index,
-		ContainerMAC: mac,
+		HostIfName:     cfg.HostIfName,
+		HostIfIndex:    hostLink.Attrs().Index,
+		ContainerMAC:   mac,
+		GSOIPv4MaxSize: gso,
 	}, nil
 }
 

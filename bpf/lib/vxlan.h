@@ -41,6 +41,14 @@ static __always_inline __be16 len16(__u32 len)
 	return bpf_htons(len > 0xffff ? 0xffff : len);
 }
 
+/* IPv4 total length of a packet of len bytes: 0 above 64 KiB, BIG TCP's convention
+ * (iph_set_totlen, include/net/ip.h), which readers take as "the skb's length" for TCP GSO
+ * packets (iph_totlen). A clamped 0xffff would make ip_rcv or br_netfilter trim the packet. */
+static __always_inline __be16 ipv4_tot_len(__u32 len)
+{
+	return len > 0xffff ? 0 : bpf_htons(len);
+}
+
 /* Encapsulate the IPv4 packet in skb towards the VTEP remote (network order) and send it: into
  * the WireGuard device when the peer is encrypted (wg_encap_mode; bpf_redirect to an L3 device
  * strips the outer MAC header, so it stays zero), else to the underlay next hop. A nonzero
@@ -79,7 +87,7 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	ip.ttl = 64;
 	ip.frag_off = bpf_htons(IP_FRAG_DF); /* DF: the MTU is checked here, never fragment */
 	ip.protocol = IPPROTO_UDP;
-	ip.tot_len = len16(skb->len - ETH_HLEN);
+	ip.tot_len = ipv4_tot_len(skb->len - ETH_HLEN);
 	ip.saddr = cfg->underlay_ip;
 	ip.daddr = remote;
 	ip.check = ipv4_csum(&ip);
