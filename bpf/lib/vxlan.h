@@ -132,10 +132,15 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 	struct ethhdr *inner_eth;
 	struct iphdr *inner_ip;
 
-	/* Pull unconditionally: a conditional pull made clang emit code the verifier rejects. */
-	bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+	/* Pull only when the headers are not linear yet: a pull is a helper call and makes the
+	 * skb writable (a copy when it is cloned) for every packet (Cilium's revalidate_data_pull). */
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
+	if (!PKT_HAS(data, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr), end)) {
+		bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
 	eth = data;
 	ip = (void *)(eth + 1);
 	if (!PKT_HAS(ip, sizeof(*ip), end) || eth->h_proto != bpf_htons(ETH_P_IP))
