@@ -68,11 +68,12 @@ type Config struct {
 	// WireGuardHelper is the path of ebpfnet-wireguard; "" = next to the agent's executable.
 	WireGuardHelper string
 	// BigTCP raises gso/gro_ipv4_max_size of the container veths the agent creates to
-	// endpoint.BigTCPIPv4MaxSize (BIG TCP for IPv4, Linux >= 6.3; --big-tcp, on by default).
+	// endpoint.BigTCPIPv4MaxSize when the underlay carries that much (BIG TCP for IPv4, Linux
+	// >= 6.3; --big-tcp, on by default).
 	BigTCP bool
-	// BigTCPUnderlay raises the underlay device too, when it can segment that much (with
-	// BigTCP; --big-tcp-underlay). Off by default: the underlay is the host's own device and
-	// the setting outlives the agent.
+	// BigTCPUnderlay lets BigTCP raise the underlay device's gso/gro_ipv4_max_size first,
+	// where the device can segment that much (--big-tcp-underlay, on by default). The setting
+	// outlives the agent, as its forwarding sysctl does. Off: the underlay is left as it is.
 	BigTCPUnderlay bool
 }
 

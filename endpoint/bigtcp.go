@@ -11,8 +11,8 @@ import (
 // default and the limit without BIG TCP is 64 KiB (GSO_LEGACY_MAX_SIZE, 65536).
 const BigTCPIPv4MaxSize = 196608
 
-// legacyGSOMaxSize is the kernel's GSO_LEGACY_MAX_SIZE (include/linux/netdevice.h).
-const legacyGSOMaxSize = 65536
+// LegacyGSOMaxSize is the kernel's GSO_LEGACY_MAX_SIZE (include/linux/netdevice.h).
+const LegacyGSOMaxSize = 65536
 
 // KernelHasBigTCPIPv4 reports whether the kernel knows gso_ipv4_max_size (Linux >= 6.3): it
 // then reports a nonzero IFLA_GSO_IPV4_MAX_SIZE for every link, l included.
@@ -31,7 +31,7 @@ func RaiseBigTCPIPv4(h *netlink.Handle, link netlink.Link, size uint32) (uint32,
 	if tso := link.Attrs().TSOMaxSize; tso != 0 && size > tso {
 		size = tso
 	}
-	if size <= legacyGSOMaxSize {
+	if size <= LegacyGSOMaxSize {
 		return link.Attrs().GSOIPv4MaxSize, nil
 	}
 	if err := h.LinkSetGSOIPv4MaxSize(link, int(size)); err != nil {

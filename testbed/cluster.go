@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/endpoint"
 	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
@@ -109,8 +110,28 @@ func (c *Cluster) wireUnderlay(switched bool) error {
 		if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "set", port, "master", "br0"); err != nil {
 			return err
 		}
+		if err := c.wireLikePort(port); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// wireLikePort lets switch port carry GSO packets of BIG TCP size (a kernel without it keeps
+// 64 KiB): the bridge stands in for a wire, where the sending host's NIC has segmented
+// everything already, so the switch limits no host's GSO size. Without it the port would
+// segment a host's BIG TCP packets in software, which no physical switch does.
+func (c *Cluster) wireLikePort(port string) error {
+	h, err := c.Bed.Handle("sw")
+	if err != nil {
+		return err
+	}
+	l, err := h.LinkByName(port)
+	if err != nil {
+		return fmt.Errorf("switch port %s: %w", port, err)
+	}
+	_, err = endpoint.RaiseBigTCPIPv4(h, l, endpoint.BigTCPIPv4MaxSize)
+	return err
 }
 
 // AddOutside creates netns name as a machine outside the cluster with address ip/24 on the

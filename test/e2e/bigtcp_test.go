@@ -20,26 +20,26 @@ type bigTCPRun struct {
 	sameTx, sameRx, crossTx, crossRx float64
 }
 
-// TestBigTCP: with BIG TCP (the default) the agent raises gso/gro_ipv4_max_size of both
-// ends of every container veth (and, with --big-tcp-underlay, of ul0) to 192 KiB, read back
-// with netlink; containers then send TCP GSO packets above 64 KiB, which cross our programs
-// whole: same host (redirect into the peer) and cross host (VXLAN encapsulation of the GSO
-// packet, outer total length 0, decapsulation on the other host): the receiving eth0 gets
-// packets of more than 64 KiB on average. With --big-tcp=false everything stays at 64 KiB.
-// BIG TCP on retransmits no more than off (both are expected to be 0 on veths).
+// TestBigTCP: with BIG TCP (the default) the agent raises gso/gro_ipv4_max_size of ul0 and
+// of both ends of every container veth to 192 KiB, read back with netlink; containers then
+// send TCP GSO packets above 64 KiB, which cross our programs whole: same host (redirect
+// into the peer) and cross host (VXLAN encapsulation of the GSO packet, outer total length 0,
+// decapsulation on the other host): the receiving eth0 gets packets of more than 64 KiB on
+// average. With --big-tcp=false everything stays at 64 KiB. BIG TCP on retransmits no more
+// than off.
 func TestBigTCP(t *testing.T) {
 	t.Parallel()
 	if suiteEncrypted() {
 		t.Skip("the userspace WireGuard helper carries no GSO packets; BIG TCP is measured in clear")
 	}
-	on := bigTCPCluster(t, []string{"--big-tcp-underlay"}, endpoint.BigTCPIPv4MaxSize)
-	off := bigTCPCluster(t, []string{"--big-tcp=false"}, 65536)
+	on := bigTCPCluster(t, nil, endpoint.BigTCPIPv4MaxSize)
+	off := bigTCPCluster(t, []string{"--big-tcp=false"}, endpoint.LegacyGSOMaxSize)
 	t.Logf("same host:  on %.2f Gbit/s, %d retransmits, %.0f/%.0f B per packet tx/rx; off %.2f Gbit/s, %d retransmits, %.0f/%.0f",
 		on.same.Gbps, on.same.Retransmits, on.sameTx, on.sameRx, off.same.Gbps, off.same.Retransmits, off.sameTx, off.sameRx)
 	t.Logf("cross host: on %.2f Gbit/s, %d retransmits, %.0f/%.0f B per packet tx/rx; off %.2f Gbit/s, %d retransmits, %.0f/%.0f",
 		on.cross.Gbps, on.cross.Retransmits, on.crossTx, on.crossRx, off.cross.Gbps, off.cross.Retransmits, off.crossTx, off.crossRx)
 
-	const legacy = 65536
+	const legacy = endpoint.LegacyGSOMaxSize
 	require.Greater(t, on.sameTx, float64(legacy), "same host: the sender built BIG TCP packets")
 	require.Greater(t, on.sameRx, float64(legacy), "same host: they arrived whole")
 	require.Greater(t, on.crossTx, float64(legacy), "cross host: the sender built BIG TCP packets")
@@ -51,23 +51,36 @@ func TestBigTCP(t *testing.T) {
 	require.LessOrEqual(t, on.cross.Retransmits, off.cross.Retransmits, "cross host retransmissions")
 }
 
-// bigTCPCluster builds 2 hosts x 2 containers with agentArgs, checks that every container
-// veth end (and ul0 with --big-tcp-underlay) has gso and gro_ipv4_max_size want, and measures
-// c1 -> c2 (same host) and c1 -> c3 (cross host) for 3 s each.
-func bigTCPCluster(t *testing.T, agentArgs []string, want uint32) bigTCPRun {
+// TestBigTCPUnderlayUntouched: with --big-tcp-underlay=false the agent leaves ul0 at 64 KiB,
+// and since BIG TCP packets to other hosts would then be segmented in software on ul0, the
+// container veths keep 64 KiB too, and the agent says why.
+func TestBigTCPUnderlayUntouched(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, 1, "--big-tcp-underlay=false")
+	requireBigTCPSizes(t, c, endpoint.LegacyGSOMaxSize)
+	require.Contains(t, c.AgentLogs(), "BIG TCP for IPv4 off: the underlay carries GSO packets of at most 64 KiB")
+}
+
+// requireBigTCPSizes checks gso and gro_ipv4_max_size of both ends of every container veth
+// and of every host's ul0.
+func requireBigTCPSizes(t *testing.T, c *testbed.Cluster, want uint32) {
 	t.Helper()
-	c := newCluster(t, 2, 2, agentArgs...)
 	for _, ct := range c.Containers {
 		requireIPv4GSO(t, c.Bed, ct.Name, "eth0", want)
 		requireIPv4GSO(t, c.Bed, ct.Host.Name, endpoint.HostIfName(ct.Name), want)
 	}
-	ulWant := uint32(65536)
-	if want > ulWant {
-		ulWant = want
-	}
 	for _, h := range c.Hosts {
-		requireIPv4GSO(t, c.Bed, h.Name, "ul0", ulWant)
+		requireIPv4GSO(t, c.Bed, h.Name, "ul0", want)
 	}
+}
+
+// bigTCPCluster builds 2 hosts x 2 containers with agentArgs, checks that ul0 and every
+// container veth end have gso and gro_ipv4_max_size want, and measures c1 -> c2 (same host)
+// and c1 -> c3 (cross host) for 3 s each.
+func bigTCPCluster(t *testing.T, agentArgs []string, want uint32) bigTCPRun {
+	t.Helper()
+	c := newCluster(t, 2, 2, agentArgs...)
+	requireBigTCPSizes(t, c, want)
 	c1, c2, c3 := c.Containers[0], c.Containers[1], c.Containers[2]
 	var r bigTCPRun
 	r.same, r.sameTx, r.sameRx = measuredTransfer(t, c, c1, c2)
