@@ -146,7 +146,8 @@ func Targets(r *Results, top int) []Target {
 	ts := []Target{
 		{Name: "cross-host TCP >= 1.3x kernel", Measure: MTCPCross, Against: TopoKernel, Want: 1.3},
 		{Name: "same-host TCP >= 1.3x kernel", Measure: MTCPSame, Against: TopoKernel, Want: 1.3},
-		{Name: "same-host TCP >= 0.9x same-host ceiling", Measure: MTCPSame, Against: TopoCeiling, Want: 0.9},
+		// like for like: ebpfnet ships with BIG TCP, the bare veth pair has it only in this row
+		{Name: "same-host TCP >= 0.9x same-host ceiling (BIG TCP on every device)", Measure: MTCPSameBig, Against: TopoCeiling, Want: 0.9},
 		{Name: "TCP RR same host >= 1.2x kernel (trans/s)", Measure: MRRSame, Against: TopoKernel, Want: 1.2},
 		{Name: "TCP RR cross host >= 1.2x kernel (trans/s)", Measure: MRRCross, Against: TopoKernel, Want: 1.2},
 		{Name: "new conn/s with " + n + " ports >= 3x kernel", Measure: ConnMeasureID(top), Against: TopoKernel, Want: 3},
