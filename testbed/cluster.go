@@ -102,6 +102,9 @@ func (c *Cluster) wireUnderlay(switched bool) error {
 	if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "add", "br0", "up", "type", "bridge"); err != nil {
 		return err
 	}
+	if err := c.switchWithoutNetfilter(); err != nil {
+		return err
+	}
 	for i, h := range c.Hosts {
 		port := fmt.Sprintf("p%d", i+1)
 		if err := c.Bed.Link(h.Name, "ul0", addr(h), "sw", port, netip.Prefix{}, UnderlayMTU); err != nil {
@@ -115,6 +118,22 @@ func (c *Cluster) wireUnderlay(switched bool) error {
 		}
 	}
 	return nil
+}
+
+// brNetfilterSysctl exists when the br_netfilter module is loaded (by anything on the
+// machine); new namespaces then pass bridged IPv4 through iptables by default.
+const brNetfilterSysctl = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+// switchWithoutNetfilter turns br_netfilter's hooks off for the switch's bridge (its netns
+// only): a switch runs no iptables, and whether some other program loaded br_netfilter must
+// not change what crosses the underlay or what it costs.
+func (c *Cluster) switchWithoutNetfilter() error {
+	if _, err := os.Stat(brNetfilterSysctl); err != nil {
+		return nil // module not loaded: nothing to turn off
+	}
+	_, err := c.Bed.Run(context.Background(), "sw", "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0",
+		"net.bridge.bridge-nf-call-ip6tables=0", "net.bridge.bridge-nf-call-arptables=0")
+	return err
 }
 
 // wireLikePort lets switch port carry GSO packets of BIG TCP size (a kernel without it keeps
