@@ -1,14 +1,15 @@
 // Command ebpfnet-bench measures ebpfnet against a kernel baseline (Linux bridge, kernel
 // VXLAN, iptables NAT, assembled with the CNI bridge/host-local/portmap plugins and cnitool)
-// and a ceiling (the hosts talking directly over the underlay) on identical 2-host x
-// 2-container network-namespace topologies: TCP throughput and CPU per Gbit/s (iperf3), TCP
+// and a ceiling (the hosts talking directly over the underlay; same host, one veth pair) on
+// identical 2-host x 2-container network-namespace topologies: TCP throughput (also with BIG
+// TCP on every device) and CPU per Gbit/s (iperf3), TCP
 // request/response (sockperf), UDP 64-byte packet rate (iperf3), new connections per second
 // through a published port with 1, 1,000 and 10,000 ports published (nginx, wrk), the
 // time to publish one more port, and cross-host TCP encrypted (ebpfnet with --encryption
 // wireguard against a plain tunnel of the same WireGuard helper, two more topologies). It prints a table with medians, spreads and ratios and the
 // issue's targets, and writes bench.json and bench.png to --out. Needs root.
 //
-//	sudo make bench          # 5 interleaved runs, about 10 minutes
+//	sudo make bench          # 7 interleaved runs, about 20 minutes
 //	sudo make bench-smoke    # every measure once for 1 s, under 3 minutes
 //
 // Everything it creates (namespaces, processes, pins, temp files, libcni cache files) is
