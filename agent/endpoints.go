@@ -33,15 +33,14 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 	}
 	ep.HostIfName = endpoint.HostIfName(ep.Name)
 	res, err := endpoint.Create(a.hostNS, endpoint.Config{
-		NetnsPath:    ep.Netns,
-		HostIfName:   ep.HostIfName,
-		Addr:         netip.PrefixFrom(ep.IP, a.node.Cluster.Bits()),
-		Gateway:      a.node.Gateway,
-		IfName:       ep.IfName,
-		MTU:          ep.MTU,
-		HostMAC:      RouterMAC(a.node.UnderlayIP),
-		ContainerMAC: mac,
-		// BIG TCP: both ends; 0 = kernel default
+		NetnsPath:      ep.Netns,
+		HostIfName:     ep.HostIfName,
+		Addr:           netip.PrefixFrom(ep.IP, a.node.Cluster.Bits()),
+		Gateway:        a.node.Gateway,
+		IfName:         ep.IfName,
+		MTU:            ep.MTU,
+		HostMAC:        RouterMAC(a.node.UnderlayIP),
+		ContainerMAC:   mac,
 		GSOIPv4MaxSize: a.gsoMaxSize,
 	})
 	if err != nil {
@@ -68,7 +67,8 @@ func (a *Agent) AddEndpoint(ctx context.Context, req api.EndpointRequest) (api.E
 			a.log.Warn("policy sync after endpoint add", "err", err)
 		}
 	}
-	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity)
+	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity,
+		"gsoIPv4MaxSize", res.GSOIPv4MaxSize)
 	return ep, nil
 }
 
