@@ -116,7 +116,7 @@ bin/cnitool:
 bench-bin: build bin/cnitool
 	$(GO) build -o bin/ebpfnet-bench ./cmd/ebpfnet-bench
 
-# Full benchmark: 5 interleaved runs per measure; writes bench/results/bench.{json,png}.
+# Full benchmark: 7 interleaved runs per measure; writes bench/results/bench.{json,png} and a dated copy in bench/results/history/
 bench: deps bench-bin
 	./bin/ebpfnet-bench --binary bin/ebpfnet --cnitool bin/cnitool --out bench/results
 

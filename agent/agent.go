@@ -54,6 +54,9 @@ type Agent struct {
 	// service map ID's entries were last written from (a.mu), so unchanged ones are not rewritten.
 	svcBackendIPs map[netip.Addr]bool
 	svcWritten    map[uint32]string
+	// gsoMaxSize is the IPv4 GSO/GRO size in bytes given to new container veths (BIG TCP);
+	// 0 = the kernel's 64 KiB (--big-tcp=false or a kernel without it).
+	gsoMaxSize uint32
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -123,6 +126,9 @@ func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 		return err
 	}
 	if err := enableForwarding(a.cfg.UnderlayDev); err != nil {
+		return err
+	}
+	if err := a.setupBigTCP(); err != nil {
 		return err
 	}
 	// from_overlay decapsulates only from the hosts in the peers map: fill it before the

@@ -71,6 +71,14 @@ type Config struct {
 	WireGuardPort int
 	// WireGuardHelper is the path of ebpfnet-wireguard; "" = next to the agent's executable.
 	WireGuardHelper string
+	// BigTCP raises gso/gro_ipv4_max_size of the container veths the agent creates to
+	// endpoint.BigTCPIPv4MaxSize when the underlay carries that much (BIG TCP for IPv4, Linux
+	// >= 6.3; --big-tcp, on by default).
+	BigTCP bool
+	// BigTCPUnderlay lets BigTCP raise the underlay device's gso/gro_ipv4_max_size first,
+	// where the device can segment that much (--big-tcp-underlay, on by default). The setting
+	// outlives the agent, as its forwarding sysctl does. Off: the underlay is left as it is.
+	BigTCPUnderlay bool
 }
 
 // withDefaults fills zero fields.

@@ -57,6 +57,7 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 		HostMAC:        RouterMAC(a.node.UnderlayIP),
 		ContainerMAC:   mac,
 		NoDefaultRoute: len(others) > 0,
+		GSOIPv4MaxSize: a.gsoMaxSize,
 	})
 	if err != nil {
 		return api.Endpoint{}, invalid("endpoint %s: %v", ep.Name, err)
@@ -85,7 +86,8 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 			a.log.Warn("policy sync after endpoint add", "err", err)
 		}
 	}
-	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity)
+	a.log.Info("endpoint added", "name", ep.Name, "ip", ep.IP, "ifindex", ep.IfIndex, "identity", ep.Identity,
+		"gsoIPv4MaxSize", res.GSOIPv4MaxSize)
 	return ep, nil
 }
 

@@ -21,10 +21,11 @@ type Config struct {
 	Log          io.Writer     `json:"-"`              // progress lines; nil = none
 }
 
-// FullConfig is `make bench`: 5 interleaved runs, 10 s TCP streams, 3 s for the per-packet
-// measures (pinned to one CPU, they vary little), about 10 minutes.
+// FullConfig is `make bench`: 7 interleaved runs (enough for a median and quartiles that
+// hold on a 2-vCPU machine), 10 s TCP streams, 3 s for the per-packet measures (pinned to one
+// CPU, they vary little), about 20 minutes.
 func FullConfig() Config {
-	return Config{Mode: "full", Runs: 5, TCPDuration: 10 * time.Second, RRDuration: 3 * time.Second,
+	return Config{Mode: "full", Runs: 7, TCPDuration: 10 * time.Second, RRDuration: 3 * time.Second,
 		UDPDuration: 3 * time.Second, ConnDuration: 3 * time.Second, PortCounts: []int{1, 1000, 10000}, AddRepeats: 5}
 }
 

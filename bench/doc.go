@@ -10,7 +10,11 @@
 //   - kernel: the CNI bridge, host-local and portmap plugins driven by cnitool, a kernel VXLAN
 //     device with static FDB and neighbour entries between the hosts, and iptables MASQUERADE
 //     and DNAT (see baseline.go);
-//   - ceiling: the two host namespaces talking directly over the underlay, no overlay.
+//   - ceiling: the two host namespaces talking directly over the underlay, no overlay; same
+//     host, two namespaces joined by one veth pair (no BPF, no bridge).
+//
+// Every series reports median, range and interquartile range (NoiseBound names the noisy
+// ones); each run is kept under HistoryDir and compared with the previous one (Compare).
 //
 // Tools (Debian packages) do the measuring inside the namespaces: iperf3 (TCP throughput,
 // CPU use, UDP 64-byte packet rate), sockperf (TCP request/response), nginx and wrk (new

@@ -23,6 +23,8 @@ type Measure struct {
 const (
 	MTCPSame      = "tcp-same"
 	MTCPCross     = "tcp-cross"
+	MTCPSameBig   = "tcp-same-bigtcp"
+	MTCPCrossBig  = "tcp-cross-bigtcp"
 	MCPUSame      = "cpu-same"
 	MCPUCross     = "cpu-cross"
 	MTCPCrossEnc  = "tcp-cross-encrypted"
@@ -53,6 +55,8 @@ func Measures(portCounts []int) []Measure {
 	ms := []Measure{
 		{ID: MTCPSame, Title: "TCP 1 stream, same host", Unit: "Gbit/s", Higher: true},
 		{ID: MTCPCross, Title: "TCP 1 stream, cross host", Unit: "Gbit/s", Higher: true},
+		{ID: MTCPSameBig, Title: "TCP 1 stream, same host, BIG TCP on every device", Unit: "Gbit/s", Higher: true},
+		{ID: MTCPCrossBig, Title: "TCP 1 stream, cross host, BIG TCP on every device", Unit: "Gbit/s", Higher: true},
 		{ID: MCPUSame, Title: "CPU per Gbit/s, same host", Unit: "%core/Gbps"},
 		{ID: MCPUCross, Title: "CPU per Gbit/s, cross host", Unit: "%core/Gbps"},
 		{ID: MTCPCrossEnc, Title: "TCP 1 stream, cross host, encrypted (ceiling: plain WireGuard tunnel)", Unit: "Gbit/s", Higher: true},

@@ -9,7 +9,8 @@ import (
 // the JSON file.
 func Methodology(cfg Config) []string {
 	return []string{
-		fmt.Sprintf("topologies: 2 hosts x 2 containers, veth underlay on a bridge (MTU 1500, containers 1450), outside machine on the same switch; %d interleaved run(s), order rotated per run", cfg.Runs),
+		fmt.Sprintf("topologies: 2 hosts x 2 containers, veth underlay on a bridge (MTU 1500, containers 1450), outside machine on the same switch; %d interleaved run(s), order rotated per run; median [min-max] and IQR (type-7 quartiles) per series; ceiling same host: two namespaces joined by one veth pair (MTU 1450, no BPF, no bridge)", cfg.Runs),
+		"BIG TCP: ebpfnet's agent raises gso/gro_ipv4_max_size of its underlay and container veths to 192 KiB by default (--big-tcp); the underlay switch's ports carry such packets like a wire and run no br_netfilter hooks, in every topology; the rows \"BIG TCP on every device\" raise every link of every topology (clamped to the device's tso_max_size: a kernel VXLAN device stays at 64 KiB) for the run and restore it after",
 		fmt.Sprintf("TCP: iperf3 one stream for %s, unpinned (both CPUs); CPU per Gbit/s = (client + server cpu_utilization_percent) / Gbit/s", cfg.TCPDuration),
 		fmt.Sprintf("RR: sockperf ping-pong, TCP, 64 B, --full-rtt, %s; client and server pinned to one CPU (avoids the VM's ~40 us cross-CPU wake-up)", cfg.RRDuration),
 		fmt.Sprintf("UDP: iperf3 -u -l 64 -b 0 for %s, pinned to one CPU; datagrams received per second", cfg.UDPDuration),

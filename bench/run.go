@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -20,6 +21,8 @@ type phase struct {
 	encrypted bool     // runs on the encrypted topologies instead of the others
 	pair      func(t *Topology) *Pair
 	run       func(ctx context.Context, t *Topology, p Pair) (map[string]float64, error)
+	// setup, when set, prepares t before each run and returns what undoes it after the run.
+	setup func(t *Topology) (undo func() error, err error)
 }
 
 // phases are the traffic measures in the order Run runs them.
@@ -41,7 +44,7 @@ func (c Config) phases() []phase {
 				r.CPUPerGbps += 100 * (after - before).Seconds() / c.TCPDuration.Seconds() / r.Gbps
 			}
 			out := map[string]float64{tput: r.Gbps}
-			if r.CPUPerGbps > 0 {
+			if cpu != "" && r.CPUPerGbps > 0 {
 				out[cpu] = r.CPUPerGbps
 			}
 			return out, err
@@ -59,14 +62,17 @@ func (c Config) phases() []phase {
 			return map[string]float64{id: r.RxPPS / 1000}, err
 		}
 	}
+	bigTCP := func(t *Topology) (func() error, error) { return bigTCPEverywhere(t.Bed) }
 	return []phase{
-		{"TCP same host", []string{MTCPSame, MCPUSame}, false, same, tcp(MTCPSame, MCPUSame)},
-		{"TCP cross host", []string{MTCPCross, MCPUCross}, false, cross, tcp(MTCPCross, MCPUCross)},
-		{"TCP RR same host", []string{MRRSame, MRRSameP50, MRRSameP99}, false, same, rr(MRRSame, MRRSameP50, MRRSameP99)},
-		{"TCP RR cross host", []string{MRRCross, MRRCrossP50, MRRCrossP99}, false, cross, rr(MRRCross, MRRCrossP50, MRRCrossP99)},
-		{"UDP 64 B same host", []string{MUDPSame}, false, same, udp(MUDPSame)},
-		{"UDP 64 B cross host", []string{MUDPCross}, false, cross, udp(MUDPCross)},
-		{phaseEncrypted, []string{MTCPCrossEnc, MCPUCrossEnc}, true, cross, tcp(MTCPCrossEnc, MCPUCrossEnc)},
+		{"TCP same host", []string{MTCPSame, MCPUSame}, false, same, tcp(MTCPSame, MCPUSame), nil},
+		{"TCP cross host", []string{MTCPCross, MCPUCross}, false, cross, tcp(MTCPCross, MCPUCross), nil},
+		{"TCP same host, BIG TCP everywhere", []string{MTCPSameBig}, false, same, tcp(MTCPSameBig, ""), bigTCP},
+		{"TCP cross host, BIG TCP everywhere", []string{MTCPCrossBig}, false, cross, tcp(MTCPCrossBig, ""), bigTCP},
+		{"TCP RR same host", []string{MRRSame, MRRSameP50, MRRSameP99}, false, same, rr(MRRSame, MRRSameP50, MRRSameP99), nil},
+		{"TCP RR cross host", []string{MRRCross, MRRCrossP50, MRRCrossP99}, false, cross, rr(MRRCross, MRRCrossP50, MRRCrossP99), nil},
+		{"UDP 64 B same host", []string{MUDPSame}, false, same, udp(MUDPSame), nil},
+		{"UDP 64 B cross host", []string{MUDPCross}, false, cross, udp(MUDPCross), nil},
+		{phaseEncrypted, []string{MTCPCrossEnc, MCPUCrossEnc}, true, cross, tcp(MTCPCrossEnc, MCPUCrossEnc), nil},
 	}
 }
 
@@ -103,7 +109,7 @@ func Run(ctx context.Context, topos, enc, mesh []*Topology, cfg Config) (*Result
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
-				vals, err := ph.run(ctx, t, *p)
+				vals, err := ph.runOnce(ctx, t, *p)
 				if err != nil {
 					for _, m := range ph.measures {
 						res.Fail(m, t.Name, err)
@@ -145,6 +151,19 @@ func Run(ctx context.Context, topos, enc, mesh []*Topology, cfg Config) (*Result
 		return res, meshConns(ctx, mesh, cfg, res)
 	}
 	return res, nil
+}
+
+// runOnce runs ph once on t, inside ph.setup and its undo when ph has one.
+func (ph phase) runOnce(ctx context.Context, t *Topology, p Pair) (map[string]float64, error) {
+	if ph.setup == nil {
+		return ph.run(ctx, t, p)
+	}
+	undo, err := ph.setup(t)
+	if err != nil {
+		return nil, errors.Join(err, undo())
+	}
+	vals, err := ph.run(ctx, t, p)
+	return vals, errors.Join(err, undo())
 }
 
 // warmUp pings every server of t once (ARP and neighbour entries, first-packet paths), so

@@ -14,6 +14,9 @@ type Series struct {
 	Min       float64   `json:"min"`
 	Max       float64   `json:"max"`
 	SpreadPct float64   `json:"spread_pct"` // (max-min)/median*100
+	Q1        float64   `json:"q1"`         // 25th percentile (linear interpolation)
+	Q3        float64   `json:"q3"`         // 75th percentile
+	IQRPct    float64   `json:"iqr_pct"`    // (q3-q1)/median*100
 }
 
 // OK reports whether the series has at least one value.
@@ -28,9 +31,22 @@ func (s *Series) summarize() {
 	slices.Sort(v)
 	s.Min, s.Max = v[0], v[len(v)-1]
 	s.Median = median(v)
+	s.Q1, s.Q3 = quantile(v, 0.25), quantile(v, 0.75)
 	if s.Median != 0 {
 		s.SpreadPct = (s.Max - s.Min) / s.Median * 100
+		s.IQRPct = (s.Q3 - s.Q1) / s.Median * 100
 	}
+}
+
+// quantile q (0..1) of sorted values, interpolated linearly between the closest ranks (the
+// "type 7" estimator of R and NumPy's default).
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
 // median of sorted values (mean of the two middle ones for an even count).

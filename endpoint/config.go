@@ -44,6 +44,10 @@ type Config struct {
 	// ContainerMAC is optional; nil means a kernel-chosen random MAC.
 	// When set it must be a 6-byte unicast address.
 	ContainerMAC net.HardwareAddr
+	// GSOIPv4MaxSize, in bytes, is set as gso_ipv4_max_size and gro_ipv4_max_size on both
+	// ends (BIG TCP for IPv4, Linux >= 6.3; e.g. BigTCPIPv4MaxSize); 0 leaves the kernel's
+	// 64 KiB. A kernel without BIG TCP keeps 64 KiB without error (see Result).
+	GSOIPv4MaxSize uint32
 }
 
 // Result is what Create made.
@@ -54,4 +58,7 @@ type Result struct {
 	HostIfIndex int
 	// ContainerMAC is the actual MAC of the container-side interface.
 	ContainerMAC net.HardwareAddr
+	// GSOIPv4MaxSize is the container side's gso_ipv4_max_size in force, in bytes: above
+	// 65536 when BIG TCP took effect, 0 when the kernel has no such setting (before 6.3).
+	GSOIPv4MaxSize uint32
 }

@@ -17,7 +17,8 @@ import (
 // peer is created directly in the container netns (cfg.NetnsPath) under a
 // temporary name, then renamed to cfg.IfName, given cfg.MTU (and
 // cfg.ContainerMAC if set), cfg.Addr, brought up, and given a default route
-// via cfg.Gateway. The container's lo is brought up too. No sysctl is touched.
+// via cfg.Gateway. The container's lo is brought up too. With cfg.GSOIPv4MaxSize both ends
+// get that IPv4 GSO/GRO size (BIG TCP). No sysctl is touched.
 //
 // Errors are wrapped with the endpoint and step, e.g.
 // `endpoint "lxc…": netns "/var/run/netns/x": no such file or directory`.
@@ -87,10 +88,15 @@ func create(hostNS netns.NsHandle, cfg Config) (res Result, err error) {
 	if err := host.LinkSetUp(hostLink); err != nil {
 		return Result{}, fmt.Errorf("set host veth up: %w", err)
 	}
+	gso, err := raiseVethBigTCP(host, ctr, cfg)
+	if err != nil {
+		return Result{}, err
+	}
 	return Result{
-		HostIfName:   cfg.HostIfName,
-		HostIfIndex:  hostLink.Attrs().Index,
-		ContainerMAC: mac,
+		HostIfName:     cfg.HostIfName,
+		HostIfIndex:    hostLink.Attrs().Index,
+		ContainerMAC:   mac,
+		GSOIPv4MaxSize: gso,
 	}, nil
 }
 

@@ -121,6 +121,32 @@ func mustAddr(t *testing.T, cidr string) *netlink.Addr {
 	return a
 }
 
+// TestCreateBigTCP: GSOIPv4MaxSize reaches gso_ipv4_max_size and gro_ipv4_max_size of both
+// ends (read back with netlink), and Result reports it; 0 leaves the kernel's 64 KiB.
+func TestCreateBigTCP(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	host, ctr := newTestNS(t), newTestNS(t)
+	cfg := baseConfig(t, ctr)
+	cfg.GSOIPv4MaxSize = endpoint.BigTCPIPv4MaxSize
+	res, err := endpoint.Create(host.ns, cfg)
+	require.NoError(t, err)
+	if res.GSOIPv4MaxSize == 0 {
+		t.Skip("kernel without gso_ipv4_max_size (Linux < 6.3)")
+	}
+	require.Equal(t, uint32(endpoint.BigTCPIPv4MaxSize), res.GSOIPv4MaxSize)
+	for _, l := range []netlink.Link{host.mustLink(t, cfg.HostIfName), ctr.mustLink(t, endpoint.DefaultIfName)} {
+		require.Equal(t, uint32(endpoint.BigTCPIPv4MaxSize), l.Attrs().GSOIPv4MaxSize, l.Attrs().Name)
+		require.Equal(t, uint32(endpoint.BigTCPIPv4MaxSize), l.Attrs().GROIPv4MaxSize, l.Attrs().Name)
+	}
+
+	other := newTestNS(t)
+	cfg = baseConfig(t, other)
+	res, err = endpoint.Create(host.ns, cfg)
+	require.NoError(t, err)
+	require.Equal(t, uint32(endpoint.LegacyGSOMaxSize), res.GSOIPv4MaxSize)
+}
+
 func TestCreateRandomContainerMAC(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
@@ -249,6 +275,8 @@ func TestCreateInvalidConfig(t *testing.T) {
 		"no host mac":     {func(c *endpoint.Config) { c.HostMAC = nil }, "HostMAC: MAC"},
 		"multicast mac":   {func(c *endpoint.Config) { c.ContainerMAC = mac(t, "01:00:5e:00:00:01") }, "ContainerMAC: MAC 01:00:5e:00:00:01 is multicast"},
 		"no netns path":   {func(c *endpoint.Config) { c.NetnsPath = "" }, "NetnsPath is empty"},
+		"gso too small":   {func(c *endpoint.Config) { c.GSOIPv4MaxSize = 1500 }, "GSOIPv4MaxSize 1500 out of range 65536..524280"},
+		"gso too big":     {func(c *endpoint.Config) { c.GSOIPv4MaxSize = 1 << 20 }, "GSOIPv4MaxSize 1048576 out of range"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

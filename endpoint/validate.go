@@ -31,6 +31,9 @@ func validate(cfg Config) (Config, error) {
 	if err := checkMAC(cfg.HostMAC); err != nil {
 		return cfg, fmt.Errorf("HostMAC: %w", err)
 	}
+	if cfg.GSOIPv4MaxSize != 0 && (cfg.GSOIPv4MaxSize < LegacyGSOMaxSize || cfg.GSOIPv4MaxSize > maxGSOSize) {
+		return cfg, fmt.Errorf("GSOIPv4MaxSize %d out of range %d..%d", cfg.GSOIPv4MaxSize, LegacyGSOMaxSize, maxGSOSize)
+	}
 	if cfg.ContainerMAC != nil {
 		if err := checkMAC(cfg.ContainerMAC); err != nil {
 			return cfg, fmt.Errorf("ContainerMAC: %w", err)

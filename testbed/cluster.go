@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
+	"github.com/ebpfnet/ebpfnet/endpoint"
 	"github.com/ebpfnet/ebpfnet/wireguard"
 )
 
@@ -101,6 +102,9 @@ func (c *Cluster) wireUnderlay(switched bool) error {
 	if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "add", "br0", "up", "type", "bridge"); err != nil {
 		return err
 	}
+	if err := c.switchWithoutNetfilter(); err != nil {
+		return err
+	}
 	for i, h := range c.Hosts {
 		port := fmt.Sprintf("p%d", i+1)
 		if err := c.Bed.Link(h.Name, "ul0", addr(h), "sw", port, netip.Prefix{}, UnderlayMTU); err != nil {
@@ -109,8 +113,44 @@ func (c *Cluster) wireUnderlay(switched bool) error {
 		if _, err := c.Bed.Run(context.Background(), "sw", "ip", "link", "set", port, "master", "br0"); err != nil {
 			return err
 		}
+		if err := c.wireLikePort(port); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// brNetfilterSysctl exists when the br_netfilter module is loaded (by anything on the
+// machine); new namespaces then pass bridged IPv4 through iptables by default.
+const brNetfilterSysctl = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+// switchWithoutNetfilter turns br_netfilter's hooks off for the switch's bridge (its netns
+// only): a switch runs no iptables, and whether some other program loaded br_netfilter must
+// not change what crosses the underlay or what it costs.
+func (c *Cluster) switchWithoutNetfilter() error {
+	if _, err := os.Stat(brNetfilterSysctl); err != nil {
+		return nil // module not loaded: nothing to turn off
+	}
+	_, err := c.Bed.Run(context.Background(), "sw", "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0",
+		"net.bridge.bridge-nf-call-ip6tables=0", "net.bridge.bridge-nf-call-arptables=0")
+	return err
+}
+
+// wireLikePort lets switch port carry GSO packets of BIG TCP size (a kernel without it keeps
+// 64 KiB): the bridge stands in for a wire, where the sending host's NIC has segmented
+// everything already, so the switch limits no host's GSO size. Without it the port would
+// segment a host's BIG TCP packets in software, which no physical switch does.
+func (c *Cluster) wireLikePort(port string) error {
+	h, err := c.Bed.Handle("sw")
+	if err != nil {
+		return err
+	}
+	l, err := h.LinkByName(port)
+	if err != nil {
+		return fmt.Errorf("switch port %s: %w", port, err)
+	}
+	_, err = endpoint.RaiseBigTCPIPv4(h, l, endpoint.BigTCPIPv4MaxSize)
+	return err
 }
 
 // AddOutside creates netns name as a machine outside the cluster with address ip/24 on the

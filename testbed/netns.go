@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -108,6 +109,13 @@ func (b *Bed) entry(name string) (*nsEntry, error) {
 		return nil, fmt.Errorf("testbed %q: %w: %q", b.prefix, ErrUnknownNetns, name)
 	}
 	return e, nil
+}
+
+// Names returns the short names of the bed's namespaces in creation order.
+func (b *Bed) Names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.order)
 }
 
 // ErrUnknownNetns is wrapped when a method is given a namespace name that

@@ -41,7 +41,16 @@ static __always_inline __be16 len16(__u32 len)
 	return bpf_htons(len > 0xffff ? 0xffff : len);
 }
 
-/* Encapsulate the IPv4 packet in skb with vni (its network's) towards the VTEP remote (network order) and send it: into
+/* IPv4 total length of a packet of len bytes: 0 above 64 KiB, BIG TCP's convention
+ * (iph_set_totlen, include/net/ip.h), which readers take as "the skb's length" for TCP GSO
+ * packets (iph_totlen). A clamped 0xffff would make ip_rcv or br_netfilter trim the packet. */
+static __always_inline __be16 ipv4_tot_len(__u32 len)
+{
+	return len > 0xffff ? 0 : bpf_htons(len);
+}
+
+/* Encapsulate the IPv4 packet in skb with vni (its network's) towards the VTEP remote
+ * (network order) and send it: into
  * the WireGuard device when the peer is encrypted (wg_encap_mode; bpf_redirect to an L3 device
  * strips the outer MAC header, so it stays zero), else to the underlay next hop. A nonzero
  * identity goes in the GBP Group Policy ID. Returns the redirect verdict or a negative drop
@@ -79,7 +88,7 @@ static __noinline int vxlan_encap(struct __sk_buff *skb, const struct node_param
 	ip.ttl = 64;
 	ip.frag_off = bpf_htons(IP_FRAG_DF); /* DF: the MTU is checked here, never fragment */
 	ip.protocol = IPPROTO_UDP;
-	ip.tot_len = len16(skb->len - ETH_HLEN);
+	ip.tot_len = ipv4_tot_len(skb->len - ETH_HLEN);
 	ip.saddr = cfg->underlay_ip;
 	ip.daddr = remote;
 	ip.check = ipv4_csum(&ip);
@@ -124,10 +133,15 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 	struct ethhdr *inner_eth;
 	struct iphdr *inner_ip;
 
-	/* Pull unconditionally: a conditional pull made clang emit code the verifier rejects. */
-	bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+	/* Pull only when the headers are not linear yet: a pull is a helper call and makes the
+	 * skb writable (a copy when it is cloned) for every packet (Cilium's revalidate_data_pull). */
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
+	if (!PKT_HAS(data, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr), end)) {
+		bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
 	eth = data;
 	ip = (void *)(eth + 1);
 	if (!PKT_HAS(ip, sizeof(*ip), end) || eth->h_proto != bpf_htons(ETH_P_IP))

@@ -97,6 +97,8 @@ func newAgentCmd() *cobra.Command {
 	f.IntVar(&cfg.WireGuardPort, "wireguard-port", agent.WireGuardPort, "WireGuard UDP listen port")
 	f.StringVar(&cfg.WireGuardHelper, "wireguard-helper", "", "path of ebpfnet-wireguard (default: next to this executable)")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9962 (default: off)")
+	f.BoolVar(&cfg.BigTCP, "big-tcp", true, "BIG TCP for IPv4: GSO/GRO size of container veths 192 KiB when the underlay carries it (Linux >= 6.3)")
+	f.BoolVar(&cfg.BigTCPUnderlay, "big-tcp-underlay", true, "with --big-tcp, raise the underlay device's IPv4 GSO/GRO size where it can (kept after the agent exits); false: leave it as it is")
 	addStoreFlags(f, &cfg)
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd

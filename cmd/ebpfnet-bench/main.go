@@ -1,14 +1,15 @@
 // Command ebpfnet-bench measures ebpfnet against a kernel baseline (Linux bridge, kernel
 // VXLAN, iptables NAT, assembled with the CNI bridge/host-local/portmap plugins and cnitool)
-// and a ceiling (the hosts talking directly over the underlay) on identical 2-host x
-// 2-container network-namespace topologies: TCP throughput and CPU per Gbit/s (iperf3), TCP
+// and a ceiling (the hosts talking directly over the underlay; same host, one veth pair) on
+// identical 2-host x 2-container network-namespace topologies: TCP throughput (also with BIG
+// TCP on every device) and CPU per Gbit/s (iperf3), TCP
 // request/response (sockperf), UDP 64-byte packet rate (iperf3), new connections per second
 // through a published port with 1, 1,000 and 10,000 ports published (nginx, wrk), the
 // time to publish one more port, and cross-host TCP encrypted (ebpfnet with --encryption
 // wireguard against a plain tunnel of the same WireGuard helper, two more topologies). It prints a table with medians, spreads and ratios and the
 // issue's targets, and writes bench.json and bench.png to --out. Needs root.
 //
-//	sudo make bench          # 5 interleaved runs, about 10 minutes
+//	sudo make bench          # 7 interleaved runs, about 20 minutes
 //	sudo make bench-smoke    # every measure once for 1 s, under 3 minutes
 //
 // Everything it creates (namespaces, processes, pins, temp files, libcni cache files) is
@@ -62,7 +63,7 @@ func run() int {
 	flag.StringVar(&o.cnitool, "cnitool", "", "cnitool binary (default: bin/cnitool, else cnitool in PATH)")
 	flag.StringVar(&o.cniPath, "cni-path", bench.DefaultCNIPluginDir, "directory of the CNI plugins (Debian's containernetworking-plugins)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for bench.json and bench.png")
-	flag.IntVar(&o.runs, "runs", 0, "runs per measure (default: 5, smoke: 1)")
+	flag.IntVar(&o.runs, "runs", 0, "runs per measure (default: 7, smoke: 1)")
 	flag.StringVar(&o.only, "only", "", "run only the phases whose name matches this regexp (see --list)")
 	flag.BoolVar(&o.hold, "hold", false, "build the topologies with the most published ports, print their namespaces and wait for Ctrl-C (for profiling by hand)")
 	list := flag.Bool("list", false, "list the phase names and exit")
@@ -178,6 +179,7 @@ func (b *benchRun) main() int {
 	top := b.cfg.PortCounts[len(b.cfg.PortCounts)-1]
 	targets := bench.Targets(res, top)
 	fmt.Println()
+	bench.WriteFacts(os.Stdout, facts)
 	bench.WriteTable(os.Stdout, res, b.cfg.Runs)
 	bench.WriteTargets(os.Stdout, targets)
 	bench.WriteMethodology(os.Stdout, bench.Methodology(b.cfg))
@@ -193,6 +195,10 @@ func (b *benchRun) main() int {
 		Results: res, Targets: targets, Complete: b.cfg.Only == ""}
 	jsonPath, pngPath := filepath.Join(b.opts.out, "bench.json"), filepath.Join(b.opts.out, "bench.png")
 	if err := bench.WriteJSON(jsonPath, rep); err != nil {
+		fmt.Fprintln(os.Stderr, "ebpfnet-bench:", err)
+		return exitFail
+	}
+	if err := writeHistory(filepath.Join(b.opts.out, bench.HistoryDir), rep); err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfnet-bench:", err)
 		return exitFail
 	}
@@ -212,6 +218,20 @@ func (b *benchRun) main() int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// writeHistory adds rep to the history in dir and prints how its medians moved against the
+// previous complete run of the same mode there.
+func writeHistory(dir string, rep bench.Report) error {
+	path, err := bench.WriteHistory(dir, rep)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", path)
+	if prev, prevPath, ok := bench.PreviousRun(dir, rep.Config.Mode, path); ok {
+		bench.WriteComparison(os.Stdout, prevPath, bench.Compare(prev.Results, rep.Results))
+	}
+	return nil
 }
 
 // cleanup closes the topologies, sweeps anything left with our prefixes and removes a binary
