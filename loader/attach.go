@@ -95,7 +95,7 @@ func updatePinned(path string, prog *ebpf.Program, ifindex int) (bool, error) {
 		return false, fmt.Errorf("load pinned link %s: %w", path, err)
 	}
 	defer l.Close()
-	if info, err := l.Info(); err == nil && info.TCX() != nil && int(info.TCX().Ifindex) == ifindex {
+	if info, err := l.Info(); err == nil && linkIfindex(info) == ifindex {
 		if err := l.Update(prog); err != nil {
 			return false, fmt.Errorf("update pinned link %s: %w", path, err)
 		}
@@ -105,6 +105,17 @@ func updatePinned(path string, prog *ebpf.Program, ifindex int) (bool, error) {
 		return false, fmt.Errorf("unpin stale link %s: %w", path, err)
 	}
 	return false, nil
+}
+
+// linkIfindex is the device a tcx or XDP link is attached to, 0 for other links.
+func linkIfindex(info *link.Info) int {
+	switch {
+	case info.TCX() != nil:
+		return int(info.TCX().Ifindex)
+	case info.XDP() != nil:
+		return int(info.XDP().Ifindex)
+	}
+	return 0
 }
 
 func (d *Datapath) detach(name string, ifindex int) error {

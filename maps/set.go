@@ -18,6 +18,8 @@ type Set struct {
 	PolicyDrops *PolicyDrops
 	// CTQuota holds each endpoint's conntrack quota and use.
 	CTQuota *CTQuota
+	// Prefilter is the underlay's source-prefix deny list.
+	Prefilter *Prefilter
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -35,5 +37,6 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		Policy:      NewPolicy(m.Policy),
 		PolicyDrops: NewPolicyDrops(m.PolicyDrops),
 		CTQuota:     NewCTQuota(m.CtQuota),
+		Prefilter:   NewPrefilter(m.PrefilterConfig, m.PrefilterV40, m.PrefilterV41),
 	}
 }
