@@ -49,6 +49,7 @@ type Agent struct {
 	epNames   map[netip.Addr]string // this node's endpoint names by IP, for status (a.mu)
 	wg        *wireguard.Device     // encryption device; nil with --encryption none
 	wgKey     wgtypes.Key           // this node's WireGuard private key (with wg)
+	underlay  int                   // the underlay device's ifindex
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -61,7 +62,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, node: node, log: cfg.Logger}
+	a := &Agent{cfg: cfg, node: node, log: cfg.Logger, underlay: underlayIdx}
 	if err := a.start(ctx, underlayIdx); err != nil {
 		a.Close()
 		return nil, err
@@ -130,6 +131,9 @@ func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 		return err
 	}
 	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {
+		return err
+	}
+	if err := a.attachXDP(underlayIdx); err != nil {
 		return err
 	}
 	lo, err := netlink.LinkByName("lo")

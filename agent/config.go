@@ -67,6 +67,9 @@ type Config struct {
 	WireGuardPort int
 	// WireGuardHelper is the path of ebpfnet-wireguard; "" = next to the agent's executable.
 	WireGuardHelper string
+	// XDPMode attaches the underlay's XDP program (prefilter, early drops): "native" (""),
+	// "generic" or "off" (the tc program enforces the prefilter), loader.XDPMode.
+	XDPMode string
 }
 
 // withDefaults fills zero fields.
@@ -108,6 +111,9 @@ func (c Config) withDefaults() Config {
 	if c.WireGuardPort == 0 {
 		c.WireGuardPort = WireGuardPort
 	}
+	if c.XDPMode == "" {
+		c.XDPMode = string(loader.XDPNative)
+	}
 	return c
 }
 
@@ -140,6 +146,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 		return api.Node{}, 0, fmt.Errorf("identity GC grace %s: want a positive duration", c.IdentityGrace)
 	}
 	if err := checkEncryption(c); err != nil {
+		return api.Node{}, 0, err
+	}
+	if _, err := loader.ParseXDPMode(c.XDPMode); err != nil {
 		return api.Node{}, 0, err
 	}
 	if c.CTMax < 1024 {

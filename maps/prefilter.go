@@ -136,10 +136,10 @@ func (p *Prefilter) Delete(pfxs []netip.Prefix) error {
 }
 
 // Replace makes pfxs the whole list at once: the spare trie is emptied and filled, then
-// prefilter_config flips to it (one array write the datapath reads per packet), then the old
-// trie is emptied to be the next spare. Errors: a malformed prefix or more than PrefilterMax
-// prefixes (nothing changed), a map error while filling the spare (the list in force is
-// unchanged).
+// prefilter_config flips to it (one array write the datapath reads per packet). The old list
+// stays in the now spare trie until ClearSpare. Errors: a malformed prefix or more than
+// PrefilterMax prefixes (nothing changed), a map error while filling the spare (the list in
+// force is unchanged).
 func (p *Prefilter) Replace(pfxs []netip.Prefix) error {
 	if err := checkPrefixes(pfxs); err != nil {
 		return err
@@ -151,7 +151,7 @@ func (p *Prefilter) Replace(pfxs []netip.Prefix) error {
 	if err != nil {
 		return err
 	}
-	spare, old := p.tries[(st.Active+1)&1], p.tries[st.Active&1]
+	spare := p.tries[(st.Active+1)&1]
 	if err := clearTrie(spare); err != nil {
 		return err
 	}
@@ -159,19 +159,26 @@ func (p *Prefilter) Replace(pfxs []netip.Prefix) error {
 		return err
 	}
 	st.Active = (st.Active + 1) & 1
-	if err := p.setState(st); err != nil {
+	return p.setState(st)
+}
+
+// ClearSpare empties the trie not in force (the list a Replace left behind), so the next
+// Replace starts from an empty trie.
+func (p *Prefilter) ClearSpare() error {
+	st, err := p.state()
+	if err != nil {
 		return err
 	}
-	return clearTrie(old)
+	return clearTrie(p.tries[(st.Active+1)&1])
 }
 
 // clearTrie removes every key of m.
 func clearTrie(m *ebpf.Map) error {
 	var (
 		k    bpf.DatapathPrefilterKey
+		v    uint8
 		keys []bpf.DatapathPrefilterKey
 	)
-	var v uint8
 	it := m.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)

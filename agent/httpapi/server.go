@@ -39,6 +39,7 @@ type Operations interface {
 	// SubscribeDrops returns a channel of drop events and the function that ends the
 	// subscription.
 	SubscribeDrops() (<-chan api.DropEvent, func())
+	PrefilterOperations
 }
 
 // Handler serves ops as the local API (JSON over the unix socket):
@@ -73,6 +74,7 @@ func Handler(a Operations) http.Handler {
 		return nil, a.Unpublish(ctx, req.Endpoint, req)
 	})
 	policyRoutes(mux, a)
+	prefilterRoutes(mux, a)
 	answer(mux, "GET /v1/nat", http.StatusOK, func(context.Context) ([]api.NATEntry, error) { return a.NATEntries() })
 	return mux
 }

@@ -43,7 +43,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.socket, "socket", socket, "agent API socket (env EBPFNET_SOCKET)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newAgentCmd(g), newEndpointCmd(g), newPeerCmd(g), newStatusCmd(g), newVersionCmd(g),
-		newPublishCmd(g), newNATCmd(g), newPolicyCmd(g), newMonitorCmd(g), newNodeCmd(g))
+		newPublishCmd(g), newNATCmd(g), newPolicyCmd(g), newMonitorCmd(g), newNodeCmd(g), newPrefilterCmd(g))
 	return root
 }
 
