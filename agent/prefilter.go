@@ -150,7 +150,19 @@ func (a *Agent) ApplyPrefilter(_ context.Context, list []byte) (api.PrefilterCha
 	}
 	ch := api.PrefilterChange{Prefixes: len(pfxs), Seconds: time.Since(start).Seconds()}
 	a.log.Info("prefilter replaced", "prefixes", ch.Prefixes, "seconds", ch.Seconds)
-	return ch, a.maps.Prefilter.ClearSpare()
+	go a.clearPrefilterSpare()
+	return ch, nil
+}
+
+// clearPrefilterSpare empties the trie the last replace left the old list in, after the
+// answer: whichever trie is spare when it runs is not in force, and the next replace empties
+// it anyway (a failure here is only logged).
+func (a *Agent) clearPrefilterSpare() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.maps.Prefilter.ClearSpare(); err != nil {
+		a.log.Warn("prefilter: emptying the spare list failed", "err", err)
+	}
 }
 
 // prefilterChanged answers an edit started at start with the list's new size. Callers hold a.mu.
