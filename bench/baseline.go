@@ -101,7 +101,8 @@ func NewKernel(ctx context.Context, prefix string, cni CNI) (_ *Topology, err er
 	}
 	t.Ports = &kernelPorts{bed: bed, host: h1.Name, net: nets[0], filler: ctrs[0].ip,
 		web: ctrs[1].ip, webPath: ctrs[1].path, total: 1}
-	return t, nil
+	t.Flood, err = kernelFlood(ctx, bed, c.Hosts[1])
+	return t, err
 }
 
 // kernelHostSetup turns on forwarding and adds the egress MASQUERADE rule in host ns.

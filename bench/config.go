@@ -62,7 +62,7 @@ func (c Config) PhaseNames() []string {
 	for _, ph := range c.phases() {
 		names = append(names, ph.name)
 	}
-	return append(names, phaseConn, phaseAdd)
+	return append(names, phaseConn, phaseAdd, phaseFlood)
 }
 
 // Names of the published-port phases and of the encrypted one.
@@ -70,6 +70,7 @@ const (
 	phaseEncrypted = "TCP cross host, encrypted"
 	phaseConn      = "conn/s through a published port"
 	phaseAdd       = "add 1 port"
+	phaseFlood     = "flood from a denied prefix"
 )
 
 // Encrypted reports whether the encrypted phase is to run (its topologies are needed).

@@ -44,7 +44,8 @@ func NewEbpfnet(ctx context.Context, prefix, binary string) (_ *Topology, err er
 		return nil, err
 	}
 	t.Ports = &ebpfnetPorts{c: c, host: h1, filler: c1.Name, web: c2.Name, total: 1}
-	return t, nil
+	t.Flood, err = ebpfnetFlood(c, c.Hosts[1])
+	return t, err
 }
 
 // newEbpfnetTopology builds a topology named TopoEbpfnet in a new bed with the given prefix: a

@@ -39,6 +39,12 @@ const (
 	MAddPortIPT    = "add-port-iptables"
 	MAddPortAPI    = "add-port-api"
 	MInstallPorts  = "install-ports"
+	MFloodDrops    = "flood-drops"
+	MFloodCPU      = "flood-cpu"
+	MFloodStream   = "flood-stream"
+	MFloodDropsTC  = "flood-drops-tc"
+	MFloodCPUTC    = "flood-cpu-tc"
+	MFloodStreamTC = "flood-stream-tc"
 	connMeasurePfx = "conn-"
 )
 
@@ -62,6 +68,12 @@ func Measures(portCounts []int) []Measure {
 		{ID: MRRCrossP99, Title: "TCP RR p99, cross host", Unit: "us"},
 		{ID: MUDPSame, Title: "UDP 64 B received, same host", Unit: "kpps", Higher: true},
 		{ID: MUDPCross, Title: "UDP 64 B received, cross host", Unit: "kpps", Higher: true},
+		{ID: MFloodDrops, Title: "flood from a denied prefix dropped (ebpfnet: XDP; kernel: iptables raw)", Unit: "kpps", Higher: true},
+		{ID: MFloodCPU, Title: "CPU per million flood drops (ebpfnet: XDP; kernel: iptables raw)", Unit: "core-s"},
+		{ID: MFloodStream, Title: "cross-host TCP under the flood, share of unflooded", Unit: "%", Higher: true},
+		{ID: MFloodDropsTC, Title: "flood dropped, ebpfnet tc path (--xdp-mode off)", Unit: "kpps", Higher: true, Info: true},
+		{ID: MFloodCPUTC, Title: "CPU per million flood drops, ebpfnet tc path", Unit: "core-s", Info: true},
+		{ID: MFloodStreamTC, Title: "cross-host TCP under the flood, ebpfnet tc path", Unit: "%", Higher: true, Info: true},
 	}
 	for _, n := range portCounts {
 		ms = append(ms, Measure{ID: ConnMeasureID(n), Title: "new conn/s, " + groupDigits(n) + " published", Unit: "conn/s", Higher: true})

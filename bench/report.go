@@ -111,6 +111,7 @@ func Targets(r *Results, top int) []Target {
 		{Name: "add a port at " + n + " >= 10x faster than iptables -A", Measure: MAddPortIPT, Against: TopoKernel, Invert: true, Want: 10},
 		{Name: "cross-host TCP >= 0.8x ceiling", Measure: MTCPCross, Against: TopoCeiling, Want: 0.8},
 		{Name: "encrypted cross-host TCP >= 0.85x plain WireGuard tunnel", Measure: MTCPCrossEnc, Against: TopoCeiling, Want: 0.85},
+		{Name: "flood drops per CPU-second, XDP >= 3x iptables raw", Measure: MFloodCPU, Against: TopoKernel, Invert: true, Want: 3},
 	}
 	for i := range ts {
 		t := &ts[i]

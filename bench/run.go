@@ -120,6 +120,11 @@ func Run(ctx context.Context, topos, enc []*Topology, cfg Config) (*Results, err
 		}
 	}
 	noteEncryptionCost(res)
+	if cfg.selected(phaseFlood) {
+		if err := floods(ctx, topos, cfg, res); err != nil {
+			return res, err
+		}
+	}
 	if cfg.selected(phaseConn) {
 		if err := publishedPorts(ctx, topos, cfg, res); err != nil {
 			return res, err
