@@ -84,24 +84,16 @@ func (a *Agent) Prefilter(context.Context) (api.Prefilter, error) {
 // (api.ErrInvalid, with their positions), more than the list holds (api.ErrFull); then
 // nothing changed.
 func (a *Agent) AddPrefilter(_ context.Context, req api.PrefilterRequest) (api.PrefilterChange, error) {
-	pfxs, err := parsePrefixes(req.Prefixes, "prefix")
-	if err != nil {
-		return api.PrefilterChange{}, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	start := time.Now()
-	have, err := a.maps.Prefilter.List()
-	if err != nil {
-		return api.PrefilterChange{}, err
-	}
-	if n := len(mergePrefixes(have, pfxs)); n > maps.PrefilterMax {
-		return api.PrefilterChange{}, api.Errorf(api.ErrFull, "prefilter: %d prefixes, the list holds %d", n, maps.PrefilterMax)
-	}
-	if err := a.maps.Prefilter.Add(pfxs); err != nil {
-		return api.PrefilterChange{}, err
-	}
-	return a.prefilterChanged(start)
+	return a.editPrefilter(req, func(pfxs []netip.Prefix) error {
+		have, err := a.maps.Prefilter.List()
+		if err != nil {
+			return err
+		}
+		if n := len(mergePrefixes(have, pfxs)); n > maps.PrefilterMax {
+			return api.Errorf(api.ErrFull, "prefilter: %d prefixes, the list holds %d", n, maps.PrefilterMax)
+		}
+		return a.maps.Prefilter.Add(pfxs)
+	})
 }
 
 // mergePrefixes is the union of have and add.
@@ -116,6 +108,18 @@ func mergePrefixes(have, add []netip.Prefix) map[netip.Prefix]bool {
 // DeletePrefilter removes req's prefixes from the deny list. Errors: malformed prefixes
 // (api.ErrInvalid), a prefix not on the list (api.ErrNotFound); then nothing changed.
 func (a *Agent) DeletePrefilter(_ context.Context, req api.PrefilterRequest) (api.PrefilterChange, error) {
+	return a.editPrefilter(req, func(pfxs []netip.Prefix) error {
+		err := a.maps.Prefilter.Delete(pfxs)
+		if errors.Is(err, maps.ErrNotFound) {
+			return api.Errorf(api.ErrNotFound, "prefilter: %v; nothing changed", err)
+		}
+		return err
+	})
+}
+
+// editPrefilter parses req's prefixes (arguments, numbered from 1 in errors) and applies edit
+// to them under a.mu; it answers with the list's new size and the time the edit took.
+func (a *Agent) editPrefilter(req api.PrefilterRequest, edit func([]netip.Prefix) error) (api.PrefilterChange, error) {
 	pfxs, err := parsePrefixes(req.Prefixes, "prefix")
 	if err != nil {
 		return api.PrefilterChange{}, err
@@ -123,12 +127,12 @@ func (a *Agent) DeletePrefilter(_ context.Context, req api.PrefilterRequest) (ap
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := time.Now()
-	if err := a.maps.Prefilter.Delete(pfxs); errors.Is(err, maps.ErrNotFound) {
-		return api.PrefilterChange{}, api.Errorf(api.ErrNotFound, "prefilter: %v; nothing changed", err)
-	} else if err != nil {
+	if err := edit(pfxs); err != nil {
 		return api.PrefilterChange{}, err
 	}
-	return a.prefilterChanged(start)
+	took := time.Since(start).Seconds()
+	all, err := a.maps.Prefilter.List()
+	return api.PrefilterChange{Prefixes: len(all), Seconds: took}, err
 }
 
 // ApplyPrefilter replaces the deny list with the prefixes of list (one a line, a blocklist
@@ -163,11 +167,4 @@ func (a *Agent) clearPrefilterSpare() {
 	if err := a.maps.Prefilter.ClearSpare(); err != nil {
 		a.log.Warn("prefilter: emptying the spare list failed", "err", err)
 	}
-}
-
-// prefilterChanged answers an edit started at start with the list's new size. Callers hold a.mu.
-func (a *Agent) prefilterChanged(start time.Time) (api.PrefilterChange, error) {
-	took := time.Since(start).Seconds()
-	pfxs, err := a.maps.Prefilter.List()
-	return api.PrefilterChange{Prefixes: len(pfxs), Seconds: took}, err
 }

@@ -122,17 +122,26 @@ func (d *Datapath) detach(name string, ifindex int) error {
 	if d.legacyTC {
 		return detachLegacy(ifindex)
 	}
-	path := d.linkPath(name)
-	l, err := link.LoadPinnedLink(path, nil)
-	if errors.Is(err, os.ErrNotExist) {
+	found, err := unpinLink(d.linkPath(name))
+	if err == nil && !found {
 		return detachLegacy(ifindex)
 	}
+	return err
+}
+
+// unpinLink removes the link pinned at path (detached once no process holds it); found is
+// false when nothing is pinned there.
+func unpinLink(path string) (found bool, err error) {
+	l, err := link.LoadPinnedLink(path, nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("load pinned link %s: %w", path, err)
+		return false, fmt.Errorf("load pinned link %s: %w", path, err)
 	}
 	defer l.Close()
 	if err := l.Unpin(); err != nil {
-		return fmt.Errorf("unpin link %s: %w", path, err)
+		return true, fmt.Errorf("unpin link %s: %w", path, err)
 	}
-	return nil
+	return true, nil
 }

@@ -1,9 +1,7 @@
 package loader
 
 import (
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
@@ -75,19 +73,8 @@ func (d *Datapath) AttachXDP(ifName string, ifindex int, mode XDPMode) (XDPMode,
 // DetachXDP removes the XDP program from the underlay device ifName (unpins its link, which
 // detaches it once no process holds it); no attachment is not an error.
 func (d *Datapath) DetachXDP(ifName string) error {
-	path := d.linkPath("xdp-" + ifName)
-	l, err := link.LoadPinnedLink(path, nil)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load pinned link %s: %w", path, err)
-	}
-	defer l.Close()
-	if err := l.Unpin(); err != nil {
-		return fmt.Errorf("unpin link %s: %w", path, err)
-	}
-	return nil
+	_, err := unpinLink(d.linkPath("xdp-" + ifName))
+	return err
 }
 
 // XDPAttachMode is the mode of the XDP program the kernel has on device ifindex (netlink

@@ -70,13 +70,9 @@ func (p *Prefilter) List() ([]netip.Prefix, error) {
 }
 
 func listTrie(m *ebpf.Map) ([]netip.Prefix, error) {
-	var (
-		k   bpf.DatapathPrefilterKey
-		v   uint8
-		out []netip.Prefix
-	)
-	it := m.Iterate()
-	for it.Next(&k, &v) {
+	keys, err := trieKeys(m)
+	out := make([]netip.Prefix, 0, len(keys))
+	for _, k := range keys {
 		out = append(out, netip.PrefixFrom(addrFromBE32(k.Ip), int(k.Prefixlen)))
 	}
 	slices.SortFunc(out, func(a, b netip.Prefix) int {
@@ -85,7 +81,21 @@ func listTrie(m *ebpf.Map) ([]netip.Prefix, error) {
 		}
 		return a.Bits() - b.Bits()
 	})
-	return out, mapErr(m, "iterate", it.Err())
+	return out, err
+}
+
+// trieKeys returns every key of prefilter trie m.
+func trieKeys(m *ebpf.Map) ([]bpf.DatapathPrefilterKey, error) {
+	var (
+		k    bpf.DatapathPrefilterKey
+		v    uint8
+		keys []bpf.DatapathPrefilterKey
+	)
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		keys = append(keys, k)
+	}
+	return keys, mapErr(m, "iterate", it.Err())
 }
 
 // Add puts pfxs (masked IPv4 prefixes) on the list in force; ones already there are kept.
@@ -174,17 +184,9 @@ func (p *Prefilter) ClearSpare() error {
 
 // clearTrie removes every key of m.
 func clearTrie(m *ebpf.Map) error {
-	var (
-		k    bpf.DatapathPrefilterKey
-		v    uint8
-		keys []bpf.DatapathPrefilterKey
-	)
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		keys = append(keys, k)
-	}
-	if err := it.Err(); err != nil {
-		return mapErr(m, "iterate", err)
+	keys, err := trieKeys(m)
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
