@@ -45,8 +45,9 @@ type FloodVariant struct {
 	Enable func(ctx context.Context) error
 	// Drops returns the flood packets this variant has dropped so far.
 	Drops func(ctx context.Context) (uint64, error)
-	// Measure IDs of drops per second, CPU per million drops and the stream's share.
-	DropsID, CPUID, StreamID string
+	// Measure IDs of drops per second, CPU per million drops, the stream's share under the
+	// flood and its throughput without flood.
+	DropsID, CPUID, StreamID, AloneID string
 }
 
 // floodRun is what one flood of a variant measured.
@@ -88,6 +89,7 @@ func measureFlood(ctx context.Context, t *Topology, f *Flood, v FloodVariant, cf
 	}
 	if alone.Gbps > 0 {
 		out[v.StreamID] = 100 * flooded.Gbps / alone.Gbps
+		out[v.AloneID] = alone.Gbps
 	}
 	return out, nil
 }
@@ -284,7 +286,7 @@ func floods(ctx context.Context, topos []*Topology, cfg Config, res *Results) er
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ids := []string{j.v.DropsID, j.v.CPUID, j.v.StreamID}
+			ids := []string{j.v.DropsID, j.v.CPUID, j.v.StreamID, j.v.AloneID}
 			vals, err := measureFlood(ctx, j.t, j.t.Flood, j.v, cfg)
 			name := fmt.Sprintf("%s (%s)", phaseFlood, j.v.Name)
 			if err != nil {

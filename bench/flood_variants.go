@@ -43,8 +43,8 @@ func ebpfnetFlood(c *testbed.Cluster, h *testbed.Host) (*Flood, error) {
 		}
 	}
 	return &Flood{Sender: "out", Target: h.Name, TargetIP: h.UnderlayIP, Variants: []FloodVariant{
-		{Name: "XDP", Enable: mode("native"), Drops: drops, DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream},
-		{Name: "tc", Enable: mode("off"), Drops: drops, DropsID: MFloodDropsTC, CPUID: MFloodCPUTC, StreamID: MFloodStreamTC},
+		{Name: "XDP", Enable: mode("native"), Drops: drops, DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream, AloneID: MFloodAlone},
+		{Name: "tc", Enable: mode("off"), Drops: drops, DropsID: MFloodDropsTC, CPUID: MFloodCPUTC, StreamID: MFloodStreamTC, AloneID: MFloodAloneTC},
 	}}, nil
 }
 
@@ -60,6 +60,6 @@ func kernelFlood(ctx context.Context, bed *testbed.Bed, h *testbed.Host) (*Flood
 		Drops: func(ctx context.Context) (uint64, error) {
 			return iptablesRawDrops(ctx, bed, h.Name, FloodPrefix)
 		},
-		DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream,
+		DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream, AloneID: MFloodAlone,
 	}}}, nil
 }

@@ -45,6 +45,8 @@ const (
 	MFloodDropsTC  = "flood-drops-tc"
 	MFloodCPUTC    = "flood-cpu-tc"
 	MFloodStreamTC = "flood-stream-tc"
+	MFloodAlone    = "flood-alone"
+	MFloodAloneTC  = "flood-alone-tc"
 	connMeasurePfx = "conn-"
 )
 
@@ -74,6 +76,8 @@ func Measures(portCounts []int) []Measure {
 		{ID: MFloodDropsTC, Title: "flood dropped, ebpfnet tc path (--xdp-mode off)", Unit: "kpps", Higher: true, Info: true},
 		{ID: MFloodCPUTC, Title: "CPU per million flood drops, ebpfnet tc path", Unit: "core-s", Info: true},
 		{ID: MFloodStreamTC, Title: "cross-host TCP under the flood, ebpfnet tc path", Unit: "%", Higher: true, Info: true},
+		{ID: MFloodAlone, Title: "cross-host TCP without flood (ebpfnet: XDP native attached)", Unit: "Gbit/s", Higher: true, Info: true},
+		{ID: MFloodAloneTC, Title: "cross-host TCP without flood, ebpfnet --xdp-mode off", Unit: "Gbit/s", Higher: true, Info: true},
 	}
 	for _, n := range portCounts {
 		ms = append(ms, Measure{ID: ConnMeasureID(n), Title: "new conn/s, " + groupDigits(n) + " published", Unit: "conn/s", Higher: true})
