@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -40,14 +41,15 @@ type Flood struct {
 
 // FloodVariant is one way a topology drops the flood and the measures it records.
 type FloodVariant struct {
-	Name string
+	Name   string
+	DstMAC net.HardwareAddr // the flood's destination MAC; nil: the target's ul0
 	// Enable puts the topology in this variant (e.g. restarts the agent with --xdp-mode).
 	Enable func(ctx context.Context) error
 	// Drops returns the flood packets this variant has dropped so far.
 	Drops func(ctx context.Context) (uint64, error)
-	// Measure IDs of drops per second, CPU per million drops, the stream's share under the
-	// flood and its throughput without flood.
-	DropsID, CPUID, StreamID, AloneID string
+	// Measure IDs of drops per second, CPU per million drops above the floor, the floor, the
+	// stream's share under the flood and its throughput without flood.
+	DropsID, CPUID, FloorID, StreamID, AloneID string
 }
 
 // floodRun is what one flood of a variant measured.
@@ -68,12 +70,16 @@ func measureFlood(ctx context.Context, t *Topology, f *Flood, v FloodVariant, cf
 	if err != nil {
 		return nil, fmt.Errorf("stream without flood: %w", err)
 	}
+	floor, err := floodFor(ctx, t.Bed, f, sinkVariant(t.Bed), cfg.UDPDuration, nil)
+	if err != nil {
+		return nil, fmt.Errorf("flood to the sink: %w", err)
+	}
 	r, err := floodFor(ctx, t.Bed, f, v, cfg.UDPDuration, nil)
 	if err != nil {
 		return nil, err
 	}
-	if r.drops == 0 {
-		return nil, fmt.Errorf("%s: %d flood packets sent, none dropped", v.Name, r.sent)
+	if r.drops == 0 || floor.drops == 0 {
+		return nil, fmt.Errorf("%s: %d flood packets sent, %d dropped, %d reached the sink", v.Name, r.sent, r.drops, floor.drops)
 	}
 	var flooded iperfResult
 	_, err = floodFor(ctx, t.Bed, f, v, cfg.TCPDuration, func() (err error) {
@@ -83,9 +89,11 @@ func measureFlood(ctx context.Context, t *Topology, f *Flood, v FloodVariant, cf
 	if err != nil {
 		return nil, fmt.Errorf("stream under flood: %w", err)
 	}
+	floorPerM := floor.cpu.Seconds() / float64(floor.drops) * 1e6
 	out := map[string]float64{
 		v.DropsID: float64(r.drops) / r.wall.Seconds() / 1000,
-		v.CPUID:   r.cpu.Seconds() / float64(r.drops) * 1e6,
+		v.CPUID:   r.cpu.Seconds()/float64(r.drops)*1e6 - floorPerM,
+		v.FloorID: floorPerM,
 	}
 	if alone.Gbps > 0 {
 		out[v.StreamID] = 100 * flooded.Gbps / alone.Gbps
@@ -97,7 +105,7 @@ func measureFlood(ctx context.Context, t *Topology, f *Flood, v FloodVariant, cf
 // floodFor floods f's target for d (while during, when not nil, runs) and counts what v
 // dropped meanwhile.
 func floodFor(ctx context.Context, bed *testbed.Bed, f *Flood, v FloodVariant, d time.Duration, during func() error) (floodRun, error) {
-	frame, err := floodFrame(ctx, bed, f)
+	frame, err := floodFrame(ctx, bed, f, v.DstMAC)
 	if err != nil {
 		return floodRun{}, err
 	}
@@ -195,15 +203,16 @@ func sendFlood(frame []byte, d time.Duration) (floodRun, error) {
 }
 
 // floodFrame is a 60-byte UDP frame from floodSource to f's target (port 9, discard), from the
-// sender's eth0 MAC to the target's ul0 MAC.
-func floodFrame(ctx context.Context, bed *testbed.Bed, f *Flood) ([]byte, error) {
+// sender's eth0 MAC to dst, nil: the target's ul0 MAC.
+func floodFrame(ctx context.Context, bed *testbed.Bed, f *Flood, dst net.HardwareAddr) ([]byte, error) {
 	src, err := linkMAC(ctx, bed, f.Sender, "eth0")
 	if err != nil {
 		return nil, err
 	}
-	dst, err := linkMAC(ctx, bed, f.Target, "ul0")
-	if err != nil {
-		return nil, err
+	if dst == nil {
+		if dst, err = linkMAC(ctx, bed, f.Target, "ul0"); err != nil {
+			return nil, err
+		}
 	}
 	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: floodSource.AsSlice(), DstIP: f.TargetIP.AsSlice()}
 	udp := &layers.UDP{SrcPort: 40000, DstPort: 9}
@@ -286,7 +295,7 @@ func floods(ctx context.Context, topos []*Topology, cfg Config, res *Results) er
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ids := []string{j.v.DropsID, j.v.CPUID, j.v.StreamID, j.v.AloneID}
+			ids := []string{j.v.DropsID, j.v.CPUID, j.v.FloorID, j.v.StreamID, j.v.AloneID}
 			vals, err := measureFlood(ctx, j.t, j.t.Flood, j.v, cfg)
 			name := fmt.Sprintf("%s (%s)", phaseFlood, j.v.Name)
 			if err != nil {
@@ -305,4 +314,54 @@ func floods(ctx context.Context, topos []*Topology, cfg Config, res *Results) er
 		}
 	}
 	return nil
+}
+
+// The floor of the flood's cost: the same frames switched by the underlay bridge to a sink, a
+// veth port of the bridge (sinkPort) whose other end (sinkDev, in the switch's namespace)
+// discards them at the cheapest point of the kernel's receive path, ip_rcv's PACKET_OTHERHOST
+// check (the frames carry sinkMAC, which the bridge forwards to the port by a static FDB
+// entry). Sending and switching cost the same as for the target, so a variant's CPU per drop
+// minus the floor's per frame is what the variant spends on receiving and dropping beyond
+// that cheapest discard.
+const (
+	sinkPort = "flood-sink0"
+	sinkDev  = "flood-sink1"
+)
+
+var sinkMAC = net.HardwareAddr{0x02, 0, 0, 0, 0xf1, 0x00}
+
+// addFloodSink creates the sink in the underlay switch's namespace "sw" of bed.
+func addFloodSink(ctx context.Context, bed *testbed.Bed) error {
+	for _, argv := range [][]string{
+		{"ip", "link", "add", sinkPort, "type", "veth", "peer", "name", sinkDev},
+		{"ip", "link", "set", sinkPort, "master", "br0", "up"},
+		{"ip", "link", "set", sinkDev, "up"},
+		{"bridge", "fdb", "add", sinkMAC.String(), "dev", sinkPort, "master", "static"},
+	} {
+		if _, err := bed.Run(ctx, "sw", argv...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sinkVariant floods the sink: its "drops" are the frames the sink device received.
+func sinkVariant(bed *testbed.Bed) FloodVariant {
+	return FloodVariant{Name: "sink", DstMAC: sinkMAC, Drops: func(ctx context.Context) (uint64, error) {
+		out, err := bed.Run(ctx, "sw", "ip", "-s", "-j", "link", "show", "dev", sinkDev)
+		if err != nil {
+			return 0, err
+		}
+		var links []struct {
+			Stats struct {
+				RX struct {
+					Packets uint64 `json:"packets"`
+				} `json:"rx"`
+			} `json:"stats64"`
+		}
+		if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+			return 0, fmt.Errorf("ip -s -j link show %s: %v: %s", sinkDev, err, out)
+		}
+		return links[0].Stats.RX.Packets, nil
+	}}
 }

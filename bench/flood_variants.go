@@ -15,6 +15,9 @@ func ebpfnetFlood(c *testbed.Cluster, h *testbed.Host) (*Flood, error) {
 	if _, err := c.CLI(h, "prefilter", "add", FloodPrefix.String()); err != nil {
 		return nil, err
 	}
+	if err := addFloodSink(context.Background(), c.Bed); err != nil {
+		return nil, err
+	}
 	drops := func(context.Context) (uint64, error) {
 		st, err := client.NewClient(h.Socket).Status()
 		if err != nil {
@@ -43,8 +46,8 @@ func ebpfnetFlood(c *testbed.Cluster, h *testbed.Host) (*Flood, error) {
 		}
 	}
 	return &Flood{Sender: "out", Target: h.Name, TargetIP: h.UnderlayIP, Variants: []FloodVariant{
-		{Name: "XDP", Enable: mode("native"), Drops: drops, DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream, AloneID: MFloodAlone},
-		{Name: "tc", Enable: mode("off"), Drops: drops, DropsID: MFloodDropsTC, CPUID: MFloodCPUTC, StreamID: MFloodStreamTC, AloneID: MFloodAloneTC},
+		{Name: "XDP", Enable: mode("native"), Drops: drops, DropsID: MFloodDrops, CPUID: MFloodCPU, FloorID: MFloodFloor, StreamID: MFloodStream, AloneID: MFloodAlone},
+		{Name: "tc", Enable: mode("off"), Drops: drops, DropsID: MFloodDropsTC, CPUID: MFloodCPUTC, FloorID: MFloodFloor, StreamID: MFloodStreamTC, AloneID: MFloodAloneTC},
 	}}, nil
 }
 
@@ -54,12 +57,15 @@ func kernelFlood(ctx context.Context, bed *testbed.Bed, h *testbed.Host) (*Flood
 	if _, err := bed.Run(ctx, h.Name, "iptables", "-w", "-t", "raw", "-A", "PREROUTING", "-s", FloodPrefix.String(), "-j", "DROP"); err != nil {
 		return nil, err
 	}
+	if err := addFloodSink(ctx, bed); err != nil {
+		return nil, err
+	}
 	return &Flood{Sender: "out", Target: h.Name, TargetIP: h.UnderlayIP, Variants: []FloodVariant{{
 		Name:   "iptables raw",
 		Enable: func(context.Context) error { return nil },
 		Drops: func(ctx context.Context) (uint64, error) {
 			return iptablesRawDrops(ctx, bed, h.Name, FloodPrefix)
 		},
-		DropsID: MFloodDrops, CPUID: MFloodCPU, StreamID: MFloodStream, AloneID: MFloodAlone,
+		DropsID: MFloodDrops, CPUID: MFloodCPU, FloorID: MFloodFloor, StreamID: MFloodStream, AloneID: MFloodAlone,
 	}}}, nil
 }
