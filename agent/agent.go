@@ -57,6 +57,7 @@ type Agent struct {
 	// gsoMaxSize is the IPv4 GSO/GRO size in bytes given to new container veths (BIG TCP);
 	// 0 = the kernel's 64 KiB (--big-tcp=false or a kernel without it).
 	gsoMaxSize uint32
+	underlay   int // the underlay device's ifindex
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same
@@ -69,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, node: node, log: cfg.Logger}
+	a := &Agent{cfg: cfg, node: node, log: cfg.Logger, underlay: underlayIdx}
 	if err := a.start(ctx, underlayIdx); err != nil {
 		a.Close()
 		return nil, err
@@ -141,6 +142,9 @@ func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 		return err
 	}
 	if err := a.dp.AttachOverlay(a.cfg.UnderlayDev, underlayIdx); err != nil {
+		return err
+	}
+	if err := a.attachXDP(underlayIdx); err != nil {
 		return err
 	}
 	lo, err := netlink.LinkByName("lo")

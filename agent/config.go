@@ -79,6 +79,9 @@ type Config struct {
 	// where the device can segment that much (--big-tcp-underlay, on by default). The setting
 	// outlives the agent, as its forwarding sysctl does. Off: the underlay is left as it is.
 	BigTCPUnderlay bool
+	// XDPMode attaches the underlay's XDP program (prefilter, early drops): "native" (""),
+	// "generic" or "off" (the tc program enforces the prefilter), loader.XDPMode.
+	XDPMode string
 }
 
 // withDefaults fills zero fields.
@@ -123,6 +126,9 @@ func (c Config) withDefaults() Config {
 	if c.WireGuardPort == 0 {
 		c.WireGuardPort = WireGuardPort
 	}
+	if c.XDPMode == "" {
+		c.XDPMode = string(loader.XDPNative)
+	}
 	return c
 }
 
@@ -158,6 +164,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 		return api.Node{}, 0, fmt.Errorf("identity GC grace %s: want a positive duration", c.IdentityGrace)
 	}
 	if err := checkEncryption(c); err != nil {
+		return api.Node{}, 0, err
+	}
+	if _, err := loader.ParseXDPMode(c.XDPMode); err != nil {
 		return api.Node{}, 0, err
 	}
 	if c.CTMax < 1024 {

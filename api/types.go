@@ -105,6 +105,7 @@ type Status struct {
 	CTMax     int     `json:"ctMax"` // conntrack map capacity
 	// WireGuard is the encryption device and its peers; nil with --encryption none.
 	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+	XDP       XDPStatus        `json:"xdp"`
 }
 
 // WireGuardStatus is the node's WireGuard device as `ebpfnet status` shows it.
@@ -276,4 +277,34 @@ type Explanation struct {
 	Verdict string `json:"verdict"` // allow or deny
 	Rule    int    `json:"rule"`    // deciding rule index, -1 for the default action
 	Text    string `json:"text"`
+}
+
+// XDPStatus is the underlay's XDP program as `ebpfnet status` shows it (--xdp-mode).
+type XDPStatus struct {
+	Requested string `json:"requested"` // --xdp-mode: native, generic or off
+	// Mode is the attach mode the kernel reports for the underlay device (IFLA_XDP_ATTACHED):
+	// native, generic, or off when no XDP program is attached.
+	Mode        string `json:"mode"`
+	Attached    bool   `json:"attached"`    // ebpfnet's program is the one attached
+	TCPrefilter bool   `json:"tcPrefilter"` // from_overlay checks the deny list (XDP off)
+	Prefixes    int    `json:"prefixes"`    // prefixes on the prefilter deny list
+}
+
+// PrefilterRequest adds or removes deny-list prefixes (POST and DELETE /v1/prefilter): IPv4
+// CIDRs ("198.51.100.0/24") or addresses (a /32).
+type PrefilterRequest struct {
+	Prefixes []string `json:"prefixes"`
+}
+
+// Prefilter is the underlay's deny list of IPv4 source prefixes (GET /v1/prefilter), sorted.
+type Prefilter struct {
+	Prefixes []netip.Prefix `json:"prefixes"`
+	Capacity int            `json:"capacity"` // prefixes the list can hold
+}
+
+// PrefilterChange answers a change of the deny list (PUT, POST and DELETE /v1/prefilter).
+type PrefilterChange struct {
+	Prefixes int `json:"prefixes"` // prefixes on the list after the change
+	// Seconds is how long the change took until the datapath used the new list.
+	Seconds float64 `json:"seconds"`
 }

@@ -106,7 +106,8 @@ func NewKernel(ctx context.Context, prefix string, cni CNI) (_ *Topology, err er
 		return nil, err
 	}
 	t.Mesh = &Web{Client: "out", Via: netip.AddrPortFrom(h1.UnderlayIP, MeshPort)}
-	return t, nil
+	t.Flood, err = kernelFlood(ctx, bed, c.Hosts[1])
+	return t, err
 }
 
 // kernelHostSetup turns on forwarding and adds the egress MASQUERADE rule in host ns.

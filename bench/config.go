@@ -63,7 +63,7 @@ func (c Config) PhaseNames() []string {
 	for _, ph := range c.phases() {
 		names = append(names, ph.name)
 	}
-	return append(names, phaseConn, phaseAdd, phaseNetworks, phaseMesh)
+	return append(names, phaseConn, phaseAdd, phaseNetworks, phaseMesh, phaseFlood)
 }
 
 // Mesh reports whether the routing-mesh phase is to run (its ebpfnet topology is needed).
@@ -76,6 +76,7 @@ const (
 	phaseAdd       = "add 1 port"
 	phaseNetworks  = "networks"
 	phaseMesh      = "conn/s through the routing mesh"
+	phaseFlood     = "flood from a denied prefix"
 )
 
 // Encrypted reports whether the encrypted phase is to run (its topologies are needed).

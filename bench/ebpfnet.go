@@ -45,7 +45,8 @@ func NewEbpfnet(ctx context.Context, prefix, binary string) (_ *Topology, err er
 	}
 	t.Ports = &ebpfnetPorts{c: c, host: h1, filler: c1.Name, web: c2.Name, total: 1}
 	t.Networks = &ebpfnetNetworks{c: c, defined: 1}
-	return t, nil
+	t.Flood, err = ebpfnetFlood(c, c.Hosts[1])
+	return t, err
 }
 
 // newEbpfnetTopology builds a topology named TopoEbpfnet in a new bed with the given prefix: a

@@ -44,6 +44,15 @@ const (
 	// MNetworkAttach and MUDPCrossNetworks are the networks phase's (networks.go).
 	MNetworkAttach    = "network-create-attach"
 	MUDPCrossNetworks = "udp-cross-networks"
+	MFloodDrops       = "flood-drops"
+	MFloodCPU         = "flood-cpu"
+	MFloodStream      = "flood-stream"
+	MFloodDropsTC     = "flood-drops-tc"
+	MFloodCPUTC       = "flood-cpu-tc"
+	MFloodStreamTC    = "flood-stream-tc"
+	MFloodAlone       = "flood-alone"
+	MFloodAloneTC     = "flood-alone-tc"
+	MFloodFloor       = "flood-floor"
 	connMeasurePfx    = "conn-"
 )
 
@@ -71,6 +80,15 @@ func Measures(portCounts []int) []Measure {
 		{ID: MUDPCross, Title: "UDP 64 B received, cross host", Unit: "kpps", Higher: true},
 		{ID: MUDPCrossNetworks, Title: "UDP 64 B received, cross host, " + itoa(NetworksDefined) + " networks defined", Unit: "kpps", Higher: true, Info: true},
 		{ID: MNetworkAttach, Title: "create a network and attach an endpoint, agent API", Unit: "ms", Info: true},
+		{ID: MFloodDrops, Title: "flood from a denied prefix dropped (ebpfnet: XDP; kernel: iptables raw)", Unit: "kpps", Higher: true},
+		{ID: MFloodCPU, Title: "CPU per million flood drops above the floor (ebpfnet: XDP; kernel: iptables raw)", Unit: "core-s"},
+		{ID: MFloodFloor, Title: "CPU per million flood frames, floor (send, switch, cheapest discard)", Unit: "core-s", Info: true},
+		{ID: MFloodStream, Title: "cross-host TCP under the flood, share of unflooded", Unit: "%", Higher: true},
+		{ID: MFloodDropsTC, Title: "flood dropped, ebpfnet tc path (--xdp-mode off)", Unit: "kpps", Higher: true, Info: true},
+		{ID: MFloodCPUTC, Title: "CPU per million flood drops above the floor, ebpfnet tc path", Unit: "core-s", Info: true},
+		{ID: MFloodStreamTC, Title: "cross-host TCP under the flood, ebpfnet tc path", Unit: "%", Higher: true, Info: true},
+		{ID: MFloodAlone, Title: "cross-host TCP without flood (ebpfnet: XDP native attached)", Unit: "Gbit/s", Higher: true, Info: true},
+		{ID: MFloodAloneTC, Title: "cross-host TCP without flood, ebpfnet --xdp-mode off", Unit: "Gbit/s", Higher: true, Info: true},
 	}
 	for _, n := range portCounts {
 		ms = append(ms, Measure{ID: ConnMeasureID(n), Title: "new conn/s, " + groupDigits(n) + " published", Unit: "conn/s", Higher: true})

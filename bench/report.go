@@ -157,6 +157,7 @@ func Targets(r *Results, top int) []Target {
 		{Name: "connect p99 via the mesh with 1,000 services lower than kernel", Measure: MeshP99MeasureID(1000), Against: TopoKernel, Invert: true, Want: 1},
 		{Name: "cross-host TCP >= 0.8x ceiling", Measure: MTCPCross, Against: TopoCeiling, Want: 0.8},
 		{Name: "encrypted cross-host TCP >= 0.85x plain WireGuard tunnel", Measure: MTCPCrossEnc, Against: TopoCeiling, Want: 0.85},
+		{Name: "flood drops per CPU-second, XDP >= 3x iptables raw", Measure: MFloodCPU, Against: TopoKernel, Invert: true, Want: 3},
 	}
 	for i := range ts {
 		t := &ts[i]

@@ -127,6 +127,11 @@ func Run(ctx context.Context, topos, enc, mesh []*Topology, cfg Config) (*Result
 		}
 	}
 	noteEncryptionCost(res)
+	if cfg.selected(phaseFlood) {
+		if err := floods(ctx, topos, cfg, res); err != nil {
+			return res, err
+		}
+	}
 	if cfg.selected(phaseConn) {
 		if err := publishedPorts(ctx, topos, cfg, res); err != nil {
 			return res, err

@@ -41,7 +41,9 @@ type Topology struct {
 	// Helpers are PIDs of processes outside the pair that carry its traffic (the userspace
 	// WireGuard helpers of the encrypted phase); their CPU time counts in CPU per Gbit/s.
 	Helpers []int
-	close   func() error
+	// Flood is the flood measure's setup; nil: not measured (the ceiling).
+	Flood *Flood
+	close func() error
 }
 
 // Close tears the topology down (idempotent).

@@ -21,6 +21,8 @@ func TestGeneratedConstants(t *testing.T) {
 
 	// POLICY_RULES_MAX is the size of policy_drops.
 	require.EqualValues(t, spec.Maps["policy_drops"].MaxEntries, maps.PolicyRulesMax)
+	require.EqualValues(t, spec.Maps["prefilter_v4_0"].MaxEntries, maps.PrefilterMax)
+	require.EqualValues(t, spec.Maps["prefilter_v4_1"].MaxEntries, maps.PrefilterMax)
 
 	// The store hands out label identities from FIRST_LABEL_IDENTITY on; the store package
 	// keeps its own copy so it does not link the BPF object.

@@ -96,6 +96,13 @@ type DatapathEndpointKey struct {
 	Ip uint32
 }
 
+type DatapathEventBudget struct {
+	_        structs.HostLayout
+	WindowNs uint64
+	Sent     uint32
+	Pad      uint32
+}
+
 type DatapathEventRule uint16
 
 const (
@@ -337,32 +344,49 @@ type DatapathPortTarget struct {
 	Pad  uint16
 }
 
+type DatapathPrefilterKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Ip        uint32
+}
+
+type DatapathPrefilterState struct {
+	_      structs.HostLayout
+	Active uint32
+	Tc     uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	DatapathMapCt             = "ct"
-	DatapathMapCtQuota        = "ct_quota"
-	DatapathMapDropEvents     = "drop_events"
-	DatapathMapEndpoints      = "endpoints"
-	DatapathMapFragVerdicts   = "frag_verdicts"
-	DatapathMapIpcache        = "ipcache"
-	DatapathMapLbBackends     = "lb_backends"
-	DatapathMapLbMaglev       = "lb_maglev"
-	DatapathMapLbServices     = "lb_services"
-	DatapathMapMetrics        = "metrics"
-	DatapathMapNetworkSubnets = "network_subnets"
-	DatapathMapNetworkVnis    = "network_vnis"
-	DatapathMapNetworks       = "networks"
-	DatapathMapNodeConfig     = "node_config"
-	DatapathMapPeers          = "peers"
-	DatapathMapPolicy         = "policy"
-	DatapathMapPolicyDrops    = "policy_drops"
-	DatapathMapPublished      = "published"
-	DatapathProgFromContainer = "from_container"
-	DatapathProgFromHost      = "from_host"
-	DatapathProgFromOverlay   = "from_overlay"
-	DatapathProgFromWireguard = "from_wireguard"
+	DatapathMapCt              = "ct"
+	DatapathMapCtQuota         = "ct_quota"
+	DatapathMapDropEvents      = "drop_events"
+	DatapathMapEndpoints       = "endpoints"
+	DatapathMapEventBudgets    = "event_budgets"
+	DatapathMapFragVerdicts    = "frag_verdicts"
+	DatapathMapIpcache         = "ipcache"
+	DatapathMapLbBackends      = "lb_backends"
+	DatapathMapLbMaglev        = "lb_maglev"
+	DatapathMapLbServices      = "lb_services"
+	DatapathMapMetrics         = "metrics"
+	DatapathMapNetworkSubnets  = "network_subnets"
+	DatapathMapNetworkVnis     = "network_vnis"
+	DatapathMapNetworks        = "networks"
+	DatapathMapNodeConfig      = "node_config"
+	DatapathMapPeers           = "peers"
+	DatapathMapPolicy          = "policy"
+	DatapathMapPolicyDrops     = "policy_drops"
+	DatapathMapPrefilterConfig = "prefilter_config"
+	DatapathMapPrefilterV40    = "prefilter_v4_0"
+	DatapathMapPrefilterV41    = "prefilter_v4_1"
+	DatapathMapPublished       = "published"
+	DatapathProgFromContainer  = "from_container"
+	DatapathProgFromHost       = "from_host"
+	DatapathProgFromOverlay    = "from_overlay"
+	DatapathProgFromWireguard  = "from_wireguard"
+	DatapathProgXdpUnderlay    = "xdp_underlay"
 )
 
 // LoadDatapath returns the embedded CollectionSpec for Datapath.
@@ -411,30 +435,35 @@ type DatapathProgramSpecs struct {
 	FromHost      *ebpf.ProgramSpec `ebpf:"from_host"`
 	FromOverlay   *ebpf.ProgramSpec `ebpf:"from_overlay"`
 	FromWireguard *ebpf.ProgramSpec `ebpf:"from_wireguard"`
+	XdpUnderlay   *ebpf.ProgramSpec `ebpf:"xdp_underlay"`
 }
 
 // DatapathMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DatapathMapSpecs struct {
-	Ct             *ebpf.MapSpec `ebpf:"ct"`
-	CtQuota        *ebpf.MapSpec `ebpf:"ct_quota"`
-	DropEvents     *ebpf.MapSpec `ebpf:"drop_events"`
-	Endpoints      *ebpf.MapSpec `ebpf:"endpoints"`
-	FragVerdicts   *ebpf.MapSpec `ebpf:"frag_verdicts"`
-	Ipcache        *ebpf.MapSpec `ebpf:"ipcache"`
-	LbBackends     *ebpf.MapSpec `ebpf:"lb_backends"`
-	LbMaglev       *ebpf.MapSpec `ebpf:"lb_maglev"`
-	LbServices     *ebpf.MapSpec `ebpf:"lb_services"`
-	Metrics        *ebpf.MapSpec `ebpf:"metrics"`
-	NetworkSubnets *ebpf.MapSpec `ebpf:"network_subnets"`
-	NetworkVnis    *ebpf.MapSpec `ebpf:"network_vnis"`
-	Networks       *ebpf.MapSpec `ebpf:"networks"`
-	NodeConfig     *ebpf.MapSpec `ebpf:"node_config"`
-	Peers          *ebpf.MapSpec `ebpf:"peers"`
-	Policy         *ebpf.MapSpec `ebpf:"policy"`
-	PolicyDrops    *ebpf.MapSpec `ebpf:"policy_drops"`
-	Published      *ebpf.MapSpec `ebpf:"published"`
+	Ct              *ebpf.MapSpec `ebpf:"ct"`
+	CtQuota         *ebpf.MapSpec `ebpf:"ct_quota"`
+	DropEvents      *ebpf.MapSpec `ebpf:"drop_events"`
+	Endpoints       *ebpf.MapSpec `ebpf:"endpoints"`
+	EventBudgets    *ebpf.MapSpec `ebpf:"event_budgets"`
+	FragVerdicts    *ebpf.MapSpec `ebpf:"frag_verdicts"`
+	Ipcache         *ebpf.MapSpec `ebpf:"ipcache"`
+	LbBackends      *ebpf.MapSpec `ebpf:"lb_backends"`
+	LbMaglev        *ebpf.MapSpec `ebpf:"lb_maglev"`
+	LbServices      *ebpf.MapSpec `ebpf:"lb_services"`
+	Metrics         *ebpf.MapSpec `ebpf:"metrics"`
+	NetworkSubnets  *ebpf.MapSpec `ebpf:"network_subnets"`
+	NetworkVnis     *ebpf.MapSpec `ebpf:"network_vnis"`
+	Networks        *ebpf.MapSpec `ebpf:"networks"`
+	NodeConfig      *ebpf.MapSpec `ebpf:"node_config"`
+	Peers           *ebpf.MapSpec `ebpf:"peers"`
+	Policy          *ebpf.MapSpec `ebpf:"policy"`
+	PolicyDrops     *ebpf.MapSpec `ebpf:"policy_drops"`
+	PrefilterConfig *ebpf.MapSpec `ebpf:"prefilter_config"`
+	PrefilterV40    *ebpf.MapSpec `ebpf:"prefilter_v4_0"`
+	PrefilterV41    *ebpf.MapSpec `ebpf:"prefilter_v4_1"`
+	Published       *ebpf.MapSpec `ebpf:"published"`
 }
 
 // DatapathVariableSpecs contains global variables before they are loaded into the kernel.
@@ -463,24 +492,28 @@ func (o *DatapathObjects) Close() error {
 //
 // It can be passed to LoadDatapathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DatapathMaps struct {
-	Ct             *ebpf.Map `ebpf:"ct"`
-	CtQuota        *ebpf.Map `ebpf:"ct_quota"`
-	DropEvents     *ebpf.Map `ebpf:"drop_events"`
-	Endpoints      *ebpf.Map `ebpf:"endpoints"`
-	FragVerdicts   *ebpf.Map `ebpf:"frag_verdicts"`
-	Ipcache        *ebpf.Map `ebpf:"ipcache"`
-	LbBackends     *ebpf.Map `ebpf:"lb_backends"`
-	LbMaglev       *ebpf.Map `ebpf:"lb_maglev"`
-	LbServices     *ebpf.Map `ebpf:"lb_services"`
-	Metrics        *ebpf.Map `ebpf:"metrics"`
-	NetworkSubnets *ebpf.Map `ebpf:"network_subnets"`
-	NetworkVnis    *ebpf.Map `ebpf:"network_vnis"`
-	Networks       *ebpf.Map `ebpf:"networks"`
-	NodeConfig     *ebpf.Map `ebpf:"node_config"`
-	Peers          *ebpf.Map `ebpf:"peers"`
-	Policy         *ebpf.Map `ebpf:"policy"`
-	PolicyDrops    *ebpf.Map `ebpf:"policy_drops"`
-	Published      *ebpf.Map `ebpf:"published"`
+	Ct              *ebpf.Map `ebpf:"ct"`
+	CtQuota         *ebpf.Map `ebpf:"ct_quota"`
+	DropEvents      *ebpf.Map `ebpf:"drop_events"`
+	Endpoints       *ebpf.Map `ebpf:"endpoints"`
+	EventBudgets    *ebpf.Map `ebpf:"event_budgets"`
+	FragVerdicts    *ebpf.Map `ebpf:"frag_verdicts"`
+	Ipcache         *ebpf.Map `ebpf:"ipcache"`
+	LbBackends      *ebpf.Map `ebpf:"lb_backends"`
+	LbMaglev        *ebpf.Map `ebpf:"lb_maglev"`
+	LbServices      *ebpf.Map `ebpf:"lb_services"`
+	Metrics         *ebpf.Map `ebpf:"metrics"`
+	NetworkSubnets  *ebpf.Map `ebpf:"network_subnets"`
+	NetworkVnis     *ebpf.Map `ebpf:"network_vnis"`
+	Networks        *ebpf.Map `ebpf:"networks"`
+	NodeConfig      *ebpf.Map `ebpf:"node_config"`
+	Peers           *ebpf.Map `ebpf:"peers"`
+	Policy          *ebpf.Map `ebpf:"policy"`
+	PolicyDrops     *ebpf.Map `ebpf:"policy_drops"`
+	PrefilterConfig *ebpf.Map `ebpf:"prefilter_config"`
+	PrefilterV40    *ebpf.Map `ebpf:"prefilter_v4_0"`
+	PrefilterV41    *ebpf.Map `ebpf:"prefilter_v4_1"`
+	Published       *ebpf.Map `ebpf:"published"`
 }
 
 func (m *DatapathMaps) Close() error {
@@ -489,6 +522,7 @@ func (m *DatapathMaps) Close() error {
 		m.CtQuota,
 		m.DropEvents,
 		m.Endpoints,
+		m.EventBudgets,
 		m.FragVerdicts,
 		m.Ipcache,
 		m.LbBackends,
@@ -502,6 +536,9 @@ func (m *DatapathMaps) Close() error {
 		m.Peers,
 		m.Policy,
 		m.PolicyDrops,
+		m.PrefilterConfig,
+		m.PrefilterV40,
+		m.PrefilterV41,
 		m.Published,
 	)
 }
@@ -520,6 +557,7 @@ type DatapathPrograms struct {
 	FromHost      *ebpf.Program `ebpf:"from_host"`
 	FromOverlay   *ebpf.Program `ebpf:"from_overlay"`
 	FromWireguard *ebpf.Program `ebpf:"from_wireguard"`
+	XdpUnderlay   *ebpf.Program `ebpf:"xdp_underlay"`
 }
 
 func (p *DatapathPrograms) Close() error {
@@ -528,6 +566,7 @@ func (p *DatapathPrograms) Close() error {
 		p.FromHost,
 		p.FromOverlay,
 		p.FromWireguard,
+		p.XdpUnderlay,
 	)
 }
 

@@ -8,6 +8,7 @@
  *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
  *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
  *                   the underlay.
+ *   xdp_underlay:   XDP on the underlay device: prefilter and early drops (lib/xdp.h).
  * Return convention (Cilium's): every stage returns a tc verdict or a negative drop reason
  * (-enum metric), stages that may leave a packet to the next one NOT_MINE; the entry points
  * alone turn a drop reason into a counted, reported drop (verdict() in lib/metrics.h). Policy
@@ -27,6 +28,8 @@
 #include "lib/policy.h"
 #include "lib/trust.h"
 #include "lib/network.h"
+#include "lib/prefilter.h"
+#include "lib/xdp.h"
 
 char __license[] SEC("license") = "GPL";
 
@@ -355,9 +358,9 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	rc = vxlan_parse(skb, cfg, &rx);
 	if (rc <= 0)
 		return rc < 0 ? rc : NOT_MINE;
-	peer = peer_lookup(rx.outer_saddr);
-	if (!peer)
-		return -METRIC_DROP_UNKNOWN_PEER;
+	rc = vxlan_trust(cfg, rx.outer_saddr, rx.vni, &peer);
+	if (rc < 0)
+		return rc;
 	if (!encrypted && wg_plaintext_refused(cfg, peer))
 		return vxlan_drop_decapped(skb, METRIC_DROP_UNENCRYPTED);
 	rc = network_ingress(cfg, rx.vni, rx.inner_ip->saddr, rx.inner_ip->daddr);
@@ -371,7 +374,7 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 		rc = lb_mesh_rx(skb, cfg, rx.outer_saddr, &dst.ip);
 		return rc < 0 ? rc : deliver_to(skb, cfg, dst.ip, METRIC_FWD_DECAP);
 	}
-	src_id = rx.src_identity && !(peer->flags & PEER_F_PLAIN_VXLAN) ? rx.src_identity : src->identity;
+	src_id = overlay_src_identity(peer, rx.src_identity, src);
 	dst.ip = rx.inner_ip->daddr;
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep && in_cluster(cfg, dst.ip))
@@ -400,6 +403,9 @@ int from_overlay(struct __sk_buff *skb)
 
 	if (!cfg)
 		return TC_ACT_OK;
+	rc = prefilter_tc(skb);
+	if (rc != NOT_MINE)
+		return rc;
 	rc = overlay_rx(skb, cfg, 0);
 	if (rc == NOT_MINE)
 		rc = from_outside(skb, cfg);
@@ -433,4 +439,16 @@ int from_host(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	rc = to_published(skb, cfg, &f);
 	return verdict(skb, rc == NOT_MINE ? TC_ACT_OK : rc);
+}
+
+/* XDP on the underlay device (lib/xdp.h): early drops, everything else XDP_PASS to
+ * from_overlay. Multi-buffer aware (xdp.frags), so attaching it keeps GSO on a veth underlay. */
+SEC("xdp.frags")
+int xdp_underlay(struct xdp_md *ctx)
+{
+	const struct node_params *cfg = node_cfg();
+
+	if (!cfg)
+		return XDP_PASS;
+	return xdp_filter(ctx, cfg);
 }

@@ -259,3 +259,23 @@ func (c *Client) ConnectEndpoint(name string, req api.ConnectRequest) (ep api.En
 func (c *Client) DisconnectEndpoint(name, network string) error {
 	return c.do(http.MethodDelete, "/v1/endpoints/"+url.PathEscape(name)+"/networks/"+url.PathEscape(network), nil, nil)
 }
+
+// Prefilter returns the underlay's deny list.
+func (c *Client) Prefilter() (p api.Prefilter, err error) {
+	return p, c.do(http.MethodGet, "/v1/prefilter", nil, &p)
+}
+
+// AddPrefilter puts prefixes (IPv4 CIDRs or addresses) on the deny list.
+func (c *Client) AddPrefilter(prefixes []string) (ch api.PrefilterChange, err error) {
+	return ch, c.do(http.MethodPost, "/v1/prefilter", api.PrefilterRequest{Prefixes: prefixes}, &ch)
+}
+
+// DeletePrefilter removes prefixes from the deny list.
+func (c *Client) DeletePrefilter(prefixes []string) (ch api.PrefilterChange, err error) {
+	return ch, c.do(http.MethodDelete, "/v1/prefilter", api.PrefilterRequest{Prefixes: prefixes}, &ch)
+}
+
+// ApplyPrefilter replaces the deny list with list (one prefix a line), atomically.
+func (c *Client) ApplyPrefilter(list []byte) (ch api.PrefilterChange, err error) {
+	return ch, c.do(http.MethodPut, "/v1/prefilter", list, &ch)
+}

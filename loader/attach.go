@@ -95,7 +95,7 @@ func updatePinned(path string, prog *ebpf.Program, ifindex int) (bool, error) {
 		return false, fmt.Errorf("load pinned link %s: %w", path, err)
 	}
 	defer l.Close()
-	if info, err := l.Info(); err == nil && info.TCX() != nil && int(info.TCX().Ifindex) == ifindex {
+	if info, err := l.Info(); err == nil && linkIfindex(info) == ifindex {
 		if err := l.Update(prog); err != nil {
 			return false, fmt.Errorf("update pinned link %s: %w", path, err)
 		}
@@ -107,21 +107,41 @@ func updatePinned(path string, prog *ebpf.Program, ifindex int) (bool, error) {
 	return false, nil
 }
 
+// linkIfindex is the device a tcx or XDP link is attached to, 0 for other links.
+func linkIfindex(info *link.Info) int {
+	switch {
+	case info.TCX() != nil:
+		return int(info.TCX().Ifindex)
+	case info.XDP() != nil:
+		return int(info.XDP().Ifindex)
+	}
+	return 0
+}
+
 func (d *Datapath) detach(name string, ifindex int) error {
 	if d.legacyTC {
 		return detachLegacy(ifindex)
 	}
-	path := d.linkPath(name)
-	l, err := link.LoadPinnedLink(path, nil)
-	if errors.Is(err, os.ErrNotExist) {
+	found, err := unpinLink(d.linkPath(name))
+	if err == nil && !found {
 		return detachLegacy(ifindex)
 	}
+	return err
+}
+
+// unpinLink removes the link pinned at path (detached once no process holds it); found is
+// false when nothing is pinned there.
+func unpinLink(path string) (found bool, err error) {
+	l, err := link.LoadPinnedLink(path, nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("load pinned link %s: %w", path, err)
+		return false, fmt.Errorf("load pinned link %s: %w", path, err)
 	}
 	defer l.Close()
 	if err := l.Unpin(); err != nil {
-		return fmt.Errorf("unpin link %s: %w", path, err)
+		return true, fmt.Errorf("unpin link %s: %w", path, err)
 	}
-	return nil
+	return true, nil
 }

@@ -22,6 +22,8 @@ type Set struct {
 	Networks *Networks
 	// Services holds the service VIPs, their backends and Maglev tables.
 	Services *Services
+	// Prefilter is the underlay's source-prefix deny list.
+	Prefilter *Prefilter
 }
 
 // NewSet wraps the loaded (or pinned) maps of one datapath.
@@ -41,5 +43,6 @@ func NewSet(m *bpf.DatapathMaps) Set {
 		CTQuota:     NewCTQuota(m.CtQuota),
 		Networks:    NewNetworks(m.Networks, m.NetworkSubnets, m.NetworkVnis),
 		Services:    NewServices(m.LbServices, m.LbBackends, m.LbMaglev),
+		Prefilter:   NewPrefilter(m.PrefilterConfig, m.PrefilterV40, m.PrefilterV41),
 	}
 }

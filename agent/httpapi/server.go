@@ -41,6 +41,7 @@ type Operations interface {
 	SubscribeDrops() (<-chan api.DropEvent, func())
 	networkOperations
 	ServiceOperations
+	PrefilterOperations
 }
 
 // Handler serves ops as the local API (JSON over the unix socket):
@@ -78,6 +79,7 @@ func Handler(a Operations) http.Handler {
 	policyRoutes(mux, a)
 	networkRoutes(mux, a)
 	serviceRoutes(mux, a)
+	prefilterRoutes(mux, a)
 	answer(mux, "GET /v1/nat", http.StatusOK, func(context.Context) ([]api.NATEntry, error) { return a.NATEntries() })
 	return mux
 }

@@ -31,6 +31,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drop_events SEC(".maps");
 
+/* Set e's IPv4 tuple from header ip and, when ports is not NULL, the first 4 L4 bytes (kept for
+ * TCP and UDP, not for a later fragment, which has none). Context-free: tc and XDP fill alike. */
+static __always_inline void event_tuple(struct drop_event *e, const struct iphdr *ip,
+					const __be16 *ports)
+{
+	e->saddr = ip->saddr;
+	e->daddr = ip->daddr;
+	e->proto = ip->protocol;
+	if (ports && !ipv4_later_fragment(ip->frag_off) &&
+	    (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
+		e->sport = ports[0];
+		e->dport = ports[1];
+	}
+}
+
 /* Fill e with what the packet in skb shows: time, device, IPv4 tuple (ports at IHL * 4, IP
  * options included; a later fragment has none). A subprogram off the forwarding path, whose
  * pointer parameter also keeps struct drop_event in BTF for bpf2go (maps/events.go decodes
@@ -44,15 +59,8 @@ static __noinline void event_fill(struct drop_event *e, struct __sk_buff *skb)
 	e->ifindex = skb->ifindex;
 	if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
 		return;
-	e->saddr = ip.saddr;
-	e->daddr = ip.daddr;
-	e->proto = ip.protocol;
-	if (ip.ihl >= 5 && !ipv4_later_fragment(ip.frag_off) &&
-	    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) &&
-	    !bpf_skb_load_bytes(skb, l4_off(ip.ihl), ports, sizeof(ports))) {
-		e->sport = ports[0];
-		e->dport = ports[1];
-	}
+	event_tuple(e, &ip, ip.ihl >= 5 && !bpf_skb_load_bytes(skb, l4_off(ip.ihl), ports, sizeof(ports)) ?
+				    ports : NULL);
 }
 
 /* Queue a drop event for reason with its policy context; a full ring buffer loses the event,

@@ -145,8 +145,8 @@ static __always_inline struct policy_value policy_lookup(const struct node_param
 	return v ? *v : deflt;
 }
 
-/* Count a policy drop by rule and report it with rule and identities (drop_notify). */
-static __always_inline int policy_drop(struct __sk_buff *skb, __u16 rule, __u32 src, __u32 dst)
+/* Count a policy drop of len bytes under its deciding rule (policy_drops), context-free. */
+static __always_inline void policy_drop_count(__u16 rule, __u32 len)
 {
 	__u32 slot = rule == EVENT_DEFAULT_RULE ? POLICY_RULES_MAX - 1 : rule;
 	struct metric_value *c;
@@ -156,8 +156,14 @@ static __always_inline int policy_drop(struct __sk_buff *skb, __u16 rule, __u32 
 	c = bpf_map_lookup_elem(&policy_drops, &slot);
 	if (c) {
 		c->packets++;
-		c->bytes += skb->len;
+		c->bytes += len;
 	}
+}
+
+/* Count a policy drop by rule and report it with rule and identities (drop_notify). */
+static __always_inline int policy_drop(struct __sk_buff *skb, __u16 rule, __u32 src, __u32 dst)
+{
+	policy_drop_count(rule, skb->len);
 	return drop_notify(skb, METRIC_DROP_POLICY, rule, src, dst);
 }
 
@@ -193,6 +199,22 @@ static __always_inline struct ct_entry *policy_ct_lookup(const struct policy_pkt
 		return e;
 	ct_key_reverse(t, orig);
 	return bpf_map_lookup_elem(&ct, orig);
+}
+
+/* The decision on packet p from identity src to dst under revision rev, context-free (the tc
+ * programs and the XDP program both call it): the flow's tracked CT_POLICY entry (key in
+ * *orig) when it has one, for the caller to recheck; else NULL and, for a point that decides
+ * (decide 1), *v gets the verdict of a new flow (it stays as given otherwise). */
+static __always_inline struct ct_entry *policy_decide(const struct node_params *cfg, __u16 rev,
+						      const struct policy_pkt *p, __u32 src, __u32 dst,
+						      int decide, struct ct_key *orig,
+						      struct policy_value *v)
+{
+	struct ct_entry *e = policy_ct_lookup(p, orig);
+
+	if (!e && decide)
+		*v = policy_lookup(cfg, rev, src, dst, &p->k);
+	return e;
 }
 
 /* An established flow (entry e, key orig) decided under an older policy revision is decided
@@ -235,14 +257,11 @@ static __always_inline int policy_flow(struct __sk_buff *skb, const struct node_
 	struct ct_key orig;
 	int err;
 
-	e = policy_ct_lookup(p, &orig);
+	e = policy_decide(cfg, rev, p, src, dst, decide, &orig, v);
 	if (e)
 		return policy_recheck(skb, cfg, rev, e, &orig, p->k.saddr, src, dst, decide, v);
-	if (decide) {
-		*v = policy_lookup(cfg, rev, src, dst, &p->k);
-		if (v->verdict != POLICY_ALLOW)
-			return policy_drop(skb, v->rule, src, dst);
-	}
+	if (v->verdict != POLICY_ALLOW)
+		return policy_drop(skb, v->rule, src, dst);
 	if (p->is_error)
 		return TC_ACT_OK; /* an allowed error opens no flow */
 	err = ct_quota_charge(p->k.saddr, p->k.daddr, 1);

@@ -5,6 +5,7 @@
 
 #include "maps.h"
 #include "ipv4.h"
+#include "metrics.h"
 
 /* The peers entry of a cluster host's underlay IPv4 (network order), NULL for any other. */
 static __always_inline const struct peer_info *peer_lookup(__be32 ip)
@@ -24,6 +25,38 @@ static __always_inline const struct ipcache_info *peer_source_route(__be32 outer
 	const struct ipcache_info *v = bpf_map_lookup_elem(&ipcache, &k);
 
 	return v && v->tunnel_endpoint == outer ? v : NULL;
+}
+
+/* Whether a VXLAN packet's VNI names a network: node_config's (the default one) or one in
+ * network_vnis. The one place the VNI is judged for trust (network_ingress maps it to its
+ * network). */
+static __always_inline int vxlan_vni_ok(const struct node_params *cfg, __u32 vni)
+{
+	struct network_vni_key k = { .vni = vni };
+
+	return vni == cfg->vni || bpf_map_lookup_elem(&network_vnis, &k);
+}
+
+/* The trust decision on VXLAN from outer source outer (network order) with VNI vni, context-free
+ * (from_overlay and the XDP program both call it): 0 and *peer = the sending cluster host, or
+ * -METRIC_DROP_UNKNOWN_PEER (no cluster host) or -METRIC_DROP_BAD_VNI. */
+static __always_inline int vxlan_trust(const struct node_params *cfg, __be32 outer, __u32 vni,
+				       const struct peer_info **peer)
+{
+	*peer = peer_lookup(outer);
+	if (!*peer)
+		return -METRIC_DROP_UNKNOWN_PEER;
+	if (!vxlan_vni_ok(cfg, vni))
+		return -METRIC_DROP_BAD_VNI;
+	return 0;
+}
+
+/* The identity policy judges a decapsulated packet by: the Group Policy ID gbp (0: none) from a
+ * host that sends GBP, else the ipcache identity of the inner source src (peer_source_route). */
+static __always_inline __u32 overlay_src_identity(const struct peer_info *peer, __u32 gbp,
+						  const struct ipcache_info *src)
+{
+	return gbp && !(peer->flags & PEER_F_PLAIN_VXLAN) ? gbp : src->identity;
 }
 
 /* True when the container packet in skb, IPv4 header ip (at ETH_HLEN, destination outside

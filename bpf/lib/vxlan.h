@@ -120,30 +120,20 @@ struct vxlan_rx {
 	__u32 src_identity; /* from the GBP extension; 0 when absent */
 };
 
-/* Parse skb as VXLAN to this host. Returns 1 when it is (and fills rx), 0 when the packet is
- * not ours to decapsulate (the host stack gets it), or a negative drop reason. */
-static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_params *cfg,
-				       struct vxlan_rx *rx)
+/* Parse the frame in [data, end) as VXLAN to this host, context-free (from_overlay and the XDP
+ * program both call it). Returns 1 when it is (and fills rx), 0 when the packet is not ours to
+ * decapsulate (the host stack gets it), or -METRIC_DROP_INVALID for a malformed VXLAN packet
+ * (no I flag, inner headers truncated, inner frame not IPv4). */
+static __always_inline int vxlan_parse_hdrs(void *data, void *end, const struct node_params *cfg,
+					    struct vxlan_rx *rx)
 {
-	void *data, *end;
-	struct ethhdr *eth;
-	struct iphdr *ip;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
 	struct udphdr *udp;
 	struct vxlanhdr *vx;
 	struct ethhdr *inner_eth;
 	struct iphdr *inner_ip;
 
-	/* Pull only when the headers are not linear yet: a pull is a helper call and makes the
-	 * skb writable (a copy when it is cloned) for every packet (Cilium's revalidate_data_pull). */
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	if (!PKT_HAS(data, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr), end)) {
-		bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
-		data = (void *)(long)skb->data;
-		end = (void *)(long)skb->data_end;
-	}
-	eth = data;
-	ip = (void *)(eth + 1);
 	if (!PKT_HAS(ip, sizeof(*ip), end) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return 0;
 	if (ip->daddr != cfg->underlay_ip || ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
@@ -165,6 +155,24 @@ static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_
 	if (vx->flags & VXLAN_FLAG_GBP)
 		rx->src_identity = bpf_ntohl(vx->flags) & VXLAN_GBP_ID_MASK;
 	return 1;
+}
+
+/* Parse skb as VXLAN to this host (vxlan_parse_hdrs after pulling the headers into the linear
+ * data). */
+static __always_inline int vxlan_parse(struct __sk_buff *skb, const struct node_params *cfg,
+				       struct vxlan_rx *rx)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	/* Pull only when the headers are not linear yet: a pull is a helper call and makes the
+	 * skb writable (a copy when it is cloned) for every packet (Cilium's revalidate_data_pull). */
+	if (!PKT_HAS(data, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr), end)) {
+		bpf_skb_pull_data(skb, sizeof(struct vxlan_encap_hdr) + sizeof(struct iphdr));
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	return vxlan_parse_hdrs(data, end, cfg, rx);
 }
 
 /* Strip outer IPv4/UDP/VXLAN and the inner Ethernet header, keeping the outer MAC header slot

@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newAgentCmd(g), newEndpointCmd(g), newPeerCmd(g), newStatusCmd(g), newVersionCmd(g),
 		newPublishCmd(g), newNATCmd(g), newPolicyCmd(g), newMonitorCmd(g), newNodeCmd(g), newNetworkCmd(g),
-		newServiceCmd(g))
+		newServiceCmd(g), newPrefilterCmd(g))
 	return root
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -104,15 +103,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "apply -f FILE", Short: "Replace the whole policy with a YAML or JSON file (all or nothing)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var (
-				doc []byte
-				err error
-			)
-			if file == "-" {
-				doc, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				doc, err = os.ReadFile(file)
-			}
+			doc, err := readFileOrStdin(cmd, file)
 			if err != nil {
 				return err
 			}

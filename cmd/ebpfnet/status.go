@@ -30,6 +30,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				row(w, "gateway", n.Gateway)
 				row(w, "container MTU", n.MTU)
 				row(w, "encryption", n.Encryption)
+				row(w, "xdp", xdpLine(st.XDP))
 				wireGuardRows(w, st.WireGuard)
 				row(w, "pin dir", st.PinDir)
 				row(w, "state", st.StatePath)
@@ -110,4 +111,14 @@ func handshakeAge(t time.Time) string {
 		return "never"
 	}
 	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+// xdpLine is the XDP row of status: requested and kernel attach mode, the deny list's size and
+// where it is enforced.
+func xdpLine(x api.XDPStatus) string {
+	where := "XDP"
+	if x.TCPrefilter {
+		where = "tc"
+	}
+	return fmt.Sprintf("%s (requested %s, attached: %t), prefilter %d prefixes at %s", x.Mode, x.Requested, x.Attached, x.Prefixes, where)
 }
