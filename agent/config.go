@@ -79,8 +79,9 @@ type Config struct {
 	// where the device can segment that much (--big-tcp-underlay, on by default). The setting
 	// outlives the agent, as its forwarding sysctl does. Off: the underlay is left as it is.
 	BigTCPUnderlay bool
-	// XDPMode attaches the underlay's XDP program (prefilter, early drops): "native" (""),
-	// "generic" or "off" (the tc program enforces the prefilter), loader.XDPMode.
+	// XDPMode attaches the underlay's XDP program (prefilter, early drops): "auto" ("":
+	// native, but off on a veth underlay, see resolveXDPMode), "native", "generic" or "off"
+	// (the tc program enforces the prefilter), loader.XDPMode.
 	XDPMode string
 }
 
@@ -127,7 +128,7 @@ func (c Config) withDefaults() Config {
 		c.WireGuardPort = WireGuardPort
 	}
 	if c.XDPMode == "" {
-		c.XDPMode = string(loader.XDPNative)
+		c.XDPMode = string(loader.XDPAuto)
 	}
 	return c
 }

@@ -281,7 +281,7 @@ type Explanation struct {
 
 // XDPStatus is the underlay's XDP program as `ebpfnet status` shows it (--xdp-mode).
 type XDPStatus struct {
-	Requested string `json:"requested"` // --xdp-mode: native, generic or off
+	Requested string `json:"requested"` // --xdp-mode: auto, native, generic or off
 	// Mode is the attach mode the kernel reports for the underlay device (IFLA_XDP_ATTACHED):
 	// native, generic, or off when no XDP program is attached.
 	Mode        string `json:"mode"`

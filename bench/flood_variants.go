@@ -9,7 +9,7 @@ import (
 )
 
 // ebpfnetFlood puts FloodPrefix on the prefilter of host h (the cross pair's server's) and
-// returns its two flood variants: XDP (the agent's default --xdp-mode native) and the tc
+// returns its two flood variants: XDP (--xdp-mode native; the default, auto, leaves a veth underlay without XDP) and the tc
 // prefilter (--xdp-mode off); each restarts h's agent in its mode when it is not in it.
 func ebpfnetFlood(c *testbed.Cluster, h *testbed.Host) (*Flood, error) {
 	if _, err := c.CLI(h, "prefilter", "add", FloodPrefix.String()); err != nil {

@@ -13,20 +13,22 @@ type XDPMode string
 // XDP attach modes (`--xdp-mode`). Native runs in the driver before an skb exists (veth,
 // most physical NICs); generic runs after skb allocation on any device (XDP_FLAGS_SKB_MODE,
 // include/uapi/linux/if_link.h), slower but the same program; off attaches nothing and the
-// tc program enforces the prefilter.
+// tc program enforces the prefilter; auto is the agent's choice of native or off by the
+// underlay's driver.
 const (
 	XDPNative  XDPMode = "native"
 	XDPGeneric XDPMode = "generic"
 	XDPOff     XDPMode = "off"
+	XDPAuto    XDPMode = "auto"
 )
 
-// ParseXDPMode checks s ("native", "generic" or "off").
+// ParseXDPMode checks s ("auto", "native", "generic" or "off").
 func ParseXDPMode(s string) (XDPMode, error) {
 	switch m := XDPMode(s); m {
-	case XDPNative, XDPGeneric, XDPOff:
+	case XDPAuto, XDPNative, XDPGeneric, XDPOff:
 		return m, nil
 	}
-	return "", fmt.Errorf("XDP mode %q: want native, generic or off", s)
+	return "", fmt.Errorf("XDP mode %q: want auto, native, generic or off", s)
 }
 
 func (m XDPMode) flags() link.XDPAttachFlags {

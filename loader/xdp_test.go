@@ -61,6 +61,6 @@ func TestAttachXDP(t *testing.T) {
 		_, err = dp2.AttachXDP("ultest", veth, loader.XDPOff)
 		require.Error(t, err)
 		_, err = loader.ParseXDPMode("fast")
-		require.ErrorContains(t, err, `XDP mode "fast": want native, generic or off`)
+		require.ErrorContains(t, err, `XDP mode "fast": want auto, native, generic or off`)
 	})
 }

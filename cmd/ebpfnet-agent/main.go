@@ -87,7 +87,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.PinDir, "pin-dir", loader.DefaultPinDir, "bpffs directory for pinned maps and links")
 	f.StringVar(&cfg.StateDir, "state-dir", agent.DefaultStateDir, "directory of the agent's state file")
 	f.BoolVar(&cfg.LegacyTC, "legacy-tc", false, "attach with tc clsact filters instead of tcx")
-	f.StringVar(&cfg.XDPMode, "xdp-mode", "native", "XDP program on the underlay (prefilter, early drops): native (generic where the driver lacks it), generic or off")
+	f.StringVar(&cfg.XDPMode, "xdp-mode", "auto", "XDP program on the underlay (prefilter, early drops): auto (native, but off on a veth underlay, where it costs throughput), native (generic where the driver lacks it), generic or off (the tc program enforces the prefilter)")
 	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
 	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")

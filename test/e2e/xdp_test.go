@@ -59,6 +59,9 @@ func TestPrefilter(t *testing.T) {
 	prefixes := func() int { return status(t, c, h1).XDP.Prefixes }
 
 	st := status(t, c, h1).XDP
+	require.Equal(t, api.XDPStatus{Requested: "auto", Mode: "off", TCPrefilter: true}, st, "auto: no XDP on a veth underlay")
+	restartAgents(t, c, "--xdp-mode", "native")
+	st = status(t, c, h1).XDP
 	require.Equal(t, api.XDPStatus{Requested: "native", Mode: "native", Attached: true}, st)
 	require.True(t, reaches(), "published port before the deny list")
 
@@ -116,7 +119,7 @@ func TestPrefilter(t *testing.T) {
 	require.NoError(t, os.WriteFile(feed, []byte("# empty feed\n"), 0o644))
 	cli("prefilter", "apply", "-f", feed)
 	require.True(t, reaches(), "an empty feed clears the list")
-	restartAgents(t, c)
+	restartAgents(t, c, "--xdp-mode", "native")
 	require.Equal(t, "native", status(t, c, h1).XDP.Mode)
 	require.True(t, reaches())
 }
