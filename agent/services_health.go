@@ -45,15 +45,18 @@ func parseHealthCheck(s string, port uint16) (uint16, error) {
 
 // serviceHealth probes the local backends of health-checked services (outside the agent lock:
 // probes wait on the network) and records each endpoint's failing service ports in the store
-// when they change, then reconciles the services.
+// when they change, then reconciles the services. Its reads take no agent lock (the store is
+// safe for concurrent use) and are skipped while the cluster store is known to be down, so an
+// outage never holds up the API behind a store timeout.
 func (a *Agent) serviceHealth(ctx context.Context, _ time.Time) {
-	a.mu.Lock()
+	if a.cl != nil && !a.cl.Healthy() {
+		return
+	}
 	svcs, err := a.store.Services(ctx)
 	var eps []api.Endpoint
 	if err == nil {
 		eps, err = a.store.Endpoints(ctx)
 	}
-	a.mu.Unlock()
 	if err != nil {
 		return
 	}
