@@ -144,6 +144,7 @@ func TestNetworkPolicy(t *testing.T) {
 	require.Equal(t, ids["fd"], ev.SrcIdentity)
 	require.Equal(t, ids["fw"], ev.DstIdentity)
 	require.Equal(t, -1, ev.Rule, "front's default action decided")
+	require.Equal(t, "network front's default action", ev.RuleText)
 	out, err := c.CLI(h1, "policy", "explain", "--from", "fd", "--to", "fw")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "network front's default action deny applies")
