@@ -201,7 +201,7 @@ func TestNetworkIsolationMatrix(t *testing.T) {
 	for i, h := range c.Hosts {
 		require.Greater(t, counter(t, c, h, "drop_cross_network"), crossBefore[i], "%s counts drop_cross_network under deny", h.Name)
 	}
-	// m1's two interfaces are two endpoint map entries on h1, of one identity.
+	// m1's two interfaces are two endpoints on h1, each of its network's identity.
 	out, err := c.Bed.Run(t.Context(), "m1", "ip", "-o", "-4", "addr", "show")
 	require.NoError(t, err)
 	require.Contains(t, out, "eth0    inet 10.43.1.3/16")
