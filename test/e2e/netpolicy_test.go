@@ -40,6 +40,9 @@ func TestNetworkPolicy(t *testing.T) {
 		out, err := c.CLI(h1, append([]string{"network", "create"}, args...)...)
 		require.NoError(t, err, out)
 	}
+	out, err := c.CLI(h2, "network", "list")
+	require.NoError(t, err, out)
+	require.Regexp(t, `front\s+\d+\s+10.43.0.0/16\s+4096\s+vxlan\s+deny`, out, "h2 sees front's default policy")
 	fw := addNetworkContainer(t, c, h1, "fw", "front", netip.MustParseAddr("10.43.0.10"), "app=web")
 	fd := addNetworkContainer(t, c, h2, "fd", "front", netip.MustParseAddr("10.43.0.20"), "app=db")
 	bw := addNetworkContainer(t, c, h1, "bw", "back", netip.MustParseAddr("10.44.0.10"), "app=web")
@@ -145,7 +148,7 @@ func TestNetworkPolicy(t *testing.T) {
 	require.Equal(t, ids["fw"], ev.DstIdentity)
 	require.Equal(t, -1, ev.Rule, "front's default action decided")
 	require.Equal(t, "network front's default action", ev.RuleText)
-	out, err := c.CLI(h1, "policy", "explain", "--from", "fd", "--to", "fw")
+	out, err = c.CLI(h1, "policy", "explain", "--from", "fd", "--to", "fw")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "network front's default action deny applies")
 
