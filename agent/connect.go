@@ -11,7 +11,7 @@ import (
 
 // ConnectEndpoint gives endpoint name's container one more interface (eth1, eth2, ...) on
 // req.Network with address req.IP, as `docker network connect` does: a further endpoint
-// record <name>.<network> with the same labels (so the same identity) and links, whose
+// record <name>.<network> with the same labels (and so the identity of those labels on req.Network) and links, whose
 // interface gets its subnet's connected route but not the default route (see addEndpoint). The container's
 // other interfaces and their flows are not touched. Refusals as AddEndpoint's, plus
 // api.ErrNotFound (no such endpoint or network), api.ErrConflict (already on the network),

@@ -39,7 +39,7 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 	if err := a.syncNetworks(ctx); err != nil { // its network may come from another node
 		return api.Endpoint{}, err
 	}
-	if ep.Identity, err = a.store.Identity(ctx, labelsKey(identityLabels(ep.Labels))); err != nil {
+	if ep.Identity, err = a.store.Identity(ctx, labelsKey(identityLabels(ep.Labels, ep.Network))); err != nil {
 		return api.Endpoint{}, fmt.Errorf("allocate identity: %w", err)
 	}
 	// Policy entries of a new identity exist before its first packet.

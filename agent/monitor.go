@@ -61,10 +61,11 @@ func (m *monitor) publish(e api.DropEvent) {
 // dropContext names addresses and identities in drop events; refreshed every second and after
 // every change of the policy or the maps (monitor.stale).
 type dropContext struct {
-	at        time.Time
-	endpoints map[[4]byte]string
-	labels    map[uint32]map[string]string
-	rules     []string
+	at         time.Time
+	endpoints  map[[4]byte]string
+	labels     map[uint32]map[string]string
+	rules      []string
+	ownDefault map[string]bool // networks with their own default policy action
 }
 
 // runMonitor reads the drop-event ring buffer until ctx is done and publishes each event with
@@ -114,6 +115,12 @@ func (a *Agent) dropContext(ctx context.Context) dropContext {
 			dc.rules = append(dc.rules, r.String())
 		}
 	}
+	if nws, err := a.store.Networks(ctx); err == nil {
+		dc.ownDefault = map[string]bool{}
+		for _, n := range nws {
+			dc.ownDefault[n.Name] = n.DefaultPolicy != ""
+		}
+	}
 	return dc
 }
 
@@ -139,6 +146,9 @@ func describeDrop(e maps.DropEvent, dc *dropContext) api.DropEvent {
 	switch {
 	case e.Rule == maps.RuleDefault:
 		out.Rule, out.RuleText = -1, "default action"
+		if nw := out.DstLabels[NetworkLabel]; dc.ownDefault[nw] {
+			out.RuleText = "network " + nw + "'s default action"
+		}
 	case e.Rule != maps.RuleNone:
 		out.Rule = int(e.Rule)
 		if out.Rule < len(dc.rules) {

@@ -200,7 +200,7 @@ func (a *Agent) parseNetwork(req api.NetworkRequest) (api.Network, error) {
 	if n.Internal { // nothing outside the network: no masquerade, no published ports
 		n.HostNAT, n.HostPorts = false, false
 	}
-	return n, a.checkNetworkSupported(n)
+	return n, nil
 }
 
 // allocateNetwork checks n against the existing networks all (name, subnet, VNI) and gives it
@@ -255,6 +255,9 @@ func (a *Agent) DeleteNetwork(ctx context.Context, name string) error {
 	if eps := members[name]; len(eps) > 0 {
 		return conflict("network %s has %d endpoints attached (%s): disconnect or delete them first", name, len(eps), abbrevList(eps, 5))
 	}
+	if err := a.checkNetworkUnused(ctx, name); err != nil {
+		return err
+	}
 	if err := a.store.DeleteNetwork(ctx, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("network %s: %v", name, err)
@@ -263,16 +266,6 @@ func (a *Agent) DeleteNetwork(ctx context.Context, name string) error {
 	}
 	a.log.Info("network deleted", "name", name, "id", n.ID, "vni", n.VNI)
 	return a.syncNetworks(ctx)
-}
-
-// checkNetworkSupported refuses (api.ErrUnsupported) the settings this agent's datapath does
-// not enforce yet, rather than storing a network that would not be what it says.
-func (a *Agent) checkNetworkSupported(n api.Network) error {
-	switch {
-	case n.DefaultPolicy != "":
-		return api.Errorf(api.ErrUnsupported, "network %s: a per-network --default-policy is not implemented yet (use `ebpfnet policy default`)", n.Name)
-	}
-	return nil
 }
 
 // abbrevList joins the first max names with ", ", then "..." if there are more.

@@ -101,8 +101,6 @@ func TestNetworkInternal(t *testing.T) {
 	require.EqualError(t, err, "endpoint b1: network back allows no published ports (--host-ports=false)")
 	_, err = a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "x", Subnet: "10.45.0.0/16", Mode: "native"})
 	require.ErrorIs(t, err, api.ErrUnsupported)
-	_, err = a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "x", Subnet: "10.45.0.0/16", DefaultPolicy: "deny"})
-	require.ErrorIs(t, err, api.ErrUnsupported)
 }
 
 // TestNetworkCreateBadInput: every refusal has its kind and a message naming the problem,

@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ebpfnet/ebpfnet/api"
@@ -19,7 +21,8 @@ const maxPolicyRules = maps.PolicyRulesMax - 1
 
 // policyEndpoints is what the policy compiler needs to know of the cluster: this host's
 // endpoints (with their links) and one label-only stand-in for every other identity of the
-// store, plus the reserved cluster identity of sources without one (plain VXLAN peers).
+// store (on the network its NetworkLabel names), plus the reserved cluster identity of sources
+// without one (plain VXLAN peers) and remote-node, both on no network.
 func (a *Agent) policyEndpoints(ctx context.Context) ([]policy.Endpoint, error) {
 	eps, err := a.store.Endpoints(ctx)
 	if err != nil {
@@ -32,7 +35,7 @@ func (a *Agent) policyEndpoints(ctx context.Context) ([]policy.Endpoint, error) 
 	out := make([]policy.Endpoint, 0, len(eps)+len(ids)+1)
 	local := map[uint32]bool{}
 	for _, e := range eps {
-		out = append(out, policy.Endpoint{Name: e.Name, Identity: e.Identity, Labels: identityLabels(e.Labels), Links: e.Links})
+		out = append(out, policyEndpoint(e))
 		local[e.Identity] = true
 	}
 	for key, id := range ids {
@@ -43,15 +46,62 @@ func (a *Agent) policyEndpoints(ctx context.Context) ([]policy.Endpoint, error) 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, policy.Endpoint{Name: fmt.Sprintf("identity/%d", id), Identity: id, Labels: labels})
+		out = append(out, policy.Endpoint{Name: fmt.Sprintf("identity/%d", id), Identity: id, Labels: labels,
+			Network: cmp.Or(labels[NetworkLabel], api.DefaultNetwork)})
 	}
 	out = append(out, policy.Endpoint{Name: "identity/cluster", Identity: IdentityCluster},
 		policy.Endpoint{Name: "identity/remote-node", Identity: IdentityRemoteNode, Labels: map[string]string{ReservedLabel: "remote-node"}})
 	return out, nil
 }
 
-// compilePolicy compiles p over the cluster's identities.
+// withNetworks checks that every rule of p names a known network and fills p.NetworkDefaults
+// from the networks' defaultPolicyAction; an unknown network is api.ErrInvalid naming the
+// rule and the networks.
+func (a *Agent) withNetworks(ctx context.Context, p *policy.Policy) error {
+	all, err := a.networks(ctx)
+	if err != nil {
+		return err
+	}
+	p.NetworkDefaults = map[string]policy.Action{}
+	names := make([]string, len(all))
+	for i, n := range all {
+		names[i] = n.Name
+		if n.DefaultPolicy != "" {
+			p.NetworkDefaults[n.Name] = n.DefaultPolicy
+		}
+	}
+	for i, r := range p.Rules {
+		if r.Network != "" && !slices.Contains(names, r.Network) {
+			return invalid("invalid policy: rules[%d].network: unknown network %q (networks: %s)", i, r.Network, abbrevList(names, 10))
+		}
+	}
+	return nil
+}
+
+// checkNetworkUnused refuses (api.ErrConflict) removing network name while policy rules name
+// it: they would be left naming no network.
+func (a *Agent) checkNetworkUnused(ctx context.Context, name string) error {
+	p, err := a.store.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	var rules []string
+	for i, r := range p.Rules {
+		if r.Network == name {
+			rules = append(rules, strconv.Itoa(i))
+		}
+	}
+	if len(rules) > 0 {
+		return conflict("network %s is named by policy rules %s: delete them first (ebpfnet policy delete N)", name, abbrevList(rules, 5))
+	}
+	return nil
+}
+
+// compilePolicy compiles p over the cluster's identities and networks.
 func (a *Agent) compilePolicy(ctx context.Context, p policy.Policy) (policy.Compiled, error) {
+	if err := a.withNetworks(ctx, &p); err != nil {
+		return policy.Compiled{}, err
+	}
 	eps, err := a.policyEndpoints(ctx)
 	if err != nil {
 		return policy.Compiled{}, err
@@ -85,7 +135,7 @@ func (a *Agent) enforcePolicy(ctx context.Context, p policy.Policy, commit func(
 	}
 	err = maps.SwapPolicy(a.maps.Policy, a.maps.Node, maps.PolicyEntriesOf(c), commit, func(n *maps.Node) {
 		n.PolicyDefault = c.Default == policy.VerdictAllow
-		n.PolicyEnforce = len(p.Rules) > 0 || !n.PolicyDefault
+		n.PolicyEnforce = len(p.Rules) > 0 || len(c.Entries) > 0 || !n.PolicyDefault
 	})
 	if errors.Is(err, maps.ErrFull) {
 		return full("policy not applied: %v", err)
@@ -277,8 +327,10 @@ func (a *Agent) ExplainPolicy(ctx context.Context, from, to, port string) (api.E
 		}
 		proto, num = pp.Proto, pp.Port
 	}
-	se := policy.Endpoint{Name: src.Name, Identity: src.Identity, Labels: identityLabels(src.Labels), Links: src.Links}
-	de := policy.Endpoint{Name: dst.Name, Identity: dst.Identity, Labels: identityLabels(dst.Labels), Links: dst.Links}
+	if err := a.withNetworks(ctx, &p); err != nil {
+		return api.Explanation{}, err
+	}
+	se, de := policyEndpoint(src), policyEndpoint(dst)
 	v, rule := policy.Decide(p, se, de, proto, num)
 	return api.Explanation{Verdict: v.String(), Rule: rule, Text: policy.Explain(p, se, de, proto, num)}, nil
 }

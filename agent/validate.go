@@ -75,6 +75,9 @@ func parseLabels(in []string) (map[string]string, error) {
 		if strings.EqualFold(k, ReservedLabel) {
 			return nil, invalid("invalid label key %q: reserved for reserved identities (remote-node)", k)
 		}
+		if strings.EqualFold(k, NetworkLabel) {
+			return nil, invalid("invalid label key %q: reserved, the agent sets it to the endpoint's network (use --network)", k)
+		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			return nil, invalid("invalid label key %q: %s", abbrev(k), strings.Join(errs, "; "))
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ebpfnet/ebpfnet/api"
 )
 
 func TestParsers(t *testing.T) {
@@ -65,9 +67,18 @@ func TestRouterMAC(t *testing.T) {
 func TestIdentityLabelsLeavePerInstanceLabelsOut(t *testing.T) {
 	a := map[string]string{"app": "web", "io.kubernetes.pod.name": "web-1", "io.ebpfnet.cni.containerid": "abc"}
 	b := map[string]string{"app": "web", "io.kubernetes.pod.name": "web-2", "io.ebpfnet.cni.containerid": "def"}
-	require.Equal(t, labelsKey(identityLabels(a)), labelsKey(identityLabels(b)), "two pods of one group share an identity")
-	require.Equal(t, map[string]string{"app": "web"}, identityLabels(a))
+	require.Equal(t, labelsKey(identityLabels(a, "")), labelsKey(identityLabels(b, "")), "two pods of one group share an identity")
+	require.Equal(t, map[string]string{"app": "web"}, identityLabels(a, ""))
 	require.Len(t, a, 3, "the endpoint keeps all its labels")
+}
+
+func TestIdentityLabelsPerNetwork(t *testing.T) {
+	l := map[string]string{"app": "web"}
+	require.Equal(t, l, identityLabels(l, api.DefaultNetwork), "the default network's identities are those of before networks")
+	require.Equal(t, map[string]string{"app": "web", NetworkLabel: "front"}, identityLabels(l, "front"))
+	require.NotEqual(t, labelsKey(identityLabels(l, "front")), labelsKey(identityLabels(l, "back")), "one label set on two networks: two identities")
+	_, err := parseLabels([]string{NetworkLabel + "=front"})
+	require.ErrorContains(t, err, "reserved")
 }
 
 func TestCheckPeerHost(t *testing.T) {

@@ -35,6 +35,12 @@ type Policy struct {
 	// io.rancher.stack_service.name.
 	StackLabel   string `json:"stackLabel,omitempty"`
 	ServiceLabel string `json:"serviceLabel,omitempty"`
+
+	// NetworkDefaults is each network's own defaultPolicyAction by network name (Rancher puts
+	// the field on the network resource): it decides traffic to that network's endpoints that
+	// no rule matches, instead of DefaultAction. Not part of the document: the agent fills it
+	// from the networks (`network create --default-policy`) when it compiles the policy.
+	NetworkDefaults map[string]PolicyAction `json:"-"`
 }
 
 // NetworkPolicyRule is one Rancher networkPolicyRule: Action and exactly one endpoint
@@ -48,6 +54,9 @@ type NetworkPolicyRule struct {
 	From    *NetworkPolicyRuleMember  `json:"from,omitempty"`
 	To      *NetworkPolicyRuleMember  `json:"to,omitempty"`
 	Ports   []string                  `json:"ports,omitempty"`
+	// Network, when set, scopes the rule to one network (by name, "default" for the cluster
+	// network): it matches only traffic to that network's endpoints. Empty: every network.
+	Network string `json:"network,omitempty"`
 }
 
 // NetworkPolicyRuleBetween is Rancher's networkPolicyRuleBetween: both ends of the traffic
@@ -66,7 +75,8 @@ type NetworkPolicyRuleMember struct {
 }
 
 // String describes the rule in one line, e.g. "deny from app=web to app=db ports
-// 5432/tcp", "allow within stack", "allow between tier=db groupBy env". Ports are
+// 5432/tcp", "allow within stack", "allow between tier=db groupBy env", "allow within
+// stack in network front". Ports are
 // printed canonically ("80" as "80/tcp", see [ParsePolicyPorts]) when they parse, as
 // written otherwise.
 func (r NetworkPolicyRule) String() string {
@@ -107,6 +117,9 @@ func (r NetworkPolicyRule) String() string {
 		} else {
 			b.WriteString(strings.Join(r.Ports, ","))
 		}
+	}
+	if r.Network != "" {
+		b.WriteString(" in network " + r.Network)
 	}
 	return b.String()
 }

@@ -26,9 +26,15 @@ import (
 // arise). When the verdicts agree, the unlinked pairs' entries are used, since their
 // rules match the linked pairs as well.
 //
+// Networks ([Endpoint.Network], [Rule].Network, p.NetworkDefaults) are decided as [Decide]
+// says. The datapath's fallback is the one Default (the cluster's), so a pair whose
+// destination is on a network with its own default action different from it gets an any-traffic entry even when
+// no rule matches (Rule -1): per-network defaults are per-pair entries and the map's key
+// stays (src identity, dst identity, proto, port).
+//
 // Errors: p's validation errors ([Policy.Validate]); endpoints sharing a name or
-// sharing an identity with different labels (*FieldError with path endpoints[i]);
-// *AmbiguityError.
+// sharing an identity with different labels or networks (*FieldError with path
+// endpoints[i]); *AmbiguityError.
 func Compile(p Policy, eps []Endpoint) (Compiled, error) {
 	if err := p.Validate(); err != nil {
 		return Compiled{}, err
@@ -43,6 +49,7 @@ func Compile(p Policy, eps []Endpoint) (Compiled, error) {
 		stack:   p.stackLabel(),
 		service: p.serviceLabel(),
 		def:     verdictOf(p.defaultAction()),
+		p:       p,
 	}
 	c.matchSelectors()
 	out := Compiled{Default: c.def}
@@ -64,7 +71,8 @@ type compiler struct {
 	ix             *endpointIndex
 	rules          []parsedRule
 	stack, service string
-	def            Verdict
+	def            Verdict // the map's fallback, the cluster default
+	p              Policy
 	// Per rule, per identity group: does the group's label set match the rule's
 	// between, from and to selectors (nil where the rule has none).
 	between, from, to [][]bool
@@ -95,6 +103,9 @@ func (c *compiler) matchSelectors() {
 // for endpoint pairs whose source links to the destination (linked) or not.
 func (c *compiler) cond(k, a, b int, linked bool) bool {
 	r := &c.rules[k]
+	if !inNetwork(&r.Rule, c.ix.groups[a].network, c.ix.groups[b].network) {
+		return false
+	}
 	la, lb := c.ix.groups[a].labels, c.ix.groups[b].labels
 	switch {
 	case r.Within == WithinStack:
@@ -165,6 +176,7 @@ func (c *compiler) evalPair(a, b int, linked bool) pairDecision {
 			}
 		}
 	}
-	d.rest = verdictRule{c.def, -1}
+	def, _ := c.p.networkDefault(c.ix.groups[b].network)
+	d.rest = verdictRule{verdictOf(def), -1}
 	return d
 }

@@ -13,6 +13,11 @@ import (
 // ports, if any, must list (proto, port). proto is the IP protocol number (6 tcp,
 // 17 udp, 1 icmp); port is ignored for protocols other than TCP and UDP.
 //
+// Networks ([Endpoint.Network]): a rule naming a network ([Rule].Network) matches only
+// traffic to that network's endpoints from endpoints on it or on none (reserved identities);
+// when no rule matches, the destination's network's own default action (p.NetworkDefaults)
+// applies if it has one, else p's (Rancher's defaultPolicyAction of the network).
+//
 // Decide does not validate p: a rule that [Policy.Validate] rejects never matches, and
 // an invalid default action denies. [Compile] produces entries whose
 // lookup agrees with Decide for every endpoint pair and packet; `ebpfnet policy
@@ -23,19 +28,19 @@ func Decide(p Policy, src, dst Endpoint, proto uint8, port uint16) (Verdict, int
 
 // evaluator is a policy with its rules parsed, evaluated rule by rule.
 type evaluator struct {
+	p            Policy
 	rules        []parsedRule
 	stackLabel   string
 	serviceLabel string
-	def          Verdict
 }
 
 // newEvaluator parses p once for many decisions.
 func newEvaluator(p Policy) *evaluator {
 	return &evaluator{
+		p:            p,
 		rules:        parseRules(p),
 		stackLabel:   p.stackLabel(),
 		serviceLabel: p.serviceLabel(),
-		def:          verdictOf(p.defaultAction()),
 	}
 }
 
@@ -43,7 +48,7 @@ func newEvaluator(p Policy) *evaluator {
 func (e *evaluator) decide(src, dst Endpoint, proto uint8, port uint16) (Verdict, int) {
 	for i := range e.rules {
 		r := &e.rules[i]
-		if r.broken {
+		if r.broken || !inNetwork(&r.Rule, src.Network, dst.Network) {
 			continue
 		}
 		if ok, _ := e.endpointCond(r, src, dst, false); !ok {
@@ -54,7 +59,8 @@ func (e *evaluator) decide(src, dst Endpoint, proto uint8, port uint16) (Verdict
 		}
 		return r.verdict, i
 	}
-	return e.def, -1
+	a, _ := e.p.networkDefault(dst.Network)
+	return verdictOf(a), -1
 }
 
 // endpointCond reports whether r's endpoint condition (within, between or from/to)

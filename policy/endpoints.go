@@ -10,6 +10,7 @@ import (
 type identGroup struct {
 	id      uint32
 	labels  map[string]string // equal for every member
+	network string            // equal for every member
 	members []int             // indices into the endpoint slice
 }
 
@@ -26,8 +27,8 @@ type endpointIndex struct {
 // indexEndpoints builds the index. It refuses endpoints that share a non-empty name
 // (`endpoints[3].name: "web1" is also endpoints[1]`, links would be ambiguous) and
 // endpoints that share an identity but not their labels (`endpoints[4].labels:
-// identity 7 is also endpoints[1] ("web1"), whose labels differ`): an identity stands
-// for one label set, as in Cilium.
+// identity 7 is also endpoints[1] ("web1"), whose labels differ`) or networks: an
+// identity stands for one label set on one network, as in Cilium.
 func indexEndpoints(eps []Endpoint) (*endpointIndex, error) {
 	ix := &endpointIndex{
 		eps:    eps,
@@ -49,11 +50,13 @@ func indexEndpoints(eps []Endpoint) (*endpointIndex, error) {
 		if !seen {
 			g = len(ix.groups)
 			byID[ep.Identity] = g
-			ix.groups = append(ix.groups, identGroup{id: ep.Identity, labels: ep.Labels})
-		} else if !maps.Equal(ix.groups[g].labels, ep.Labels) {
-			first := ix.groups[g].members[0]
+			ix.groups = append(ix.groups, identGroup{id: ep.Identity, labels: ep.Labels, network: ep.Network})
+		} else if first := ix.groups[g].members[0]; !maps.Equal(ix.groups[g].labels, ep.Labels) {
 			errs = append(errs, fieldErr(fmt.Sprintf("endpoints[%d].labels", i),
 				fmt.Sprintf("identity %d is also endpoints[%d] (%q), whose labels differ", ep.Identity, first, eps[first].Name)))
+		} else if ix.groups[g].network != ep.Network {
+			errs = append(errs, fieldErr(fmt.Sprintf("endpoints[%d].network", i),
+				fmt.Sprintf("identity %d is also endpoints[%d] (%q), on network %q", ep.Identity, first, eps[first].Name, ix.groups[g].network)))
 		}
 		ix.groups[g].members = append(ix.groups[g].members, i)
 	}

@@ -13,6 +13,7 @@ import (
 //
 //	rule 2 (deny from app=web to app=db ports 5432/tcp) matches: source labels app=web match "app=web", destination labels app=db match "app=db", port 5432/tcp is listed; verdict deny. Earlier rules do not match: rule 0 (allow within stack): source has no label io.rancher.stack.name; rule 1 (allow within linked): source "web1" does not link to destination "db1".
 //	no rule matches, so the default action deny applies: rule 0 (allow within stack): source io.rancher.stack.name=a differs from destination io.rancher.stack.name=b.
+//	no rule matches, so network front's default action deny applies: rule 0 (allow within stack in network back): the rule is for network back, the traffic is from network "front" to network "front".
 //
 // Invalid rules are named as never matching, with [Policy.Validate]'s reason.
 func Explain(p Policy, src, dst Endpoint, proto uint8, port uint16) string {
@@ -39,10 +40,14 @@ func Explain(p Policy, src, dst Endpoint, proto uint8, port uint16) string {
 		}
 		return b.String()
 	}
-	if len(e.rules) == 0 {
-		return fmt.Sprintf("the policy has no rules, so the default action %s applies.", verdict)
+	whose := "the default action"
+	if _, own := e.p.networkDefault(dst.Network); own {
+		whose = fmt.Sprintf("network %s's default action", dst.Network)
 	}
-	return fmt.Sprintf("no rule matches, so the default action %s applies: %s.", verdict, strings.Join(misses, "; "))
+	if len(e.rules) == 0 {
+		return fmt.Sprintf("the policy has no rules, so %s %s applies.", whose, verdict)
+	}
+	return fmt.Sprintf("no rule matches, so %s %s applies: %s.", whose, verdict, strings.Join(misses, "; "))
 }
 
 // whyNot says why rule i does not match the packet.
@@ -54,6 +59,9 @@ func (e *evaluator) whyNot(i int, src, dst Endpoint, proto uint8, port uint16) s
 			msgs = append(msgs, err.Error())
 		}
 		return "invalid, never matches (" + strings.Join(msgs, "; ") + ")"
+	}
+	if !inNetwork(&r.Rule, src.Network, dst.Network) {
+		return fmt.Sprintf("the rule is for network %s, the traffic is from network %q to network %q", r.Network, src.Network, dst.Network)
 	}
 	okE, whyE := e.endpointCond(r, src, dst, true)
 	okP, whyP := portCond(r, proto, port, true)

@@ -14,7 +14,7 @@ import (
 // so a network exported from Rancher applies as it is.
 var (
 	policyFields      = []string{"defaultPolicyAction", "policy", "rules", "stackLabel", "serviceLabel"}
-	ruleFields        = []string{"action", "within", "between", "from", "to", "ports"}
+	ruleFields        = []string{"action", "within", "between", "from", "to", "ports", "network"}
 	betweenFields     = []string{"selector", "groupBy"}
 	selectorFields    = []string{"selector"}
 	rancherIgnored    = []string{"id", "type", "baseType", "links", "actions", "name", "description", "kind", "uuid", "state", "created", "createdTS", "accountId", "data", "metadata", "removed", "removeTime", "transitioning", "transitioningMessage", "transitioningProgress", "networkDriverId", "subnets", "hostPorts", "dns", "dnsSearch"}

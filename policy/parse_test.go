@@ -130,7 +130,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		}
 	}
 	_, err := Parse(readTestdata(t, "unknown-field.yaml"))
-	if err == nil || err.Error() != `parse policy: rules[0]: unknown field "whithin" (known: action, within, between, from, to, ports)` {
+	if err == nil || err.Error() != `parse policy: rules[0]: unknown field "whithin" (known: action, within, between, from, to, ports, network)` {
 		t.Errorf("misspelt field: %v", err)
 	}
 }

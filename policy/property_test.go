@@ -265,20 +265,38 @@ func randomPolicy(rng *rand.Rand) Policy {
 				r.Ports = append(r.Ports, pick(rng, genPorts))
 			}
 		}
+		r.Network = pick(rng, genRuleNetworks)
 		p.Rules = append(p.Rules, r)
+	}
+	for _, nw := range genNetworks[1:] {
+		if a := pick(rng, []Action{"", ActionAllow, ActionDeny}); a != "" {
+			if p.NetworkDefaults == nil {
+				p.NetworkDefaults = map[string]Action{}
+			}
+			p.NetworkDefaults[nw] = a
+		}
 	}
 	return p
 }
 
+// genNetworks are the networks endpoints are on ("": a reserved identity, on none);
+// genRuleNetworks what rules name, mostly none.
+var (
+	genNetworks     = []string{"", "n1", "n2"}
+	genRuleNetworks = []string{"", "", "", "n1", "n2"}
+)
+
 // randomEndpoints makes up to ten endpoints with random labels and links. Mode 0
 // derives identities from labels (links may make them ambiguous), mode 1 from labels
-// and links, mode 2 gives each endpoint its own; identities are scattered uint32s.
+// and links, mode 2 gives each endpoint its own; identities are scattered uint32s, per
+// network (as the agent allocates them).
 func randomEndpoints(rng *rand.Rand, mode int) []Endpoint {
 	n := 1 + rng.IntN(10)
 	eps := make([]Endpoint, n)
 	for i := range eps {
 		eps[i].Name = fmt.Sprintf("e%d", i)
 		eps[i].Labels = map[string]string{}
+		eps[i].Network = pick(rng, genNetworks)
 		for _, k := range genKeys {
 			if rng.IntN(5) < 3 {
 				eps[i].Labels[k] = pick(rng, genValues[:2])
@@ -300,16 +318,16 @@ func randomEndpoints(rng *rand.Rand, mode int) []Endpoint {
 	}
 	ids := map[string]uint32{}
 	for i := range eps {
-		var key string
+		key := eps[i].Network + "/"
 		switch mode {
 		case 0:
-			key = labelsString(eps[i].Labels)
+			key += labelsString(eps[i].Labels)
 		case 1:
 			links := slices.Clone(eps[i].Links)
 			sort.Strings(links)
-			key = labelsString(eps[i].Labels) + "|" + strings.Join(slices.Compact(links), ",")
+			key += labelsString(eps[i].Labels) + "|" + strings.Join(slices.Compact(links), ",")
 		default:
-			key = eps[i].Name
+			key += eps[i].Name
 		}
 		id, ok := ids[key]
 		if !ok {
@@ -324,7 +342,7 @@ func randomEndpoints(rng *rand.Rand, mode int) []Endpoint {
 // describe prints a policy one rule a line.
 func describe(p Policy) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "default %q\n", p.DefaultAction)
+	fmt.Fprintf(&b, "default %q, networks' %v\n", p.DefaultAction, p.NetworkDefaults)
 	for i, r := range p.Rules {
 		fmt.Fprintf(&b, "%d: %s\n", i, r)
 	}

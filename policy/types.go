@@ -79,12 +79,15 @@ type Selector = api.NetworkPolicyRuleMember
 // Identity is the datapath's security identity, the key of the compiled entries
 // (cf. Cilium identities): endpoints may share one only when their Labels are equal.
 // Links names the endpoints this one links to (Rancher/Docker links), used by
-// `within: linked`; names that are no endpoint's are ignored.
+// `within: linked`; names that are no endpoint's are ignored. Network is the name of the
+// endpoint's network, empty for a reserved identity that is on none (a peer host); endpoints
+// sharing an identity share it (the agent allocates identities per network and label set).
 type Endpoint struct {
 	Name     string            `json:"name"`
 	Identity uint32            `json:"identity"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Links    []string          `json:"links,omitempty"`
+	Network  string            `json:"network,omitempty"`
 }
 
 // stackLabel is the label key `within: stack` compares.
@@ -109,4 +112,20 @@ func (p Policy) defaultAction() Action {
 		return ActionAllow
 	}
 	return p.DefaultAction
+}
+
+// networkDefault is the default action of traffic to an endpoint on network nw: the network's own
+// (NetworkDefaults) when it has one, else the policy's; own reports which.
+func (p Policy) networkDefault(nw string) (a Action, own bool) {
+	if a, ok := p.NetworkDefaults[nw]; ok && a != "" {
+		return a, true
+	}
+	return p.defaultAction(), false
+}
+
+// inNetwork reports whether rule r applies to traffic from an endpoint on network src to one
+// on network dst: r names no network, or names dst and the source is on it too or on none (a
+// reserved identity such as remote-node).
+func inNetwork(r *Rule, src, dst string) bool {
+	return r.Network == "" || (r.Network == dst && (src == dst || src == ""))
 }

@@ -44,6 +44,11 @@ func (p Policy) Validate() error {
 			errs = append(errs, fieldErr("serviceLabel", msg))
 		}
 	}
+	for nw, a := range p.NetworkDefaults {
+		if a != "" && !validAction(a) {
+			errs = append(errs, fieldErr("networkDefaults."+nw, fmt.Sprintf("%q is not allow or deny", a)))
+		}
+	}
 	for i, r := range p.Rules {
 		errs = append(errs, validateRule(i, r)...)
 	}

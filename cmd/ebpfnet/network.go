@@ -84,12 +84,16 @@ func newNetworkCmd(g *globals) *cobra.Command {
 }
 
 func networkTable(w io.Writer, ns []api.NetworkInfo) {
-	row(w, "NAME", "ID", "SUBNET", "VNI", "MODE", "HOST-NAT", "HOST-PORTS", "INTERNAL", "ENDPOINTS")
+	row(w, "NAME", "ID", "SUBNET", "VNI", "MODE", "DEFAULT-POLICY", "HOST-NAT", "HOST-PORTS", "INTERNAL", "ENDPOINTS")
 	for _, n := range ns {
 		eps := strings.Join(n.Endpoints, ",")
 		if eps == "" {
 			eps = "-"
 		}
-		row(w, n.Name, n.ID, n.Subnet, n.VNI, n.Mode, n.HostNAT, n.HostPorts, n.Internal, eps)
+		def := string(n.DefaultPolicy)
+		if def == "" {
+			def = "cluster's"
+		}
+		row(w, n.Name, n.ID, n.Subnet, n.VNI, n.Mode, def, n.HostNAT, n.HostPorts, n.Internal, eps)
 	}
 }

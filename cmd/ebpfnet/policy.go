@@ -54,18 +54,19 @@ func newPolicyCmd(g *globals) *cobra.Command {
 
 func newRuleCmd(g *globals, action api.PolicyAction) *cobra.Command {
 	var (
-		from, to, within string
-		between, ports   []string
+		from, to, within, network string
+		between, ports            []string
 	)
 	cmd := &cobra.Command{
 		Use:   string(action) + " [--from SEL --to SEL | --within stack|service|linked | --between groupBy=KEY [--between selector=SEL]] [--port 80/tcp]...",
 		Short: "Append a rule that " + string(action) + "s traffic",
 		Example: "  ebpfnet policy " + string(action) + " --from app=web --to app=db --port 5432/tcp\n" +
 			"  ebpfnet policy " + string(action) + " --within stack\n" +
-			"  ebpfnet policy " + string(action) + " --between groupBy=tier",
+			"  ebpfnet policy " + string(action) + " --between groupBy=tier\n" +
+			"  ebpfnet policy " + string(action) + " --from app=web --to app=db --port 5432 --network front",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r := api.NetworkPolicyRule{Action: action, Within: within, Ports: ports}
+			r := api.NetworkPolicyRule{Action: action, Within: within, Ports: ports, Network: network}
 			if from != "" {
 				r.From = &api.NetworkPolicyRuleMember{Selector: from}
 			}
@@ -95,6 +96,7 @@ func newRuleCmd(g *globals, action api.PolicyAction) *cobra.Command {
 	f.StringVar(&within, "within", "", "stack, service or linked")
 	f.StringArrayVar(&between, "between", nil, "groupBy=KEY and/or selector=SEL (repeatable)")
 	f.StringArrayVar(&ports, "port", nil, "destination port N, N/tcp or N/udp (repeatable; none = all traffic)")
+	f.StringVar(&network, "network", "", "only traffic to this network's endpoints from its own (default: every network)")
 	return cmd
 }
 

@@ -46,13 +46,18 @@ func networkCluster(t *testing.T) (*testbed.Cluster, map[string][]*testbed.Conta
 	return c, byNet
 }
 
-// addNetworkContainer creates netns name and attaches it to h on network net with ip.
-func addNetworkContainer(t *testing.T, c *testbed.Cluster, h *testbed.Host, name, net string, ip netip.Addr) *testbed.Container {
+// addNetworkContainer creates netns name and attaches it to h on network net with ip and
+// labels ("key=value").
+func addNetworkContainer(t *testing.T, c *testbed.Cluster, h *testbed.Host, name, net string, ip netip.Addr, labels ...string) *testbed.Container {
 	t.Helper()
 	path, err := c.Bed.Netns(name)
 	require.NoError(t, err)
-	_, err = c.CLI(h, "endpoint", "add", name, "--netns", path, "--ip", ip.String(), "--network", net)
-	require.NoError(t, err)
+	args := []string{"endpoint", "add", name, "--netns", path, "--ip", ip.String(), "--network", net}
+	for _, l := range labels {
+		args = append(args, "--label", l)
+	}
+	out, err := c.CLI(h, args...)
+	require.NoError(t, err, out)
 	ct := &testbed.Container{Name: name, Host: h, IP: ip}
 	c.Containers = append(c.Containers, ct)
 	return ct
@@ -196,7 +201,7 @@ func TestNetworkIsolationMatrix(t *testing.T) {
 	for i, h := range c.Hosts {
 		require.Greater(t, counter(t, c, h, "drop_cross_network"), crossBefore[i], "%s counts drop_cross_network under deny", h.Name)
 	}
-	// m1's two interfaces are two endpoint map entries on h1, of one identity.
+	// m1's two interfaces are two endpoints on h1, each of its network's identity.
 	out, err := c.Bed.Run(t.Context(), "m1", "ip", "-o", "-4", "addr", "show")
 	require.NoError(t, err)
 	require.Contains(t, out, "eth0    inet 10.43.1.3/16")
