@@ -29,6 +29,9 @@ func (a *Agent) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	st.CTMax = a.maps.CT.MaxEntries()
+	if st.OffLinkPeers, err = a.offLinkPeers(ctx); err != nil { // a store outage is shown above
+		a.log.Warn("status: off-link peers", "err", err)
+	}
 	for _, m := range maps.AllMetrics() {
 		c := counters[m]
 		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})

@@ -105,6 +105,10 @@ type Status struct {
 	CTMax     int     `json:"ctMax"` // conntrack map capacity
 	// WireGuard is the encryption device and its peers; nil with --encryption none.
 	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
+	// OffLinkPeers names the peer hosts that are not on-link on the underlay while a native
+	// network exists, with the route they have (a node joining through etcd cannot be
+	// refused): the datapath drops native packets to them (drop_no_route).
+	OffLinkPeers []string `json:"offLinkPeers,omitempty"`
 }
 
 // WireGuardStatus is the node's WireGuard device as `ebpfnet status` shows it.
