@@ -42,7 +42,10 @@ const (
 	// MNetworkAttach and MUDPCrossNetworks are the networks phase's (networks.go).
 	MNetworkAttach    = "network-create-attach"
 	MUDPCrossNetworks = "udp-cross-networks"
-	connMeasurePfx    = "conn-"
+	// MTCPCrossNative and MRRCrossNative are ebpfnet's native network against the ceiling (native.go).
+	MTCPCrossNative = "tcp-cross-native"
+	MRRCrossNative  = "rr-cross-native"
+	connMeasurePfx  = "conn-"
 )
 
 // ConnMeasureID is the ID of "new connections per second with n published ports".
@@ -66,6 +69,8 @@ func Measures(portCounts []int) []Measure {
 		{ID: MUDPSame, Title: "UDP 64 B received, same host", Unit: "kpps", Higher: true},
 		{ID: MUDPCross, Title: "UDP 64 B received, cross host", Unit: "kpps", Higher: true},
 		{ID: MUDPCrossNetworks, Title: "UDP 64 B received, cross host, " + itoa(NetworksDefined) + " networks defined", Unit: "kpps", Higher: true, Info: true},
+		{ID: MTCPCrossNative, Title: "TCP 1 stream, cross host, native network", Unit: "Gbit/s", Higher: true},
+		{ID: MRRCrossNative, Title: "TCP RR, cross host, native network", Unit: "trans/s", Higher: true},
 		{ID: MNetworkAttach, Title: "create a network and attach an endpoint, agent API", Unit: "ms", Info: true},
 	}
 	for _, n := range portCounts {
