@@ -4,43 +4,41 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/maps"
+	"github.com/ebpfnet/ebpfnet/testbed"
 )
 
-// inUnderlayNetns runs fn on this goroutine's thread moved into a new netns with underlay
-// device ul0 (a veth, 172.31.0.1/24, so 172.31.0.0/24 is on-link) and a route to 192.168.77.0/24 via
-// the gateway 172.31.0.2 (off-link peers); the thread returns to its netns afterwards.
+// inUnderlayNetns runs fn on a thread in a new netns (testbed) with underlay device ul0 (a
+// veth, 172.31.0.1/24, so 172.31.0.0/24 is on-link) and a route to 192.168.77.0/24 via the
+// gateway 172.31.0.2 (off-link peers).
 func inUnderlayNetns(t *testing.T, fn func()) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (netns)")
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
+	bed, err := testbed.New(testbed.UniquePrefix("an"))
 	require.NoError(t, err)
-	defer orig.Close()
-	ns, err := netns.New()
+	t.Cleanup(func() { require.NoError(t, bed.Close()) })
+	_, err = bed.Netns("h")
 	require.NoError(t, err)
-	defer ns.Close()
-	defer func() { require.NoError(t, netns.Set(orig)) }()
-	la := netlink.NewLinkAttrs()
-	la.Name = "ul0"
-	require.NoError(t, netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "ul0p"}))
-	ul, err := netlink.LinkByName("ul0")
-	require.NoError(t, err)
-	require.NoError(t, netlink.LinkSetUp(ul))
-	require.NoError(t, netlink.AddrAdd(ul, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(172, 31, 0, 1), Mask: net.CIDRMask(24, 32)}}))
-	require.NoError(t, netlink.RouteAdd(&netlink.Route{LinkIndex: ul.Attrs().Index,
-		Dst: &net.IPNet{IP: net.IPv4(192, 168, 77, 0), Mask: net.CIDRMask(24, 32)}, Gw: net.IPv4(172, 31, 0, 2)}))
-	fn()
+	require.NoError(t, bed.InNetns("h", func() error {
+		la := netlink.NewLinkAttrs()
+		la.Name = "ul0"
+		require.NoError(t, netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "ul0p"}))
+		ul, err := netlink.LinkByName("ul0")
+		require.NoError(t, err)
+		require.NoError(t, netlink.LinkSetUp(ul))
+		require.NoError(t, netlink.AddrAdd(ul, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(172, 31, 0, 1), Mask: net.CIDRMask(24, 32)}}))
+		require.NoError(t, netlink.RouteAdd(&netlink.Route{LinkIndex: ul.Attrs().Index,
+			Dst: &net.IPNet{IP: net.IPv4(192, 168, 77, 0), Mask: net.CIDRMask(24, 32)}, Gw: net.IPv4(172, 31, 0, 2)}))
+		fn()
+		return nil
+	}))
 }
 
 // TestNativeNetworkOnLink: a native network is created while every peer host is on-link and

@@ -338,6 +338,21 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 	return rc == NOT_MINE ? TC_ACT_OK : rc;
 }
 
+/* Deliver a packet from another host (source identity src_id) to the local endpoint ep as
+ * policy allows, a service reply translated back to its VIP first; counted m. */
+static __always_inline int deliver_allowed(struct __sk_buff *skb, const struct node_params *cfg,
+					   __u32 src_id, const struct endpoint_info *ep, enum metric m)
+{
+	int rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
+
+	if (rc != TC_ACT_OK)
+		return rc;
+	rc = lb_reply(skb);
+	if (rc < 0)
+		return rc;
+	return deliver_local(skb, cfg, ep, m);
+}
+
 /* A native network's packet from a peer host on the underlay (lib/native.h): source checks,
  * policy of the source's ipcache identity, delivery. Returns a verdict, a negative drop
  * reason, or NOT_MINE when skb is no IPv4 for a native network's address. */
@@ -353,13 +368,7 @@ static __always_inline int native_rx(struct __sk_buff *skb, const struct node_pa
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep)
 		return -METRIC_DROP_UNKNOWN_ENDPOINT;
-	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
-	if (rc != TC_ACT_OK)
-		return rc;
-	rc = lb_reply(skb);
-	if (rc < 0)
-		return rc;
-	return deliver_local(skb, cfg, ep, METRIC_FWD_NATIVE);
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_NATIVE);
 }
 
 /* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
@@ -411,13 +420,7 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	rc = vxlan_decap(skb);
 	if (rc < 0)
 		return rc;
-	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
-	if (rc != TC_ACT_OK)
-		return rc;
-	rc = lb_reply(skb);
-	if (rc < 0)
-		return rc;
-	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_DECAP);
 }
 
 SEC("tcx/ingress")
