@@ -29,8 +29,10 @@ func (a *Agent) Status(ctx context.Context) (api.Status, error) {
 		return api.Status{}, err
 	}
 	st.CTMax = a.maps.CT.MaxEntries()
-	if st.OffLinkPeers, err = a.offLinkPeers(ctx); err != nil { // a store outage is shown above
-		a.log.Warn("status: off-link peers", "err", err)
+	if st.Store.Healthy { // never waits on a known store outage
+		if st.OffLinkPeers, err = a.offLinkPeers(ctx); err != nil {
+			a.log.Warn("status: off-link peers", "err", err)
+		}
 	}
 	for _, m := range maps.AllMetrics() {
 		c := counters[m]
