@@ -139,3 +139,46 @@ func TestNativeNetwork(t *testing.T) {
 	require.Zero(t, ping.Received, "default deny")
 	require.GreaterOrEqual(t, counter(t, c, h2, "drop_policy")-policyBefore, uint64(3), "h2 drops r1's pings by policy")
 }
+
+// TestNativeNetworkEtcd: with the etcd store a native network is cluster-wide and its
+// endpoints' /32s route themselves (no peer add): containers on two nodes ping and stream
+// TCP routed, not encapsulated. A node whose route to another node goes through a gateway
+// cannot create a native network, and while one exists its status names that node.
+func TestNativeNetworkEtcd(t *testing.T) {
+	t.Parallel()
+	ec := newEtcdCluster(t, false, true)
+	ec.meshed(t)
+	ctx := t.Context()
+	h1, h2, h3 := ec.Hosts[0], ec.Hosts[1], ec.Hosts[2]
+	offLink := "peer host " + h2.UnderlayIP.String() + " is not on-link: routed via gateway " + h1.UnderlayIP.String()
+	route := []string{"ip", "route", "add", h2.UnderlayIP.String() + "/32", "via", h1.UnderlayIP.String(), "dev", "ul0"}
+	_, err := ec.Bed.Run(ctx, h3.Name, route...)
+	require.NoError(t, err)
+	refusedUnchanged(t, ec.Cluster, h3, "network routed: --mode native needs every peer host on the underlay's L2 segment: "+offLink,
+		"network", "create", nativeNet, "--subnet", nativeSubnet, "--mode", "native")
+
+	_, err = ec.CLI(h1, "network", "create", nativeNet, "--subnet", nativeSubnet, "--mode", "native")
+	require.NoError(t, err)
+	require.Equal(t, []string{offLink}, status(t, ec.Cluster, h3).OffLinkPeers, "h3 warns")
+	route[2] = "del"
+	_, err = ec.Bed.Run(ctx, h3.Name, route...)
+	require.NoError(t, err)
+	require.Empty(t, status(t, ec.Cluster, h3).OffLinkPeers)
+
+	n1 := addNetworkContainer(t, ec.Cluster, h1, "n1", nativeNet, netip.MustParseAddr("10.45.0.10"))
+	n2 := addNetworkContainer(t, ec.Cluster, h2, "n2", nativeNet, netip.MustParseAddr("10.45.0.20"))
+	require.Eventually(t, func() bool {
+		ping, err := ec.Bed.Ping(ctx, n1.Name, n2.IP, 1, 0)
+		return err == nil && ping.Received == 1
+	}, 10*time.Second, 200*time.Millisecond, "n1 reaches n2 on another node")
+	encap := counter(t, ec.Cluster, h1, "forward_encap") + counter(t, ec.Cluster, h2, "forward_encap")
+	native := counter(t, ec.Cluster, h1, "forward_native") + counter(t, ec.Cluster, h2, "forward_native")
+	ping, err := ec.Bed.Ping(ctx, n2.Name, n1.IP, 3, 200*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, 3, ping.Received, "n2 -> n1")
+	tr, err := ec.Bed.TCPTransfer(ctx, n1.Name, n2.Name, n2.IP, 5201, time.Second)
+	require.NoError(t, err)
+	require.Positive(t, tr.Bytes)
+	require.Equal(t, encap, counter(t, ec.Cluster, h1, "forward_encap")+counter(t, ec.Cluster, h2, "forward_encap"), "nothing encapsulated")
+	require.Greater(t, counter(t, ec.Cluster, h1, "forward_native")+counter(t, ec.Cluster, h2, "forward_native"), native+12)
+}
