@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
@@ -155,4 +157,26 @@ func TestNativeFromOverlay(t *testing.T) {
 			want: icmpEcho(t, routerMAC, n1MAC, nativeRem, n1IP, 63), metric: bpf.DatapathMetricMETRIC_FWD_NATIVE,
 		}})
 	})
+}
+
+// TestNativeEncrypted: with encryption on, a native network's packet to a peer host with a
+// key crosses as VXLAN (with the network's VNI) into the WireGuard device, never routed in
+// clear, and a plain native packet from such a host is dropped as unencrypted.
+func TestNativeEncrypted(t *testing.T) {
+	f, lxc6 := nativeFixture(t)
+	f.withWireGuard(t, true, maps.Peer{IP: peerIP, Encrypt: true})
+	before := f.counters(t)
+	verdict, out := f.run(t, f.dp.Programs().FromContainer, lxc6, icmpEcho(t, n1MAC, routerMAC, n1IP, nativeRem, 64))
+	require.Equal(t, uint32(tcActRedirect), verdict)
+	after := f.counters(t)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets+1, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_NATIVE], after[bpf.DatapathMetricMETRIC_FWD_NATIVE])
+	vx, ok := gopacket.NewPacket(out, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeVXLAN).(*layers.VXLAN)
+	require.True(t, ok, "a VXLAN frame")
+	require.Equal(t, nativeNet.VNI, vx.VNI)
+
+	f.runCases(t, f.dp.Programs().FromOverlay, []tcCase{{
+		name: "plain native packet from a host with a key: unencrypted",
+		in:   icmpEcho(t, peerMAC, f.underlayMAC, nativeRem, n1IP, 63), verdict: tcActShot, metric: bpf.DatapathMetricMETRIC_DROP_UNENCRYPTED,
+	}})
 }

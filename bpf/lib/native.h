@@ -12,6 +12,7 @@
 #include "fib.h"
 #include "ipv4.h"
 #include "trust.h"
+#include "wireguard.h"
 #include "network.h"
 
 /* The id of the native network that holds ip (network order), 0 when ip is in none (the
@@ -49,7 +50,9 @@ static __always_inline int native_next_hop(struct __sk_buff *skb, const struct n
 /* from_container's route for a container packet to daddr on the peer host peer: when daddr
  * is in a native network, TTL-1, the underlay's and the peer's MACs, and out of the underlay
  * (bpf_redirect_neigh while the peer's neighbour entry is unknown), counted forward_native;
- * NOT_MINE for any other network (VXLAN). A subprogram, off from_container's stack. */
+ * NOT_MINE for any other network, and with encryption on (a native network created by a
+ * node without it then crosses in VXLAN through WireGuard, never in clear). A subprogram,
+ * off from_container's stack. */
 static __noinline int native_forward(struct __sk_buff *skb, const struct node_params *cfg,
 				     __be32 daddr, __be32 peer)
 {
@@ -59,7 +62,7 @@ static __noinline int native_forward(struct __sk_buff *skb, const struct node_pa
 	void *end;
 	int rc;
 
-	if (!native_network(cfg, daddr))
+	if (cfg->wg_ifindex || !native_network(cfg, daddr))
 		return NOT_MINE;
 	rc = native_next_hop(skb, cfg, peer, skb->len - ETH_HLEN, &fib);
 	if (rc < 0)
@@ -94,7 +97,8 @@ static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
  * *identity and its destination in *daddr (network order) when the source is in the
  * destination's network (else -drop_cross_network) and owned by a cluster host (its ipcache
  * entry names a peers host) that is on-link on the arrival device and, once its neighbour
- * entry is known, has the frame's source MAC (else -drop_spoofed_source). A subprogram. */
+ * entry is known, has the frame's source MAC (else -drop_spoofed_source), and not from a host
+ * whose traffic is encrypted (-drop_unencrypted). A subprogram. */
 static __noinline int native_source(struct __sk_buff *skb, const struct node_params *cfg,
 				    __be32 *daddr, __u32 *identity)
 {
@@ -103,6 +107,7 @@ static __noinline int native_source(struct __sk_buff *skb, const struct node_par
 	struct iphdr *ip = (void *)(eth + 1);
 	struct ipcache_key k = { .prefixlen = 32 };
 	const struct ipcache_info *src;
+	const struct peer_info *host;
 	struct bpf_fib_lookup fib;
 	__u8 smac[ETH_ALEN];
 	__be32 peer;
@@ -119,8 +124,11 @@ static __noinline int native_source(struct __sk_buff *skb, const struct node_par
 	if (network_of(cfg, k.ip) != net)
 		return -METRIC_DROP_CROSS_NETWORK;
 	src = bpf_map_lookup_elem(&ipcache, &k);
-	if (!src || !src->tunnel_endpoint || !peer_lookup(src->tunnel_endpoint))
+	host = src ? peer_lookup(src->tunnel_endpoint) : NULL;
+	if (!host)
 		return -METRIC_DROP_SPOOFED_SOURCE;
+	if (wg_plaintext_refused(cfg, host))
+		return -METRIC_DROP_UNENCRYPTED;
 	peer = src->tunnel_endpoint;
 	*identity = src->identity;
 	rc = native_next_hop(skb, cfg, peer, 0, &fib);
