@@ -36,8 +36,8 @@ func refusedUnchanged(t *testing.T, c *testbed.Cluster, h *testbed.Host, want st
 // is a peer, at peer add while the native network exists), nothing changed. Within the
 // native network ping, TCP and UDP cross hosts routed, not encapsulated: forward_native
 // moves, forward_encap does not, and the underlay carries the containers' own packets and no
-// VXLAN. The isolation matrix of the four networks holds (nothing across), and under default
-// deny the receiver drops native packets by policy.
+// VXLAN. The isolation matrix of the four networks holds (nothing across); under default deny
+// none of its probes gets through and the receiver drops native packets by policy.
 func TestNativeNetwork(t *testing.T) {
 	t.Parallel()
 	c, byNet := networkCluster(t)
@@ -128,11 +128,13 @@ func TestNativeNetwork(t *testing.T) {
 	require.ElementsMatch(t, want, table, "reachable exactly within each network")
 	require.Greater(t, counter(t, c, h1, "drop_cross_network")+counter(t, c, h2, "drop_cross_network"), crossBefore)
 
-	// Default deny: the receiver drops the native network's packets by policy.
+	// Default deny: nothing gets through, and the receiver drops the native network's packets
+	// by policy (no GBP: the ipcache identity of the source).
 	for _, h := range c.Hosts {
 		_, err := c.CLI(h, "policy", "default", "deny")
 		require.NoError(t, err)
 	}
+	require.Empty(t, reachability(t, c, ifaces, 7071), "default deny")
 	policyBefore := counter(t, c, h2, "drop_policy")
 	ping, err = c.Bed.Ping(ctx, r1.Name, r2.IP, 3, 200*time.Millisecond)
 	require.NoError(t, err)
