@@ -25,15 +25,15 @@ func (a *Agent) Status(ctx context.Context) (api.Status, error) {
 	if err := a.storeStatus(ctx, &st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err
 	}
-	if st.Conntrack, err = a.ctTop(); err != nil {
-		return api.Status{}, err
-	}
-	st.CTMax = a.maps.CT.MaxEntries()
 	if st.Store.Healthy { // never waits on a known store outage
 		if st.OffLinkPeers, err = a.offLinkPeers(ctx); err != nil {
 			a.log.Warn("status: off-link peers", "err", err)
 		}
 	}
+	if st.Conntrack, err = a.ctTop(); err != nil {
+		return api.Status{}, err
+	}
+	st.CTMax = a.maps.CT.MaxEntries()
 	for _, m := range maps.AllMetrics() {
 		c := counters[m]
 		st.Counters = append(st.Counters, api.Counter{Name: maps.MetricName(m), Packets: c.Packets, Bytes: c.Bytes})

@@ -98,6 +98,10 @@ type Status struct {
 	Maps      []MapFill   `json:"maps,omitempty"`
 	Endpoints int         `json:"endpoints"` // stored endpoints of this node (last known while the store is down)
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
+	// OffLinkPeers names the peer hosts that are not on-link on the underlay while a native
+	// network exists, with the route they have (a node joining through etcd cannot be
+	// refused): the datapath drops native packets to them (drop_no_route).
+	OffLinkPeers []string `json:"offLinkPeers,omitempty"`
 	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
 	Counters  []Counter   `json:"counters"`
 	// Conntrack is the endpoints with the most conntrack entries, most first (at most 10).
@@ -105,10 +109,6 @@ type Status struct {
 	CTMax     int     `json:"ctMax"` // conntrack map capacity
 	// WireGuard is the encryption device and its peers; nil with --encryption none.
 	WireGuard *WireGuardStatus `json:"wireguard,omitempty"`
-	// OffLinkPeers names the peer hosts that are not on-link on the underlay while a native
-	// network exists, with the route they have (a node joining through etcd cannot be
-	// refused): the datapath drops native packets to them (drop_no_route).
-	OffLinkPeers []string `json:"offLinkPeers,omitempty"`
 }
 
 // WireGuardStatus is the node's WireGuard device as `ebpfnet status` shows it.

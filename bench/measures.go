@@ -42,10 +42,7 @@ const (
 	// MNetworkAttach and MUDPCrossNetworks are the networks phase's (networks.go).
 	MNetworkAttach    = "network-create-attach"
 	MUDPCrossNetworks = "udp-cross-networks"
-	// MTCPCrossNative and MRRCrossNative are ebpfnet's native network against the ceiling (native.go).
-	MTCPCrossNative = "tcp-cross-native"
-	MRRCrossNative  = "rr-cross-native"
-	connMeasurePfx  = "conn-"
+	connMeasurePfx    = "conn-"
 )
 
 // ConnMeasureID is the ID of "new connections per second with n published ports".

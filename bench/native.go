@@ -9,6 +9,12 @@ import (
 	"github.com/ebpfnet/ebpfnet/client"
 )
 
+// Measures of ebpfnet's native network against the ceiling (nativeCross).
+const (
+	MTCPCrossNative = "tcp-cross-native"
+	MRRCrossNative  = "rr-cross-native"
+)
+
 // Native network of the networks phase: bench-native, routed without encapsulation, with one
 // container per host (nn1 on the first host, 10.202.1.2; nn2 on the second, 10.202.2.2).
 const (
