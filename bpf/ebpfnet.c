@@ -25,9 +25,9 @@
 #include "lib/lb.h"
 #include "lib/lb_mesh.h"
 #include "lib/policy.h"
+#include "lib/native.h"
 #include "lib/trust.h"
 #include "lib/network.h"
-#include "lib/native.h"
 
 char __license[] SEC("license") = "GPL";
 
