@@ -121,13 +121,17 @@ func (a *Agent) networkMembers(ctx context.Context) (map[string][]string, error)
 // CreateNetwork validates req against every network of the cluster (name, subnet overlap, VNI)
 // and stores the network with the lowest free datapath id. Refusals: api.ErrInvalid for
 // malformed input, api.ErrConflict for a taken name or VNI or an overlapping subnet,
-// api.ErrFull past MaxNetworks, api.ErrUnsupported for what this agent cannot enforce yet;
+// api.ErrFull past MaxNetworks, api.ErrUnsupported for a native network on a node that encrypts, and
+// for a native network a peer host that is not on-link (api.ErrConflict, see native.go);
 // nothing is stored then.
 func (a *Agent) CreateNetwork(ctx context.Context, req api.NetworkRequest) (api.Network, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n, err := a.parseNetwork(req)
 	if err != nil {
+		return api.Network{}, err
+	}
+	if err := a.checkNativeNetwork(ctx, n); err != nil {
 		return api.Network{}, err
 	}
 	for range createNetworkAttempts {
@@ -174,9 +178,7 @@ func (a *Agent) parseNetwork(req api.NetworkRequest) (api.Network, error) {
 	}
 	mode := cmp.Or(req.Mode, api.NetworkModeVXLAN)
 	switch mode {
-	case api.NetworkModeVXLAN:
-	case api.NetworkModeNative:
-		return api.Network{}, api.Errorf(api.ErrUnsupported, "network %s: --mode native is not implemented yet", req.Name)
+	case api.NetworkModeVXLAN, api.NetworkModeNative:
 	default:
 		return api.Network{}, invalid("invalid mode %q: want vxlan or native", req.Mode)
 	}

@@ -99,8 +99,6 @@ func TestNetworkInternal(t *testing.T) {
 	err = a.checkHostPorts(t.Context(), api.Endpoint{Name: "b1", Network: "back"})
 	require.ErrorIs(t, err, api.ErrConflict)
 	require.EqualError(t, err, "endpoint b1: network back allows no published ports (--host-ports=false)")
-	_, err = a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "x", Subnet: "10.45.0.0/16", Mode: "native"})
-	require.ErrorIs(t, err, api.ErrUnsupported)
 }
 
 // TestNetworkCreateBadInput: every refusal has its kind and a message naming the problem,

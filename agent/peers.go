@@ -28,7 +28,8 @@ const ReservedLabel = "io.ebpfnet.reserved"
 // AddPeer routes a pod CIDR (of the cluster CIDR or of a network's subnet) to a peer host and
 // trusts the host's VXLAN (peers map). Refuses malformed input, CIDRs outside every network,
 // this node's own pod CIDR or underlay IP, host addresses that no host can have (see
-// checkPeerHost), and any overlap with an existing peer.
+// checkPeerHost), any overlap with an existing peer, and a host that is not on-link while a
+// native network exists (native.go).
 func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -58,6 +59,9 @@ func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, err
 		return api.Peer{}, conflict("peer CIDR %s overlaps this node's pod CIDR %s", cidr, a.node.PodCIDR)
 	case host == a.node.UnderlayIP:
 		return api.Peer{}, invalid("peer host IP %s is this node's own underlay IP", host)
+	}
+	if err := a.checkNativePeer(host, nets); err != nil {
+		return api.Peer{}, err
 	}
 	peers, err := a.store.Peers(ctx)
 	if err != nil {

@@ -25,6 +25,11 @@ func (a *Agent) Status(ctx context.Context) (api.Status, error) {
 	if err := a.storeStatus(ctx, &st); err != nil { // counts; store health (etcd: never waits on a known outage)
 		return api.Status{}, err
 	}
+	if st.Store.Healthy { // never waits on a known store outage
+		if st.OffLinkPeers, err = a.offLinkPeers(ctx); err != nil {
+			a.log.Warn("status: off-link peers", "err", err)
+		}
+	}
 	if st.Conntrack, err = a.ctTop(); err != nil {
 		return api.Status{}, err
 	}

@@ -98,8 +98,12 @@ type Status struct {
 	Maps      []MapFill   `json:"maps,omitempty"`
 	Endpoints int         `json:"endpoints"` // stored endpoints of this node (last known while the store is down)
 	Peers     int         `json:"peers"`     // static peers plus other live nodes (last known while the store is down)
-	Nodes     int         `json:"nodes"`     // live nodes in the cluster store, this one included; 0 with the local store
-	Counters  []Counter   `json:"counters"`
+	// OffLinkPeers names the peer hosts that are not on-link on the underlay while a native
+	// network exists, with the route they have (a node joining through etcd cannot be
+	// refused): the datapath drops native packets to them (drop_no_route).
+	OffLinkPeers []string  `json:"offLinkPeers,omitempty"`
+	Nodes        int       `json:"nodes"` // live nodes in the cluster store, this one included; 0 with the local store
+	Counters     []Counter `json:"counters"`
 	// Conntrack is the endpoints with the most conntrack entries, most first (at most 10).
 	Conntrack []CTUse `json:"conntrack"`
 	CTMax     int     `json:"ctMax"` // conntrack map capacity

@@ -79,6 +79,8 @@ func Measures(portCounts []int) []Measure {
 		{ID: MUDPSame, Title: "UDP 64 B received, same host", Unit: "kpps", Higher: true},
 		{ID: MUDPCross, Title: "UDP 64 B received, cross host", Unit: "kpps", Higher: true},
 		{ID: MUDPCrossNetworks, Title: "UDP 64 B received, cross host, " + itoa(NetworksDefined) + " networks defined", Unit: "kpps", Higher: true, Info: true},
+		{ID: MTCPCrossNative, Title: "TCP 1 stream, cross host, native network", Unit: "Gbit/s", Higher: true},
+		{ID: MRRCrossNative, Title: "TCP RR, cross host, native network", Unit: "trans/s", Higher: true},
 		{ID: MNetworkAttach, Title: "create a network and attach an endpoint, agent API", Unit: "ms", Info: true},
 		{ID: MFloodDrops, Title: "flood from a denied prefix dropped (ebpfnet: XDP; kernel: iptables raw)", Unit: "kpps", Higher: true},
 		{ID: MFloodCPU, Title: "CPU per million flood drops above the floor (ebpfnet: XDP; kernel: iptables raw)", Unit: "core-s"},

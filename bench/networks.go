@@ -63,7 +63,8 @@ func (n *ebpfnetNetworks) DefineUpTo(total int) error {
 }
 
 // networks runs the networks phase on the topologies that have networks (ebpfnet): the time
-// to create a network and attach an endpoint through the API, then cross-host UDP 64 B with
+// to create a network and attach an endpoint through the API, cross-host TCP and RR on a
+// native network against the ceiling (nativeCross), then cross-host UDP 64 B with
 // NetworksDefined networks defined (compare with the one-network row of the same run).
 func networks(ctx context.Context, topos []*Topology, cfg Config, res *Results) error {
 	for _, t := range topos {
@@ -79,6 +80,14 @@ func networks(ctx context.Context, topos []*Topology, cfg Config, res *Results) 
 			}
 			res.Add(MNetworkAttach, t.Name, ms(d))
 			logf(cfg.Log, "  %-20s #%d %-8s create + attach %.1f ms", phaseNetworks, i+1, t.Name, ms(d))
+		}
+	}
+	if err := nativeCross(ctx, topos, cfg, res); err != nil {
+		return err
+	}
+	for _, t := range topos {
+		if t.Networks == nil {
+			continue
 		}
 		if err := t.Networks.DefineUpTo(NetworksDefined); err != nil {
 			res.Fail(MUDPCrossNetworks, t.Name, err)

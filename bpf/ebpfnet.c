@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpfnet datapath: one program per attach point (cf. Cilium's bpf_lxc.c and bpf_overlay.c).
  *   from_container: tcx ingress of each container's host-side veth.
- *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, NAT replies,
- *                   published ports).
+ *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, native
+ *                   networks' routed packets, NAT replies, published ports).
  *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
  *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
  *                   the underlay.
@@ -26,6 +26,7 @@
 #include "lib/lb.h"
 #include "lib/lb_mesh.h"
 #include "lib/policy.h"
+#include "lib/native.h"
 #include "lib/trust.h"
 #include "lib/network.h"
 #include "lib/prefilter.h"
@@ -268,6 +269,9 @@ static __always_inline int from_container_ipv4(struct __sk_buff *skb, const stru
 			    remote->identity >= FIRST_LABEL_IDENTITY);
 	if (rc != TC_ACT_OK)
 		return rc;
+	rc = native_forward(skb, cfg, dst.ip, remote->tunnel_endpoint);
+	if (rc != NOT_MINE)
+		return rc;
 	return forward_ipv4(skb, cfg, NULL, remote->tunnel_endpoint,
 			    (remote->flags & IPCACHE_F_PLAIN_VXLAN) ? 0 : identity, vni);
 }
@@ -337,6 +341,39 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 	return rc == NOT_MINE ? TC_ACT_OK : rc;
 }
 
+/* Deliver a packet from another host (source identity src_id) to the local endpoint ep as
+ * policy allows, a service reply translated back to its VIP first; counted m. */
+static __always_inline int deliver_allowed(struct __sk_buff *skb, const struct node_params *cfg,
+					   __u32 src_id, const struct endpoint_info *ep, enum metric m)
+{
+	int rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
+
+	if (rc != TC_ACT_OK)
+		return rc;
+	rc = lb_reply(skb);
+	if (rc < 0)
+		return rc;
+	return deliver_local(skb, cfg, ep, m);
+}
+
+/* A native network's packet from a peer host on the underlay (lib/native.h): source checks,
+ * policy of the source's ipcache identity, delivery. Returns a verdict, a negative drop
+ * reason, or NOT_MINE when skb is no IPv4 for a native network's address. */
+static __always_inline int native_rx(struct __sk_buff *skb, const struct node_params *cfg)
+{
+	struct endpoint_info *ep;
+	struct endpoint_key dst;
+	__u32 src_id = 0;
+	int rc = native_source(skb, cfg, &dst.ip, &src_id);
+
+	if (rc)
+		return rc;
+	ep = bpf_map_lookup_elem(&endpoints, &dst);
+	if (!ep)
+		return -METRIC_DROP_UNKNOWN_ENDPOINT;
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_NATIVE);
+}
+
 /* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
  * WireGuard device (1): checks, decapsulation, policy and delivery, one code for both.
  * VXLAN is decapsulated only from a cluster host (peers map), for an inner source that host
@@ -386,13 +423,7 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	rc = vxlan_decap(skb);
 	if (rc < 0)
 		return rc;
-	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
-	if (rc != TC_ACT_OK)
-		return rc;
-	rc = lb_reply(skb);
-	if (rc < 0)
-		return rc;
-	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_DECAP);
 }
 
 SEC("tcx/ingress")
@@ -407,6 +438,8 @@ int from_overlay(struct __sk_buff *skb)
 	if (rc != NOT_MINE)
 		return rc;
 	rc = overlay_rx(skb, cfg, 0);
+	if (rc == NOT_MINE)
+		rc = native_rx(skb, cfg);
 	if (rc == NOT_MINE)
 		rc = from_outside(skb, cfg);
 	return verdict(skb, rc);

@@ -40,7 +40,7 @@ func newNetworkCmd(g *globals) *cobra.Command {
 	f := create.Flags()
 	f.StringVar(&req.Subnet, "subnet", "", "IPv4 subnet of its endpoints; must not overlap another network's")
 	f.Uint32Var(&req.VNI, "vni", 0, "VXLAN network identifier, unique in the cluster (default: the lowest free from 4096)")
-	f.StringVar(&req.Mode, "mode", api.NetworkModeVXLAN, "vxlan or native")
+	f.StringVar(&req.Mode, "mode", api.NetworkModeVXLAN, "vxlan, or native: routed without encapsulation (every peer host on the underlay's L2 segment)")
 	f.StringVar(&req.DefaultPolicy, "default-policy", "", "allow or deny when no rule matches (default: the cluster policy's)")
 	f.BoolVar(&hostNAT, "host-nat", true, "masquerade its endpoints' traffic leaving the cluster (default: the agent's --host-nat)")
 	f.BoolVar(&hostPorts, "host-ports", true, "allow published ports on its endpoints")

@@ -41,6 +41,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				row(w, "endpoints", st.Endpoints)
 				row(w, "peers", st.Peers)
+				for _, p := range st.OffLinkPeers {
+					row(w, "WARNING native", p)
+				}
 				for _, u := range st.Conntrack {
 					row(w, "conntrack "+u.Endpoint, fmt.Sprintf("%d of %d entries (%s; table %d)", u.Entries, u.Limit, u.IP, st.CTMax))
 				}
