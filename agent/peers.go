@@ -28,8 +28,9 @@ const ReservedLabel = "io.ebpfnet.reserved"
 // AddPeer routes a pod CIDR (of the cluster CIDR or of a network's subnet) to a peer host and
 // trusts the host's VXLAN (peers map). Refuses malformed input, CIDRs outside every network,
 // this node's own pod CIDR or underlay IP, host addresses that no host can have (see
-// checkPeerHost), any overlap with an existing peer, and a host that is not on-link while a
-// native network exists (native.go).
+// checkPeerHost), any overlap with an existing peer, a WireGuard key other than the one the
+// host already has (none given: the host's), and a host that is not on-link while a native
+// network exists (native.go).
 func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -71,7 +72,9 @@ func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, err
 		if p.CIDR.Overlaps(cidr) {
 			return api.Peer{}, conflict("peer CIDR %s overlaps existing peer %s (via %s)", cidr, p.CIDR, p.HostIP)
 		}
-		if p.HostIP == host && p.WGPublicKey != wgKey {
+		if p.HostIP == host && p.WGPublicKey != wgKey && req.WGPublicKey == "" {
+			wgKey = p.WGPublicKey // a further CIDR of a known host (e.g. another network's)
+		} else if p.HostIP == host && p.WGPublicKey != wgKey {
 			return api.Peer{}, conflict("peer host %s already has WireGuard key %q (peer %s), not %q", host, p.WGPublicKey, p.CIDR, wgKey)
 		}
 	}
