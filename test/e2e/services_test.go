@@ -322,6 +322,10 @@ func TestServiceBadInput(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web")
 	require.NoError(t, err)
+	// A host process listening on 7070 (the mesh port would shadow it on every address).
+	bound, err := c.Bed.ListenTCP(h1.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 7070))
+	require.NoError(t, err)
+	defer bound.Close()
 	add := func(extra ...string) []string {
 		return append([]string{"service", "add", "x", "--port", "80/tcp", "--selector", "app=x"}, extra...)
 	}
@@ -343,6 +347,7 @@ func TestServiceBadInput(t *testing.T) {
 		{"bad lb", add("--lb", "roundrobin"), `load balancing "roundrobin": want maglev or random`},
 		{"bad affinity", add("--affinity", "cookie"), `affinity "cookie": want none or client-ip`},
 		{"mesh port published", add("--publish", "8080"), "port 8080/tcp is published by endpoint c1"},
+		{"mesh port bound by a host process", add("--publish", "7070"), "port 7070/tcp is in use by a process on this host"},
 		{"bad health check", add("--health-check", "http"), `health check "http": want tcp or tcp:PORT`},
 		{"bad health check port", add("--health-check", "tcp:0"), `health check "tcp:0": port "0": want 1-65535`},
 		{"bad name", []string{"service", "add", "bad/name", "--port", "80/tcp", "--selector", "app=x"}, `invalid`},
