@@ -5,7 +5,8 @@
  *   from_container: tcx ingress of each container's host-side veth.
  *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, NAT replies,
  *                   published ports).
- *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
+ *   from_host:      tcx ingress of loopback: the host's own connections to published ports
+ *                   and routing-mesh ports.
  *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
  *                   the underlay.
  *   xdp_underlay:   XDP on the underlay device: prefilter and early drops (lib/xdp.h).
@@ -377,9 +378,9 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	src_id = overlay_src_identity(peer, rx.src_identity, src);
 	dst.ip = rx.inner_ip->daddr;
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
-	if (!ep && in_cluster(cfg, dst.ip))
+	if (!ep && in_cluster(cfg, dst.ip) && dst.ip != cfg->gateway_ip)
 		return -METRIC_DROP_UNKNOWN_ENDPOINT;
-	if (!ep) { /* a mesh backend's reply to its client outside, via this entry host */
+	if (!ep) { /* a mesh backend's reply to its client outside or this host, via this entry host */
 		rc = lb_mesh_reply(skb, &dst.ip);
 		return rc < 0 ? rc : route_out(skb, cfg, cfg->underlay_ip, dst.ip, METRIC_FWD_DNAT_REPLY);
 	}
@@ -389,7 +390,10 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
 	if (rc != TC_ACT_OK)
 		return rc;
-	rc = lb_reply(skb);
+	if (src->identity == IDENTITY_REMOTE_NODE) /* that host's own mesh connection */
+		rc = lb_mesh_rx_host(skb, rx.outer_saddr);
+	else
+		rc = lb_reply(skb);
 	if (rc < 0)
 		return rc;
 	return deliver_local(skb, cfg, ep, METRIC_FWD_DECAP);
@@ -438,6 +442,8 @@ int from_host(struct __sk_buff *skb)
 	if (!cfg || !flow_parse(skb, &f))
 		return TC_ACT_OK;
 	rc = to_published(skb, cfg, &f);
+	if (rc == NOT_MINE)
+		rc = to_mesh(skb, cfg);
 	return verdict(skb, rc == NOT_MINE ? TC_ACT_OK : rc);
 }
 

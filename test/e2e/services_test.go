@@ -49,11 +49,13 @@ func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) net
 	return l
 }
 
-// svcConn is a client connection to a service and the backend that answered it.
+// svcConn is a client connection to a service, the backend that answered it and the client
+// address that backend saw.
 type svcConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
 	backend string
+	client  netip.Addr
 }
 
 // ask sends a line and returns the answer's two fields: backend name and the client address
@@ -82,6 +84,17 @@ func dialService(t *testing.T, c *testbed.Cluster, client *testbed.Container, vi
 // requires that the backend saw from as the client's address.
 func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to netip.AddrPort, n int) []*svcConn {
 	t.Helper()
+	conns := dialAny(t, c, ns, to, n)
+	for _, s := range conns {
+		require.Equal(t, from, s.client, "backend %s sees the client's address", s.backend)
+	}
+	return conns
+}
+
+// dialAny opens n connections from netns ns to to and asks each once, recording the backend
+// and the client address it saw.
+func dialAny(t *testing.T, c *testbed.Cluster, ns string, to netip.AddrPort, n int) []*svcConn {
+	t.Helper()
 	out := make([]*svcConn, 0, n)
 	for range n {
 		conn, err := c.Bed.DialTCP(ns, to, 5*time.Second)
@@ -92,8 +105,7 @@ func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to n
 		require.NoError(t, err)
 		ap, err := netip.ParseAddrPort(addr)
 		require.NoError(t, err, "backend %s saw %q", name, addr)
-		require.Equal(t, from, ap.Addr(), "backend %s sees the client's address", name)
-		s.backend = name
+		s.backend, s.client = name, ap.Addr()
 		out = append(out, s)
 	}
 	return out
@@ -274,6 +286,53 @@ func TestServiceMesh(t *testing.T) {
 		require.Equal(t, s.backend, name)
 	}
 	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
+}
+
+// TestServiceMeshFromCluster (issue 15): the routing-mesh port answers the hosts themselves
+// and the cluster's containers, as Docker's routing mesh does: from every host to its own
+// address, to 127.0.0.1 and to another host's address, and from a container to every host's
+// address (hairpin), real TCP connections reach all 3 backends (on 2 hosts), each answering
+// from the address dialed. A host's own client keeps its address (127.0.0.1 becomes the
+// host's gateway address, as for published ports). All the connections then answer again.
+func TestServiceMeshFromCluster(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
+	require.NoError(t, err)
+	_, err = c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
+	require.NoError(t, err)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	const n = 60
+	var open []*svcConn
+	check := func(what string, conns []*svcConn, to netip.AddrPort) {
+		t.Helper()
+		open = append(open, conns...)
+		got := share(conns)
+		t.Logf("%d connections %s: %v, client seen as %s", n, what, got, conns[0].client)
+		for _, b := range backends {
+			require.Positive(t, got[b.Name], "%s: %v", what, got)
+		}
+		for _, s := range conns {
+			require.Equal(t, to.String(), s.conn.RemoteAddr().String(), "%s answers from the address dialed", what)
+		}
+	}
+	for i, h := range c.Hosts {
+		own := netip.AddrPortFrom(h.UnderlayIP, 8080)
+		check(fmt.Sprintf("from %s to its own address", h.Name), dialFrom(t, c, h.Name, h.UnderlayIP, own, n), own)
+		lo := netip.MustParseAddrPort("127.0.0.1:8080")
+		check(fmt.Sprintf("from %s to 127.0.0.1", h.Name), dialFrom(t, c, h.Name, podIP(h, 1), lo, n), lo)
+		other := netip.AddrPortFrom(c.Hosts[(i+1)%len(c.Hosts)].UnderlayIP, 8080)
+		check(fmt.Sprintf("from %s to %s", h.Name, other), dialFrom(t, c, h.Name, h.UnderlayIP, other, n), other)
+		check(fmt.Sprintf("from container %s to %s", client.Name, own), dialAny(t, c, client.Name, own, n), own)
+	}
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d asks again", i)
+		require.Equal(t, s.backend, name)
+	}
 }
 
 // TestServiceHealth: with --health-check tcp a backend whose port stops accepting leaves every
