@@ -203,13 +203,7 @@ func TestServices(t *testing.T) {
 	}
 
 	// Every agent restarts (SIGKILL): the established connections keep their backends.
-	for _, h := range c.Hosts {
-		require.NoError(t, c.KillAgent(h))
-	}
-	time.Sleep(500 * time.Millisecond)
-	for _, h := range c.Hosts {
-		require.NoError(t, ec.startAgent(h))
-	}
+	ec.restartAgents(t)
 	for i, s := range open {
 		name, _, err := s.ask()
 		require.NoError(t, err, "connection %d after restart", i)
@@ -258,7 +252,9 @@ func TestServices(t *testing.T) {
 // TestServiceMesh (issue 15): with --publish 8080 a client outside the cluster reaches a
 // backend on any host through any host's address: 300 connections through each host, every
 // backend serves 33% ± 10% of them and sees the client's own address, the replies come back
-// from the address the client dialed (the connection would not establish otherwise).
+// from the address the client dialed (the connection would not establish otherwise). All 900
+// connections, most through an entry host to a remote backend, survive a SIGKILL and restart of
+// every agent.
 func TestServiceMesh(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
@@ -286,6 +282,46 @@ func TestServiceMesh(t *testing.T) {
 		require.Equal(t, s.backend, name)
 	}
 	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
+
+	// Every agent restarts (SIGKILL): the established mesh connections, two thirds of them
+	// through an entry host to a backend on another host, keep their backends.
+	remote := 0
+	for _, s := range open {
+		if netip.MustParseAddrPort(s.conn.RemoteAddr().String()).Addr() != backendOf(backends, s.backend).Host.UnderlayIP {
+			remote++
+		}
+	}
+	require.Positive(t, remote)
+	ec.restartAgents(t)
+	for i, s := range open {
+		name, addr, err := s.ask()
+		require.NoError(t, err, "connection %d after restart", i)
+		require.Equal(t, s.backend, name, "connection %d keeps its backend", i)
+		require.True(t, strings.HasPrefix(addr, outsideIP.String()+":"), "connection %d: backend sees %s", i, addr)
+	}
+	t.Logf("all %d mesh connections (%d to a remote backend) survived a restart of every agent", len(open), remote)
+}
+
+// restartAgents kills every agent of ec (SIGKILL) and starts it again with its etcd arguments.
+func (ec *etcdCluster) restartAgents(t *testing.T) {
+	t.Helper()
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.KillAgent(h))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.startAgent(h))
+	}
+}
+
+// backendOf is the backend container named name.
+func backendOf(backends []*backendCtr, name string) *backendCtr {
+	for _, b := range backends {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
 }
 
 // TestServiceMeshFromCluster (issue 15): the routing-mesh port answers the hosts themselves
@@ -333,6 +369,79 @@ func TestServiceMeshFromCluster(t *testing.T) {
 		require.NoError(t, err, "connection %d asks again", i)
 		require.Equal(t, s.backend, name)
 	}
+}
+
+// udpBackend answers every datagram to :53 in container ct with "<ct name> <client address>".
+func udpBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) {
+	t.Helper()
+	conn, err := c.Bed.ListenUDP(ct.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 53))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = conn.WriteToUDPAddrPort([]byte(fmt.Sprintf("%s %s", ct.Name, from)), from)
+		}
+	}()
+}
+
+// TestServiceUDP (issue 15): a UDP service end to end. 60 flows (source ports) from a container
+// on a host without backends and 60 from one on a backend's host to VIP:53/udp reach all 3
+// backends, each seeing the client's address, and every reply comes back from VIP:53 (the
+// client's socket is connected to the VIP: a reply from elsewhere would not arrive); a flow
+// keeps its backend.
+func TestServiceUDP(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	for _, b := range backends {
+		udpBackend(t, c, b.Container)
+	}
+	far, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
+	require.NoError(t, err)
+	near, err := c.AddContainer(c.Hosts[0], "client1", podIP(c.Hosts[0], 3), "app=client")
+	require.NoError(t, err)
+	out, err := c.CLI(c.Hosts[0], "service", "add", "dns", "--port", "53/udp", "--selector", "app=web", "-o", "json")
+	require.NoError(t, err, out)
+	var svc api.ServiceInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &svc))
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "dns", 3)
+	}
+	vip := netip.AddrPortFrom(svc.VIP, 53)
+	buf := make([]byte, 1500)
+	ask := func(conn *net.UDPConn) string {
+		t.Helper()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err := conn.Write([]byte("hello"))
+		require.NoError(t, err)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		require.NoError(t, err, "reply to %s", conn.LocalAddr())
+		name, addr, _ := strings.Cut(string(buf[:n]), " ")
+		require.Equal(t, vip, from, "the reply comes from the VIP")
+		require.Equal(t, conn.LocalAddr().String(), addr, "%s sees the client's address", name)
+		return name
+	}
+	for _, client := range []*testbed.Container{far, near} {
+		n := map[string]int{}
+		for port := uint16(40000); port < 40060; port++ {
+			conn, err := c.Bed.DialUDP(client.Name, netip.AddrPortFrom(client.IP, port), vip)
+			require.NoError(t, err)
+			name := ask(conn)
+			require.Equal(t, name, ask(conn), "flow %d keeps its backend", port)
+			n[name]++
+			conn.Close()
+		}
+		t.Logf("60 UDP flows from %s (%s): %v", client.Name, client.Host.Name, n)
+		for _, b := range backends {
+			require.Positive(t, n[b.Name], "%s from %s: %v", b.Name, client.Name, n)
+		}
+	}
+	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
 }
 
 // TestServiceHealth: with --health-check tcp a backend whose port stops accepting leaves every
