@@ -157,6 +157,14 @@ func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
 	return ec, backends
 }
 
+// serviceClient is a container name labelled app=client at the n-th address of h's pod CIDR.
+func serviceClient(t *testing.T, c *testbed.Cluster, h *testbed.Host, name string, n int) *testbed.Container {
+	t.Helper()
+	ct, err := c.AddContainer(h, name, podIP(h, n), "app=client")
+	require.NoError(t, err)
+	return ct
+}
+
 // podIP is the n-th address of h's pod CIDR.
 func podIP(h *testbed.Host, n int) netip.Addr {
 	a := h.PodCIDR.Addr()
@@ -177,10 +185,8 @@ func TestServices(t *testing.T) {
 	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
 	h1, h2, h3 := c.Hosts[0], c.Hosts[1], c.Hosts[2]
-	far, err := c.AddContainer(h3, "client3", podIP(h3, 2), "app=client")
-	require.NoError(t, err)
-	near, err := c.AddContainer(h1, "client1", podIP(h1, 3), "app=client")
-	require.NoError(t, err)
+	far := serviceClient(t, c, h3, "client3", 2)
+	near := serviceClient(t, c, h1, "client1", 3)
 
 	out, err := c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "-o", "json")
 	require.NoError(t, err, out)
@@ -252,9 +258,9 @@ func TestServices(t *testing.T) {
 // TestServiceMesh (issue 15): with --publish 8080 a client outside the cluster reaches a
 // backend on any host through any host's address: 300 connections through each host, every
 // backend serves 33% ± 10% of them and sees the client's own address, the replies come back
-// from the address the client dialed (the connection would not establish otherwise). All 900
-// connections, most through an entry host to a remote backend, survive a SIGKILL and restart of
-// every agent.
+// from the address the client dialed (the connection would not establish otherwise). The
+// connections (most through an entry host to a remote backend) all answer again, and again
+// after a SIGKILL and restart of every agent.
 func TestServiceMesh(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
@@ -276,6 +282,7 @@ func TestServiceMesh(t *testing.T) {
 		require.Equal(t, netip.AddrPortFrom(h.UnderlayIP, 8080).String(), conns[0].conn.RemoteAddr().String())
 		open = append(open, conns...)
 	}
+	open = newestPerTuple(t, open)
 	for i, s := range open {
 		name, _, err := s.ask()
 		require.NoError(t, err, "connection %d", i)
@@ -314,6 +321,27 @@ func (ec *etcdCluster) restartAgents(t *testing.T) {
 	}
 }
 
+// newestPerTuple leaves out the older of mesh connections that the backend sees as one
+// 4-tuple (the client's kernel reused a source port through another host to the same backend):
+// the newest flow takes the tuple's replies, as the README says.
+func newestPerTuple(t *testing.T, conns []*svcConn) []*svcConn {
+	t.Helper()
+	newest := map[string]int{}
+	for i, s := range conns {
+		newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] = i
+	}
+	var out []*svcConn
+	for i, s := range conns {
+		if newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] == i {
+			out = append(out, s)
+		}
+	}
+	if len(out) < len(conns) {
+		t.Logf("%d connections left out: their tuple was reused through another host", len(conns)-len(out))
+	}
+	return out
+}
+
 // backendOf is the backend container named name.
 func backendOf(backends []*backendCtr, name string) *backendCtr {
 	for _, b := range backends {
@@ -334,9 +362,8 @@ func TestServiceMeshFromCluster(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
-	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
-	require.NoError(t, err)
-	_, err = c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
+	client := serviceClient(t, c, c.Hosts[2], "client3", 2)
+	_, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
 	require.NoError(t, err)
 	for _, h := range c.Hosts {
 		waitBackends(t, c, h, "web", 3)
@@ -401,10 +428,8 @@ func TestServiceUDP(t *testing.T) {
 	for _, b := range backends {
 		udpBackend(t, c, b.Container)
 	}
-	far, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
-	require.NoError(t, err)
-	near, err := c.AddContainer(c.Hosts[0], "client1", podIP(c.Hosts[0], 3), "app=client")
-	require.NoError(t, err)
+	far := serviceClient(t, c, c.Hosts[2], "client3", 2)
+	near := serviceClient(t, c, c.Hosts[0], "client1", 3)
 	out, err := c.CLI(c.Hosts[0], "service", "add", "dns", "--port", "53/udp", "--selector", "app=web", "-o", "json")
 	require.NoError(t, err, out)
 	var svc api.ServiceInfo
@@ -451,8 +476,7 @@ func TestServiceHealth(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
-	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
-	require.NoError(t, err)
+	client := serviceClient(t, c, c.Hosts[2], "client3", 2)
 	out, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--health-check", "tcp", "-o", "json")
 	require.NoError(t, err, out)
 	var svc api.ServiceInfo
