@@ -19,7 +19,8 @@ import (
 // unless given), stores it (cluster-wide with etcd) and programs it with its current backends.
 // Refused, with nothing changed: a malformed name, port, selector, VIP, algorithm or affinity
 // (api.ErrInvalid); a VIP outside the service CIDR (ErrInvalid); a name or VIP in use, or a
-// --publish port published by an endpoint or another service (api.ErrConflict); more services
+// --publish port published by an endpoint, used by another service or bound by a host process
+// (api.ErrConflict); more services
 // than the maps hold (api.ErrFull).
 func (a *Agent) AddService(ctx context.Context, req api.ServiceRequest) (api.ServiceInfo, error) {
 	a.mu.Lock()
@@ -140,8 +141,9 @@ func (a *Agent) serviceVIP(req string, svcs []api.Service) (netip.Addr, error) {
 	return ip, nil
 }
 
-// checkMeshPort refuses a routing-mesh port that an endpoint of the cluster publishes or
-// another service uses as its mesh port.
+// checkMeshPort refuses (api.ErrConflict) a routing-mesh port that an endpoint of the cluster
+// publishes, another service uses as its mesh port, or a process of this host has bound (as
+// `publish add` refuses it: the mesh port answers on every local address, shadowing it).
 func (a *Agent) checkMeshPort(ctx context.Context, svc api.Service, svcs []api.Service) error {
 	for _, s := range svcs {
 		if s.Publish == svc.Publish && s.Proto == svc.Proto {
@@ -160,7 +162,7 @@ func (a *Agent) checkMeshPort(ctx context.Context, svc api.Service, svcs []api.S
 			}
 		}
 	}
-	return nil
+	return checkHostPortsFree(want)
 }
 
 // refuseMeshPorts refuses (api.ErrConflict) publishing m over a service's routing-mesh port:

@@ -5,7 +5,8 @@
  *   from_container: tcx ingress of each container's host-side veth.
  *   from_overlay:   tcx ingress of the underlay device (VXLAN decapsulation, native
  *                   networks' routed packets, NAT replies, published ports).
- *   from_host:      tcx ingress of loopback: the host's own connections to published ports.
+ *   from_host:      tcx ingress of loopback: the host's own connections to published ports
+ *                   and routing-mesh ports.
  *   from_wireguard: tcx ingress of the WireGuard device: decrypted VXLAN, decapsulated as on
  *                   the underlay.
  *   xdp_underlay:   XDP on the underlay device: prefilter and early drops (lib/xdp.h).
@@ -342,15 +343,17 @@ static __always_inline int from_outside(struct __sk_buff *skb, const struct node
 }
 
 /* Deliver a packet from another host (source identity src_id) to the local endpoint ep as
- * policy allows, a service reply translated back to its VIP first; counted m. */
+ * policy allows, a service reply translated back to its VIP first, or (mesh_host nonzero) a
+ * routing-mesh connection of that peer host itself tracked to go back through it; counted m. */
 static __always_inline int deliver_allowed(struct __sk_buff *skb, const struct node_params *cfg,
-					   __u32 src_id, const struct endpoint_info *ep, enum metric m)
+					   __u32 src_id, const struct endpoint_info *ep, enum metric m,
+					   __be32 mesh_host)
 {
 	int rc = policy_enforce(skb, cfg, src_id, ep->identity, 1);
 
 	if (rc != TC_ACT_OK)
 		return rc;
-	rc = lb_reply(skb);
+	rc = mesh_host ? lb_mesh_rx_host(skb, mesh_host) : lb_reply(skb);
 	if (rc < 0)
 		return rc;
 	return deliver_local(skb, cfg, ep, m);
@@ -371,7 +374,7 @@ static __always_inline int native_rx(struct __sk_buff *skb, const struct node_pa
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
 	if (!ep)
 		return -METRIC_DROP_UNKNOWN_ENDPOINT;
-	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_NATIVE);
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_NATIVE, 0);
 }
 
 /* VXLAN addressed to this host, from the underlay (encrypted 0) or decrypted by the
@@ -414,16 +417,18 @@ static __always_inline int overlay_rx(struct __sk_buff *skb, const struct node_p
 	src_id = overlay_src_identity(peer, rx.src_identity, src);
 	dst.ip = rx.inner_ip->daddr;
 	ep = bpf_map_lookup_elem(&endpoints, &dst);
-	if (!ep && in_cluster(cfg, dst.ip))
+	if (!ep && in_cluster(cfg, dst.ip) && dst.ip != cfg->gateway_ip)
 		return -METRIC_DROP_UNKNOWN_ENDPOINT;
-	if (!ep) { /* a mesh backend's reply to its client outside, via this entry host */
+	if (!ep) { /* a mesh backend's reply to its client outside or this host, via this entry host */
 		rc = lb_mesh_reply(skb, &dst.ip);
 		return rc < 0 ? rc : route_out(skb, cfg, cfg->underlay_ip, dst.ip, METRIC_FWD_DNAT_REPLY);
 	}
 	rc = vxlan_decap(skb);
 	if (rc < 0)
 		return rc;
-	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_DECAP);
+	/* A peer host's own mesh connection (remote-node) is tracked to go back through it. */
+	return deliver_allowed(skb, cfg, src_id, ep, METRIC_FWD_DECAP,
+			       src->identity == IDENTITY_REMOTE_NODE ? rx.outer_saddr : 0);
 }
 
 SEC("tcx/ingress")
@@ -471,6 +476,8 @@ int from_host(struct __sk_buff *skb)
 	if (!cfg || !flow_parse(skb, &f))
 		return TC_ACT_OK;
 	rc = to_published(skb, cfg, &f);
+	if (rc == NOT_MINE)
+		rc = to_mesh(skb, cfg);
 	return verdict(skb, rc == NOT_MINE ? TC_ACT_OK : rc);
 }
 

@@ -271,3 +271,41 @@ func TestServicePolicy(t *testing.T) {
 	d := serviceDst(t, f, tcpSyn(t, c1MAC, routerMAC, c1IP, 47001, svcVIP, 80))
 	require.Equal(t, c2IP, d.dst)
 }
+
+// TestServiceMeshFromCluster: a container's connection to a mesh port of its host's address
+// (hairpin) goes to the Go Maglev choice for its 5-tuple, keeping its address; a peer host's
+// own connection to a local mesh backend (inner source the peer's address, its remote-node
+// entry) is tracked, so the backend's reply goes back to that peer inside the tunnel instead
+// of being routed to the peer's address.
+func TestServiceMeshFromCluster(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257, Published: true}))
+	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: netip.PrefixFrom(peerIP, 32), TunnelEndpoint: peerIP, Identity: maps.IdentityRemoteNode}))
+	backends := []maps.Backend{{IP: c2IP, Port: 8080}, {IP: remoteB1, Port: 8080}}
+	table := putService(t, f, maps.Service{VIP: svcVIP, Port: 80, Proto: policy.ProtoTCP, ID: 5, Mesh: 30080}, backends)
+	require.NoError(t, f.m.Services.SetMeshBackends([]maps.Backend{{IP: c2IP, Port: 8080}}))
+
+	seen := map[netip.Addr]bool{}
+	for sport := uint16(47000); sport < 47040; sport++ {
+		want := table[lb.FlowHash(c1IP, underlayIP, sport, 30080, policy.ProtoTCP)%uint32(len(table))]
+		d := serviceDst(t, f, tcpSyn(t, c1MAC, routerMAC, c1IP, sport, underlayIP, 30080))
+		require.Equal(t, want.IP, d.dst, "sport %d", sport)
+		require.Equal(t, c1IP, d.src, "the client's address kept")
+		seen[d.dst] = true
+	}
+	require.Len(t, seen, 2, "both backends chosen")
+
+	progO, progC := f.dp.Programs().FromOverlay, f.dp.Programs().FromContainer
+	reply := tcpSyn(t, c2MAC, routerMAC, c2IP, 8080, peerIP, 48000)
+	verdict, _ := f.run(t, progC, f.lxc2, reply)
+	require.Equal(t, uint32(tcActOK), verdict, "untracked: to the host stack, routed to the peer's address")
+	syn := tcpSyn(t, peerMAC, routerMAC, peerIP, 48000, c2IP, 8080)
+	verdict, out := f.run(t, progO, f.ul, vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50003, testVNI, 0, syn))
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	require.Equal(t, peerIP, decodeChecked(t, out).src)
+	verdict, back := f.run(t, progC, f.lxc2, reply)
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	outer := gopacket.NewPacket(back, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	require.Equal(t, peerIP.AsSlice(), []byte(outer.DstIP.To4()), "the reply goes back to the entry host in the tunnel")
+	require.Equal(t, peerIP, decodeChecked(t, back[vxlanInnerOff:]).dst)
+}

@@ -227,9 +227,10 @@ static __always_inline int lb_translate(struct __sk_buff *skb, const struct node
 	return 0;
 }
 
-/* A container's packet to a service VIP:port: translated to a backend (its address stored in
- * *daddr), so the caller routes it on like a packet sent to the backend (policy of the
- * backend's identity, local delivery or encapsulation). Returns 0 when translated, NOT_MINE
+/* A container's packet to a service VIP:port, or to a routing-mesh port of an address of this
+ * host (another host's address is reached as from outside, masqueraded): translated to a
+ * backend (its address stored in *daddr), so the caller routes it on like a packet sent to the
+ * backend (policy of the backend's identity, local delivery or encapsulation). Returns 0 when translated, NOT_MINE
  * when the destination is no service, a verdict (the no-backend answer) or a negative drop
  * reason. A subprogram: from_container is near the stack limit. */
 static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_params *cfg,
@@ -247,8 +248,12 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 	sk.port = f.dport;
 	sk.proto = f.proto;
 	svc = bpf_map_lookup_elem(&lb_services, &sk);
-	if (!svc)
-		return NOT_MINE;
+	if (!svc) { /* a routing-mesh port of this host's own address (hairpin) */
+		sk.vip = 0;
+		svc = bpf_map_lookup_elem(&lb_services, &sk);
+		if (!svc || ipv4_loopback(f.daddr) || !host_local(skb, cfg, f.daddr))
+			return NOT_MINE;
+	}
 	rc = lb_translate(skb, cfg, &f, svc, &t);
 	if (rc == 0)
 		*daddr = t.ip;

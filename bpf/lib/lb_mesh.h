@@ -37,8 +37,8 @@ static __always_inline void lb_backend_key(const struct flow *f, int to_backend,
  * the newest flow decides where its replies go, and a CT_MESH entry of that tuple left by an
  * earlier flow through another host is forgotten here (lb_mesh_rx does the converse). Returns
  * 0 when translated, NOT_MINE when no mesh port, a verdict (the no-backend answer) or a
- * negative drop reason. A 127.0.0.0/8 destination from the wire is never translated
- * (CVE-2020-8558). */
+ * negative drop reason. A 127.0.0.0/8 destination counts only on loopback ingress, the host's
+ * own connections (from_host); from the wire it is never translated (CVE-2020-8558). */
 static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params *cfg,
 				 __be32 *backend)
 {
@@ -49,7 +49,8 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 	struct flow f = {};
 	int rc;
 
-	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || ipv4_loopback(f.daddr))
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP ||
+	    (ipv4_loopback(f.daddr) && skb->ingress_ifindex != LOOPBACK_IFINDEX))
 		return NOT_MINE;
 	sk.port = f.dport; /* vip 0: the mesh entry */
 	sk.proto = f.proto;
@@ -67,6 +68,43 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 	return 0;
 }
 
+/* Whether flow f goes to a local mesh backend (lb_backends entry of service 0). */
+static __always_inline int lb_mesh_backend(const struct flow *f)
+{
+	struct lb_backend_key bk = { .ip = f->daddr, .port = f->dport };
+
+	return bpf_map_lookup_elem(&lb_backends, &bk) != NULL;
+}
+
+/* Track mesh flow f (as the backend receives it) as come through the entry host outer
+ * (CT_MESH), the newest flow of its 4-tuple (see lb_mesh_in). Returns 0 or a negative drop
+ * reason. */
+static __always_inline int lb_mesh_track(const struct flow *f, __be32 outer)
+{
+	struct ct_key k = {};
+	struct ct_entry v = {};
+	struct ct_entry *e;
+
+	lb_backend_key(f, 1, CT_MESH, &k);
+	e = bpf_map_lookup_elem(&ct, &k);
+	if (e && e->addr == outer) {
+		ct_touch(e);
+	} else {
+		struct ct_key old = {};
+
+		/* The newest flow of this 4-tuple comes through outer (see lb_mesh_in). */
+		lb_backend_key(f, 1, CT_DNAT_REPLY, &old);
+		bpf_map_delete_elem(&ct, &old);
+		if (!e && ct_quota_charge(f->daddr, 0, 1))
+			return -METRIC_DROP_CT_QUOTA;
+		v.last_seen = bpf_ktime_get_ns();
+		v.addr = outer;
+		if (bpf_map_update_elem(&ct, &k, &v, BPF_ANY))
+			return -METRIC_DROP_CT_FULL;
+	}
+	return 0;
+}
+
 /* A peer's VXLAN whose inner source is no endpoint of that peer (skb still encapsulated, outer
  * source outer): accepted, decapsulated, only as a mesh flow from outside the cluster to a
  * local mesh backend (lb_backends entry of service 0), whose entry host is remembered in
@@ -75,40 +113,32 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 static __noinline int lb_mesh_rx(struct __sk_buff *skb, const struct node_params *cfg,
 				 __be32 outer, __be32 *to)
 {
-	struct lb_backend_key bk = {};
-	struct ct_key k = {};
-	struct ct_entry v = {};
-	struct ct_entry *e;
 	struct flow f = {};
 	int rc = vxlan_decap(skb);
 
 	if (rc < 0)
 		return rc;
-	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || in_cluster(cfg, f.saddr))
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || in_cluster(cfg, f.saddr) ||
+	    !lb_mesh_backend(&f))
 		return -METRIC_DROP_SPOOFED_SOURCE;
-	bk.ip = f.daddr;
-	bk.port = f.dport;
-	if (!bpf_map_lookup_elem(&lb_backends, &bk))
-		return -METRIC_DROP_SPOOFED_SOURCE;
-	lb_backend_key(&f, 1, CT_MESH, &k);
-	e = bpf_map_lookup_elem(&ct, &k);
-	if (e && e->addr == outer) {
-		ct_touch(e);
-	} else {
-		struct ct_key old = {};
-
-		/* The newest flow of this 4-tuple comes through outer (see lb_mesh_in). */
-		lb_backend_key(&f, 1, CT_DNAT_REPLY, &old);
-		bpf_map_delete_elem(&ct, &old);
-		if (!e && ct_quota_charge(f.daddr, 0, 1))
-			return -METRIC_DROP_CT_QUOTA;
-		v.last_seen = bpf_ktime_get_ns();
-		v.addr = outer;
-		if (bpf_map_update_elem(&ct, &k, &v, BPF_ANY))
-			return -METRIC_DROP_CT_FULL;
-	}
+	rc = lb_mesh_track(&f, outer);
+	if (rc < 0)
+		return rc;
 	*to = f.daddr;
 	return 0;
+}
+
+/* A peer host's own mesh connection to a local mesh backend (skb decapsulated, inner source
+ * that host's address, the remote-node entry): its replies must go back inside the tunnel to
+ * be translated there, not be routed to that address, so the flow is tracked (CT_MESH) as a
+ * client's from outside. Other packets are left alone. Returns 0 or a negative drop reason. */
+static __noinline int lb_mesh_rx_host(struct __sk_buff *skb, __be32 outer)
+{
+	struct flow f = {};
+
+	if (!flow_parse(skb, &f) || f.proto == IPPROTO_ICMP || f.saddr != outer || !lb_mesh_backend(&f))
+		return 0;
+	return lb_mesh_track(&f, outer);
 }
 
 /* The entry host of a local mesh backend's reply (CT_MESH), to encapsulate it back to; 0 when

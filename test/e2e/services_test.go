@@ -49,11 +49,13 @@ func serviceBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) net
 	return l
 }
 
-// svcConn is a client connection to a service and the backend that answered it.
+// svcConn is a client connection to a service, the backend that answered it and the client
+// address that backend saw.
 type svcConn struct {
 	conn    net.Conn
 	r       *bufio.Reader
 	backend string
+	client  netip.Addr
 }
 
 // ask sends a line and returns the answer's two fields: backend name and the client address
@@ -82,6 +84,17 @@ func dialService(t *testing.T, c *testbed.Cluster, client *testbed.Container, vi
 // requires that the backend saw from as the client's address.
 func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to netip.AddrPort, n int) []*svcConn {
 	t.Helper()
+	conns := dialAny(t, c, ns, to, n)
+	for _, s := range conns {
+		require.Equal(t, from, s.client, "backend %s sees the client's address", s.backend)
+	}
+	return conns
+}
+
+// dialAny opens n connections from netns ns to to and asks each once, recording the backend
+// and the client address it saw.
+func dialAny(t *testing.T, c *testbed.Cluster, ns string, to netip.AddrPort, n int) []*svcConn {
+	t.Helper()
 	out := make([]*svcConn, 0, n)
 	for range n {
 		conn, err := c.Bed.DialTCP(ns, to, 5*time.Second)
@@ -92,8 +105,7 @@ func dialFrom(t *testing.T, c *testbed.Cluster, ns string, from netip.Addr, to n
 		require.NoError(t, err)
 		ap, err := netip.ParseAddrPort(addr)
 		require.NoError(t, err, "backend %s saw %q", name, addr)
-		require.Equal(t, from, ap.Addr(), "backend %s sees the client's address", name)
-		s.backend = name
+		s.backend, s.client = name, ap.Addr()
 		out = append(out, s)
 	}
 	return out
@@ -145,6 +157,14 @@ func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
 	return ec, backends
 }
 
+// serviceClient is a container name labelled app=client at the n-th address of h's pod CIDR.
+func serviceClient(t *testing.T, c *testbed.Cluster, h *testbed.Host, name string, n int) *testbed.Container {
+	t.Helper()
+	ct, err := c.AddContainer(h, name, podIP(h, n), "app=client")
+	require.NoError(t, err)
+	return ct
+}
+
 // podIP is the n-th address of h's pod CIDR.
 func podIP(h *testbed.Host, n int) netip.Addr {
 	a := h.PodCIDR.Addr()
@@ -165,10 +185,8 @@ func TestServices(t *testing.T) {
 	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
 	h1, h2, h3 := c.Hosts[0], c.Hosts[1], c.Hosts[2]
-	far, err := c.AddContainer(h3, "client3", podIP(h3, 2), "app=client")
-	require.NoError(t, err)
-	near, err := c.AddContainer(h1, "client1", podIP(h1, 3), "app=client")
-	require.NoError(t, err)
+	far := serviceClient(t, c, h3, "client3", 2)
+	near := serviceClient(t, c, h1, "client1", 3)
 
 	out, err := c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "-o", "json")
 	require.NoError(t, err, out)
@@ -191,13 +209,7 @@ func TestServices(t *testing.T) {
 	}
 
 	// Every agent restarts (SIGKILL): the established connections keep their backends.
-	for _, h := range c.Hosts {
-		require.NoError(t, c.KillAgent(h))
-	}
-	time.Sleep(500 * time.Millisecond)
-	for _, h := range c.Hosts {
-		require.NoError(t, ec.startAgent(h))
-	}
+	ec.restartAgents(t)
 	for i, s := range open {
 		name, _, err := s.ask()
 		require.NoError(t, err, "connection %d after restart", i)
@@ -246,7 +258,9 @@ func TestServices(t *testing.T) {
 // TestServiceMesh (issue 15): with --publish 8080 a client outside the cluster reaches a
 // backend on any host through any host's address: 300 connections through each host, every
 // backend serves 33% ± 10% of them and sees the client's own address, the replies come back
-// from the address the client dialed (the connection would not establish otherwise).
+// from the address the client dialed (the connection would not establish otherwise). The
+// connections (most through an entry host to a remote backend) all answer again, and again
+// after a SIGKILL and restart of every agent.
 func TestServiceMesh(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
@@ -257,9 +271,7 @@ func TestServiceMesh(t *testing.T) {
 	for _, h := range c.Hosts {
 		waitBackends(t, c, h, "web", 3)
 	}
-	// One entry host at a time: the backend sees the client's own address and port, so one
-	// client port open through two entry hosts to one backend would be one 4-tuple there (the
-	// limit README's Services section states); closed connections leave no state behind.
+	var open []*svcConn
 	for _, h := range c.Hosts {
 		conns := dialFrom(t, c, "out", outsideIP, netip.AddrPortFrom(h.UnderlayIP, 8080), 300)
 		n := share(conns)
@@ -268,11 +280,190 @@ func TestServiceMesh(t *testing.T) {
 			require.InDelta(t, 100, n[b.Name], 30, "%s through %s: %v", b.Name, h.Name, n)
 		}
 		require.Equal(t, netip.AddrPortFrom(h.UnderlayIP, 8080).String(), conns[0].conn.RemoteAddr().String())
-		for i, s := range conns {
-			name, _, err := s.ask()
-			require.NoError(t, err, "connection %d through %s", i, h.Name)
-			require.Equal(t, s.backend, name)
-			s.conn.Close()
+		open = append(open, conns...)
+	}
+	open = newestPerTuple(t, open)
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d", i)
+		require.Equal(t, s.backend, name)
+	}
+	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
+
+	// Every agent restarts (SIGKILL): the established mesh connections, two thirds of them
+	// through an entry host to a backend on another host, keep their backends.
+	remote := 0
+	for _, s := range open {
+		if netip.MustParseAddrPort(s.conn.RemoteAddr().String()).Addr() != backendOf(backends, s.backend).Host.UnderlayIP {
+			remote++
+		}
+	}
+	require.Positive(t, remote)
+	ec.restartAgents(t)
+	for i, s := range open {
+		name, addr, err := s.ask()
+		require.NoError(t, err, "connection %d after restart", i)
+		require.Equal(t, s.backend, name, "connection %d keeps its backend", i)
+		require.True(t, strings.HasPrefix(addr, outsideIP.String()+":"), "connection %d: backend sees %s", i, addr)
+	}
+	t.Logf("all %d mesh connections (%d to a remote backend) survived a restart of every agent", len(open), remote)
+}
+
+// restartAgents kills every agent of ec (SIGKILL) and starts it again with its etcd arguments.
+func (ec *etcdCluster) restartAgents(t *testing.T) {
+	t.Helper()
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.KillAgent(h))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.startAgent(h))
+	}
+}
+
+// newestPerTuple leaves out the older of mesh connections that the backend sees as one
+// 4-tuple (the client's kernel reused a source port through another host to the same backend):
+// the newest flow takes the tuple's replies, as the README says.
+func newestPerTuple(t *testing.T, conns []*svcConn) []*svcConn {
+	t.Helper()
+	newest := map[string]int{}
+	for i, s := range conns {
+		newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] = i
+	}
+	var out []*svcConn
+	for i, s := range conns {
+		if newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] == i {
+			out = append(out, s)
+		}
+	}
+	if len(out) < len(conns) {
+		t.Logf("%d connections left out: their tuple was reused through another host", len(conns)-len(out))
+	}
+	return out
+}
+
+// backendOf is the backend container named name.
+func backendOf(backends []*backendCtr, name string) *backendCtr {
+	for _, b := range backends {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// TestServiceMeshFromCluster (issue 15): the routing-mesh port answers the hosts themselves
+// and the cluster's containers, as Docker's routing mesh does: from every host to its own
+// address, to 127.0.0.1 and to another host's address, and from a container to every host's
+// address (hairpin), real TCP connections reach all 3 backends (on 2 hosts), each answering
+// from the address dialed. A host's own client keeps its address (127.0.0.1 becomes the
+// host's gateway address, as for published ports). All the connections then answer again.
+func TestServiceMeshFromCluster(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	client := serviceClient(t, c, c.Hosts[2], "client3", 2)
+	_, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--publish", "8080")
+	require.NoError(t, err)
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "web", 3)
+	}
+	const n = 60
+	var open []*svcConn
+	check := func(what string, conns []*svcConn, to netip.AddrPort) {
+		t.Helper()
+		open = append(open, conns...)
+		got := share(conns)
+		t.Logf("%d connections %s: %v, client seen as %s", n, what, got, conns[0].client)
+		for _, b := range backends {
+			require.Positive(t, got[b.Name], "%s: %v", what, got)
+		}
+		for _, s := range conns {
+			require.Equal(t, to.String(), s.conn.RemoteAddr().String(), "%s answers from the address dialed", what)
+		}
+	}
+	for i, h := range c.Hosts {
+		own := netip.AddrPortFrom(h.UnderlayIP, 8080)
+		check(fmt.Sprintf("from %s to its own address", h.Name), dialFrom(t, c, h.Name, h.UnderlayIP, own, n), own)
+		lo := netip.MustParseAddrPort("127.0.0.1:8080")
+		check(fmt.Sprintf("from %s to 127.0.0.1", h.Name), dialFrom(t, c, h.Name, podIP(h, 1), lo, n), lo)
+		other := netip.AddrPortFrom(c.Hosts[(i+1)%len(c.Hosts)].UnderlayIP, 8080)
+		check(fmt.Sprintf("from %s to %s", h.Name, other), dialFrom(t, c, h.Name, h.UnderlayIP, other, n), other)
+		check(fmt.Sprintf("from container %s to %s", client.Name, own), dialAny(t, c, client.Name, own, n), own)
+	}
+	for i, s := range open {
+		name, _, err := s.ask()
+		require.NoError(t, err, "connection %d asks again", i)
+		require.Equal(t, s.backend, name)
+	}
+}
+
+// udpBackend answers every datagram to :53 in container ct with "<ct name> <client address>".
+func udpBackend(t *testing.T, c *testbed.Cluster, ct *testbed.Container) {
+	t.Helper()
+	conn, err := c.Bed.ListenUDP(ct.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 53))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = conn.WriteToUDPAddrPort([]byte(fmt.Sprintf("%s %s", ct.Name, from)), from)
+		}
+	}()
+}
+
+// TestServiceUDP (issue 15): a UDP service end to end. 60 flows (source ports) from a container
+// on a host without backends and 60 from one on a backend's host to VIP:53/udp reach all 3
+// backends, each seeing the client's address, and every reply comes back from VIP:53 (the
+// client's socket is connected to the VIP: a reply from elsewhere would not arrive); a flow
+// keeps its backend.
+func TestServiceUDP(t *testing.T) {
+	t.Parallel()
+	ec, backends := newServiceCluster(t)
+	c := ec.Cluster
+	for _, b := range backends {
+		udpBackend(t, c, b.Container)
+	}
+	far := serviceClient(t, c, c.Hosts[2], "client3", 2)
+	near := serviceClient(t, c, c.Hosts[0], "client1", 3)
+	out, err := c.CLI(c.Hosts[0], "service", "add", "dns", "--port", "53/udp", "--selector", "app=web", "-o", "json")
+	require.NoError(t, err, out)
+	var svc api.ServiceInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &svc))
+	for _, h := range c.Hosts {
+		waitBackends(t, c, h, "dns", 3)
+	}
+	vip := netip.AddrPortFrom(svc.VIP, 53)
+	buf := make([]byte, 1500)
+	ask := func(conn *net.UDPConn) string {
+		t.Helper()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err := conn.Write([]byte("hello"))
+		require.NoError(t, err)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		require.NoError(t, err, "reply to %s", conn.LocalAddr())
+		name, addr, _ := strings.Cut(string(buf[:n]), " ")
+		require.Equal(t, vip, from, "the reply comes from the VIP")
+		require.Equal(t, conn.LocalAddr().String(), addr, "%s sees the client's address", name)
+		return name
+	}
+	for _, client := range []*testbed.Container{far, near} {
+		n := map[string]int{}
+		for port := uint16(40000); port < 40060; port++ {
+			conn, err := c.Bed.DialUDP(client.Name, netip.AddrPortFrom(client.IP, port), vip)
+			require.NoError(t, err)
+			name := ask(conn)
+			require.Equal(t, name, ask(conn), "flow %d keeps its backend", port)
+			n[name]++
+			conn.Close()
+		}
+		t.Logf("60 UDP flows from %s (%s): %v", client.Name, client.Host.Name, n)
+		for _, b := range backends {
+			require.Positive(t, n[b.Name], "%s from %s: %v", b.Name, client.Name, n)
 		}
 	}
 	require.Positive(t, counter(t, c, c.Hosts[2], "forward_service"))
@@ -285,8 +476,7 @@ func TestServiceHealth(t *testing.T) {
 	t.Parallel()
 	ec, backends := newServiceCluster(t)
 	c := ec.Cluster
-	client, err := c.AddContainer(c.Hosts[2], "client3", podIP(c.Hosts[2], 2), "app=client")
-	require.NoError(t, err)
+	client := serviceClient(t, c, c.Hosts[2], "client3", 2)
 	out, err := c.CLI(c.Hosts[0], "service", "add", "web", "--port", "80/tcp", "--selector", "app=web", "--health-check", "tcp", "-o", "json")
 	require.NoError(t, err, out)
 	var svc api.ServiceInfo
@@ -324,6 +514,10 @@ func TestServiceBadInput(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.CLI(h1, "service", "add", "web", "--port", "80/tcp", "--selector", "app=web")
 	require.NoError(t, err)
+	// A host process listening on 7070 (the mesh port would shadow it on every address).
+	bound, err := c.Bed.ListenTCP(h1.Name, netip.AddrPortFrom(netip.IPv4Unspecified(), 7070))
+	require.NoError(t, err)
+	defer bound.Close()
 	add := func(extra ...string) []string {
 		return append([]string{"service", "add", "x", "--port", "80/tcp", "--selector", "app=x"}, extra...)
 	}
@@ -345,6 +539,7 @@ func TestServiceBadInput(t *testing.T) {
 		{"bad lb", add("--lb", "roundrobin"), `load balancing "roundrobin": want maglev or random`},
 		{"bad affinity", add("--affinity", "cookie"), `affinity "cookie": want none or client-ip`},
 		{"mesh port published", add("--publish", "8080"), "port 8080/tcp is published by endpoint c1"},
+		{"mesh port bound by a host process", add("--publish", "7070"), "port 7070/tcp is in use by a process on this host"},
 		{"bad health check", add("--health-check", "http"), `health check "http": want tcp or tcp:PORT`},
 		{"bad health check port", add("--health-check", "tcp:0"), `health check "tcp:0": port "0": want 1-65535`},
 		{"bad name", []string{"service", "add", "bad/name", "--port", "80/tcp", "--selector", "app=x"}, `invalid`},
