@@ -38,8 +38,15 @@ func tcpReaches(t *testing.T, c *testbed.Cluster, from, to *testbed.Container, p
 	t.Helper()
 	l, err := c.Bed.ListenTCP(to.Name, netip.AddrPortFrom(to.IP, port))
 	require.NoError(t, err)
-	defer l.Close()
+	// The listener's socket is released only when the blocked Accept returns (Go closes an fd
+	// at its last reference), so wait for it: a probe right after may bind the same port.
+	done := make(chan struct{})
+	defer func() {
+		l.Close()
+		<-done
+	}()
 	go func() {
+		defer close(done)
 		conn, err := l.Accept()
 		if err != nil {
 			return
