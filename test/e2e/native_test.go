@@ -40,6 +40,9 @@ func refusedUnchanged(t *testing.T, c *testbed.Cluster, h *testbed.Host, want st
 // none of its probes gets through and the receiver drops native packets by policy.
 func TestNativeNetwork(t *testing.T) {
 	t.Parallel()
+	if suiteEncrypted() {
+		t.Skip("a node with --encryption wireguard refuses --mode native (it would cross the underlay in clear); TestNativeNetworkOnLink (agent) checks the refusal")
+	}
 	c, byNet := networkCluster(t)
 	ctx := t.Context()
 	h1, h2 := c.Hosts[0], c.Hosts[1]
@@ -148,6 +151,9 @@ func TestNativeNetwork(t *testing.T) {
 // cannot create a native network, and while one exists its status names that node.
 func TestNativeNetworkEtcd(t *testing.T) {
 	t.Parallel()
+	if suiteEncrypted() {
+		t.Skip("a node with --encryption wireguard refuses --mode native (it would cross the underlay in clear); TestNativeNetworkOnLink (agent) checks the refusal")
+	}
 	ec := newEtcdCluster(t, false, true)
 	ec.meshed(t)
 	ctx := t.Context()
