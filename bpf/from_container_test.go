@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/cilium/ebpf"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,38 @@ func TestFromContainerEncapFragNeeded(t *testing.T) {
 	after := f.counters(t)
 	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets+1, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
 	require.Equal(t, before[bpf.DatapathMetricMETRIC_DROP_FRAG_NEEDED].Packets+1, after[bpf.DatapathMetricMETRIC_DROP_FRAG_NEEDED].Packets)
+}
+
+// gsoCtx is struct __sk_buff up to gso_size (include/uapi/linux/bpf.h): the fields
+// BPF_PROG_TEST_RUN lets a test set (net/bpf/test_run.c, convert___skb_to_skb), the others 0.
+type gsoCtx struct {
+	_              [9]uint32
+	IngressIfindex uint32
+	Ifindex        uint32
+	_              [30]uint32 // tc_index .. wire_len
+	GSOSegs        uint32
+	_              [2]uint32 // sk
+	GSOSize        uint32
+}
+
+// TestFromContainerEncapFailed: when bpf_skb_adjust_room refuses to grow the packet, it is
+// dropped as drop_encap_failed, never sent half-built. A GSO skb whose gso_type is neither TCP
+// nor UDP_L4 (BPF_PROG_TEST_RUN sets gso_size but no gso_type) is such a packet: the kernel's
+// bpf_skb_net_grow answers -ENOTSUPP (net/core/filter.c).
+func TestFromContainerEncapFailed(t *testing.T) {
+	f := newFixture(t)
+	in := icmpEcho(t, c1MAC, routerMAC, c1IP, netip.MustParseAddr("10.42.2.5"), 64)
+	before := f.counters(t)
+	var (
+		verdict uint32
+		err     error
+	)
+	opts := &ebpf.RunOptions{Data: in, DataOut: make([]byte, len(in)+256),
+		Context: gsoCtx{IngressIfindex: uint32(f.lxc1), Ifindex: uint32(f.lxc1), GSOSegs: 2, GSOSize: 1000}}
+	f.inNetns(t, func() { verdict, err = f.dp.Programs().FromContainer.Run(opts) })
+	require.NoError(t, err)
+	require.Equal(t, uint32(tcActShot), verdict)
+	after := f.counters(t)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_DROP_ENCAP_FAILED].Packets+1, after[bpf.DatapathMetricMETRIC_DROP_ENCAP_FAILED].Packets)
+	require.Equal(t, before[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets, after[bpf.DatapathMetricMETRIC_FWD_ENCAP].Packets)
 }
