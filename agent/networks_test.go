@@ -132,6 +132,9 @@ func TestNetworkCreateBadInput(t *testing.T) {
 		{"bad mode", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", Mode: "gre"}, api.ErrInvalid, `invalid mode "gre": want vxlan or native`},
 		{"bad policy", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", DefaultPolicy: "drop"}, api.ErrInvalid, `invalid default policy "drop": want allow or deny`},
 		{"MTU too big", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", MTU: 1451}, api.ErrInvalid, "invalid MTU 1451: want 68..1450"},
+		{"slice wider than subnet", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", NodePrefixLen: 12}, api.ErrInvalid, "invalid node prefix length /12 for subnet 10.50.0.0/16: want /16 to /30"},
+		{"slice too small", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", NodePrefixLen: 31}, api.ErrInvalid, "invalid node prefix length /31 for subnet 10.50.0.0/16: want /16 to /30"},
+		{"too many slices", api.NetworkRequest{Name: "x", Subnet: "11.0.0.0/8", NodePrefixLen: 30}, api.ErrInvalid, "invalid node prefix length /30 for subnet 11.0.0.0/8: want /8 to /24 (at most 65536 slices, one per node)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
