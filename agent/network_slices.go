@@ -129,3 +129,28 @@ func (a *Agent) ownSliceRoutes(ctx context.Context, nets []api.Network) ([]netip
 	}
 	return out, nil
 }
+
+// NetworkSlice returns this node's slice of the named network, allocating it on first use
+// (the CNI plugin fills its IPAM ranges with it); on the default network the node's pod CIDR.
+// Errors: api.ErrNotFound (no such network), api.ErrInvalid (default network without a pod
+// CIDR), api.ErrFull (no free slice), store errors.
+func (a *Agent) NetworkSlice(ctx context.Context, name string) (api.NetworkSlice, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	nw, err := a.network(ctx, name)
+	if err != nil {
+		return api.NetworkSlice{}, err
+	}
+	if nw.Name == api.DefaultNetwork && !a.node.PodCIDR.IsValid() {
+		return api.NetworkSlice{}, invalid("network %s: this node has no pod CIDR (start the agent with --pod-cidr or --store etcd)", nw.Name)
+	}
+	p, err := a.addressPool(ctx, nw, netip.Addr{})
+	if err != nil {
+		return api.NetworkSlice{}, err
+	}
+	s := api.NetworkSlice{CIDR: p.Pool, Self: true}
+	if a.cl != nil {
+		s.Node = a.cl.NodeName()
+	}
+	return s, nil
+}
