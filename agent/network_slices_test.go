@@ -112,10 +112,10 @@ func TestRemoteEndpointRoutesPerSlice(t *testing.T) {
 		return api.Endpoint{Name: ip, IP: netip.MustParseAddr(ip), Network: network, HostIP: host, Identity: id}
 	}
 	got := remoteEndpointRoutes([]api.Endpoint{
-		ep("10.42.2.5", "", b, 300),       // default network: /32 with its identity
-		ep("10.43.1.5", "front", b, 301),  // in b's slice: no /32
-		ep("10.43.0.20", "front", c, 302), // from before slices: /32 via c
-		ep("10.43.1.9", "front", c, 303),  // c's, inside b's slice: /32 via c
+		ep("10.42.2.5", "", b, 300),                                     // default network: /32 with its identity
+		ep("10.43.1.5", "front", b, 301),                                // in b's slice: no /32
+		ep("10.43.0.20", "front", c, 302),                               // from before slices: /32 via c
+		ep("10.43.1.9", "front", c, 303),                                // c's, inside b's slice: /32 via c
 		ep("10.44.0.9", "back", netip.MustParseAddr("172.31.0.9"), 304), // no known peer
 	}, peers)
 	require.Equal(t, []maps.Route{

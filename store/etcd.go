@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
