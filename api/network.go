@@ -75,7 +75,8 @@ type NetworkInfo struct {
 }
 
 // ConnectRequest asks the agent to give an endpoint's container one more interface, on
-// Network with address IP (raw user input), as `docker network connect` does.
+// Network with address IP (raw user input; empty = the next free address of this node's
+// slice of Network), as `docker network connect` does.
 type ConnectRequest struct {
 	Network string `json:"network"`
 	IP      string `json:"ip"`
