@@ -24,11 +24,24 @@ type addressPool struct {
 
 // addressPool returns this node's pool on nw: on the default network the pod CIDR and the
 // node's gateway; on another network the node's slice of its subnet, allocated in the store
-// on first use (store.Store.NetworkSlice; hint is the requested address). Errors: api.ErrFull
-// naming the network when no slice is free, store errors.
+// on first use (store.Store.NetworkSlice) around hint, the requested address, or without one
+// the address of an endpoint the node has on nw from before slices (so an upgraded node's
+// slice holds its existing endpoints when it can). Errors: api.ErrFull naming the network
+// when no slice is free, store errors.
 func (a *Agent) addressPool(ctx context.Context, nw api.Network, hint netip.Addr) (addressPool, error) {
 	if nw.Name == api.DefaultNetwork {
 		return addressPool{Network: nw, Pool: cmp.Or(a.node.PodCIDR, a.node.Cluster), Gateway: a.node.Gateway}, nil
+	}
+	if !hint.IsValid() {
+		eps, err := a.store.Endpoints(ctx)
+		if err != nil {
+			return addressPool{}, err
+		}
+		for _, e := range eps {
+			if e.Network == nw.Name && !hint.IsValid() {
+				hint = e.IP
+			}
+		}
 	}
 	bits := nw.SlicePrefixLen()
 	slice, err := a.store.NetworkSlice(ctx, nw.Subnet, bits, hint, a.cfg.Store.CIDRGrace)

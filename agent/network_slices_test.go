@@ -65,6 +65,19 @@ func TestEndpointAddressFromSlice(t *testing.T) {
 	require.Equal(t, maps.Route{Prefix: pool.Pool}, a.dmaps.ipcache.(fakeIPCache).Entry(pool.Pool), "own slice: drop, not tunnel")
 }
 
+// TestUpgradedNodeSlice: a node with an endpoint on a network from before slices takes the
+// slice holding it when it allocates one without a requested address.
+func TestUpgradedNodeSlice(t *testing.T) {
+	a := networkAgent(t, api.Endpoint{Name: "old1", IP: netip.MustParseAddr("10.43.5.9"), Network: "front"})
+	ctx := t.Context()
+	_, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "front", Subnet: "10.43.0.0/16"})
+	require.NoError(t, err)
+	ep, _, pool, err := a.parseEndpoint(ctx, api.EndpointRequest{Name: "new1", Netns: fakeNetns(t), Network: "front"})
+	require.NoError(t, err)
+	require.Equal(t, "10.43.5.0/24", pool.Pool.String())
+	require.Equal(t, "10.43.5.2", ep.IP.String())
+}
+
 // TestDefaultNetworkIPAM: without --ip a default-network endpoint gets the next free address
 // of the node's pod CIDR, and without a pod CIDR a clear refusal.
 func TestDefaultNetworkIPAM(t *testing.T) {

@@ -12,8 +12,9 @@ import (
 
 var front16 = api.Network{Name: "front", ID: 1, Subnet: netip.MustParsePrefix("10.43.0.0/16"), VNI: 4096, Mode: api.NetworkModeVXLAN}
 
-// TestEtcdNetworkSlices: two nodes get different slices of a network (the same one again on
-// the next call), the other node's live slice is one of its peers, the allocations are
+// TestEtcdNetworkSlices: nodes get different slices of a network (the hint's when free, else
+// the lowest free; the same one again on the next call), another live node's slice is one of
+// the peers (n3 is not registered: its slice routes nowhere), the allocations are
 // listed with their node, a full subnet is refused with ErrCIDRTaken, and removing the
 // network releases its slices.
 func TestEtcdNetworkSlices(t *testing.T) {
@@ -30,10 +31,14 @@ func TestEtcdNetworkSlices(t *testing.T) {
 	s2, err := n2.NetworkSlice(ctx, front16.Subnet, 24, netip.MustParseAddr("10.43.0.9"), time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, "10.43.0.0/24", s1.String())
-	require.Equal(t, "10.43.1.0/24", s2.String(), "the lowest free slice; the hint is ignored")
-	again, err := n1.NetworkSlice(ctx, front16.Subnet, 24, netip.Addr{}, time.Minute)
+	require.Equal(t, "10.43.1.0/24", s2.String(), "the hint's slice is n1's: the lowest free one")
+	again, err := n1.NetworkSlice(ctx, front16.Subnet, 24, netip.MustParseAddr("10.43.9.1"), time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, s1, again, "a node keeps its slice")
+	require.Equal(t, s1, again, "a node keeps its slice, whatever the hint")
+	n3 := openNode(t, e, prefix, "n3")
+	s3, err := n3.NetworkSlice(ctx, front16.Subnet, 24, netip.MustParseAddr("10.43.7.9"), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, "10.43.7.0/24", s3.String(), "the free slice of the hint")
 
 	require.Equal(t, []string{r2.PodCIDR.String() + "@172.31.0.2", "10.43.1.0/24@172.31.0.2"}, peerCIDRs(t, n1))
 	require.Equal(t, []string{r1.PodCIDR.String() + "@172.31.0.1", "10.43.0.0/24@172.31.0.1"}, peerCIDRs(t, n2))
@@ -41,7 +46,7 @@ func TestEtcdNetworkSlices(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []api.NetworkSlice{
 		{Node: "n1", CIDR: r1.PodCIDR}, {Node: "n2", CIDR: r2.PodCIDR, Self: true},
-		{Node: "n1", CIDR: s1}, {Node: "n2", CIDR: s2, Self: true},
+		{Node: "n1", CIDR: s1}, {Node: "n2", CIDR: s2, Self: true}, {Node: "n3", CIDR: s3},
 	}, all)
 
 	tiny := netip.MustParsePrefix("10.44.0.0/24")
@@ -56,6 +61,8 @@ func TestEtcdNetworkSlices(t *testing.T) {
 	all, err = n1.NetworkSlices(ctx)
 	require.NoError(t, err)
 	require.Len(t, all, 3, "the pod CIDRs and the other network's slice stay")
+	_, err = n1.NetworkSlice(ctx, front16.Subnet, 12, netip.Addr{}, time.Minute)
+	require.ErrorContains(t, err, "pod CIDR size /12: want /16 (the cluster CIDR) to /30")
 }
 
 // TestLocalNetworkSlices: with bbolt the node takes the slice of its first endpoint's

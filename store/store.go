@@ -64,9 +64,9 @@ type Store interface {
 	// absent.
 	DeleteNetwork(ctx context.Context, name string) error
 	// NetworkSlice returns this node's /bits slice of a network's subnet, allocating one on
-	// first use (Etcd: the lowest free in the cluster, reused grace after its node left;
-	// Local: the one holding hint if valid, else the first, overlapping no static peer).
-	// ErrCIDRTaken (wrapped) when none is free.
+	// first use: the one holding hint if valid and free, else (Etcd) the lowest free in the
+	// cluster, reused grace after its node left, or (Local) the first overlapping no static
+	// peer. ErrCIDRTaken (wrapped) when none is free.
 	NetworkSlice(ctx context.Context, subnet netip.Prefix, bits int, hint netip.Addr, grace time.Duration) (netip.Prefix, error)
 	// NetworkSlices lists the allocated slices (Etcd: of every node, the pod CIDRs of the
 	// cluster CIDR included; Local: this node's), ordered by address.
