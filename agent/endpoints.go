@@ -51,7 +51,7 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 		NetnsPath:      ep.Netns,
 		HostIfName:     ep.HostIfName,
 		Addr:           netip.PrefixFrom(ep.IP, net.Subnet.Bits()),
-		Gateway:        a.gateway(net),
+		Gateway:        net.Gateway,
 		IfName:         ep.IfName,
 		MTU:            ep.MTU,
 		HostMAC:        RouterMAC(a.node.UnderlayIP),
@@ -92,22 +92,50 @@ func (a *Agent) addEndpoint(ctx context.Context, req api.EndpointRequest, parent
 }
 
 // parseEndpoint checks req against the node, its network and the existing endpoints; it
-// returns the endpoint, its MAC (nil: kernel-chosen) and its network.
-func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, api.Network, error) {
+// returns the endpoint (its address req.IP, or without one the next free of the node's pool),
+// its MAC (nil: kernel-chosen) and its network with this node's pool of it (allocated on
+// the node's first endpoint of the network, after every other check).
+func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, addressPool, error) {
+	ep, mac, nw, err := a.parseEndpointFields(ctx, req)
+	if err != nil {
+		return api.Endpoint{}, nil, addressPool{}, err
+	}
+	pool, err := a.addressPool(ctx, nw, ep.IP)
+	if err != nil {
+		return api.Endpoint{}, nil, addressPool{}, err
+	}
+	if ep.IP, err = a.endpointIP(ctx, ep.IP, pool); err != nil {
+		return api.Endpoint{}, nil, addressPool{}, err
+	}
+	if nw.Name != api.DefaultNetwork {
+		if err := a.checkNetworkIPFree(ctx, ep.IP, nw); err != nil {
+			return api.Endpoint{}, nil, addressPool{}, err
+		}
+	}
+	return ep, mac, pool, nil
+}
+
+// parseEndpointFields checks req's fields against the node, its network and this node's
+// endpoints; the endpoint's IP is invalid when req has none.
+func (a *Agent) parseEndpointFields(ctx context.Context, req api.EndpointRequest) (api.Endpoint, net.HardwareAddr, api.Network, error) {
 	name, err := parseName(req.Name)
 	if err != nil {
 		return api.Endpoint{}, nil, api.Network{}, err
 	}
-	ip, err := parseIPv4("IP", req.IP)
-	if err != nil {
-		return api.Endpoint{}, nil, api.Network{}, err
+	var ip netip.Addr
+	if req.IP != "" {
+		if ip, err = parseIPv4("IP", req.IP); err != nil {
+			return api.Endpoint{}, nil, api.Network{}, err
+		}
 	}
 	nw, err := a.network(ctx, req.Network)
 	if err != nil {
 		return api.Endpoint{}, nil, api.Network{}, err
 	}
-	if err := a.checkEndpointIP(ip, nw); err != nil {
-		return api.Endpoint{}, nil, api.Network{}, err
+	if ip.IsValid() {
+		if err := checkSubnetIP(ip, nw); err != nil {
+			return api.Endpoint{}, nil, api.Network{}, err
+		}
 	}
 	mac, err := parseMAC(req.MAC)
 	if err != nil {
@@ -135,7 +163,7 @@ func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api
 		switch {
 		case e.Name == name:
 			return api.Endpoint{}, nil, api.Network{}, conflict("endpoint %s already exists (IP %s)", name, e.IP)
-		case e.IP == ip:
+		case ip.IsValid() && e.IP == ip:
 			return api.Endpoint{}, nil, api.Network{}, conflict("IP %s is already used by endpoint %s", ip, e.Name)
 		case e.Netns == req.Netns && ifNameOf(e) == ifName:
 			return api.Endpoint{}, nil, api.Network{}, conflict("netns %s already holds endpoint %s on %s", req.Netns, e.Name, ifName)
@@ -151,11 +179,6 @@ func (a *Agent) parseEndpoint(ctx context.Context, req api.EndpointRequest) (api
 	for _, l := range req.Links {
 		if _, err := parseName(l); err != nil {
 			return api.Endpoint{}, nil, api.Network{}, invalid("link %q: not an endpoint name", l)
-		}
-	}
-	if nw.Name != api.DefaultNetwork {
-		if err := a.checkNetworkIPFree(ctx, ip, nw); err != nil {
-			return api.Endpoint{}, nil, api.Network{}, err
 		}
 	}
 	return api.Endpoint{Name: name, Netns: req.Netns, IP: ip, Labels: labels, HostNAT: hostNAT, IfName: ifName, MTU: mtu,
@@ -179,37 +202,6 @@ func (a *Agent) parseLink(req api.EndpointRequest, nw api.Network) (string, int,
 
 // ifNameOf is e's container interface name; records from before IfName existed used eth0.
 func ifNameOf(e api.Endpoint) string { return cmp.Or(e.IfName, endpoint.DefaultIfName) }
-
-// checkEndpointIP requires ip inside the address range of network nw on this node and not
-// one of its reserved addresses (network, gateway, broadcast).
-func (a *Agent) checkEndpointIP(ip netip.Addr, nw api.Network) error {
-	if nw.Name != api.DefaultNetwork {
-		return checkPoolIP(ip, nw.Subnet, a.gateway(nw), "network "+nw.Name)
-	}
-	if !a.node.Cluster.Contains(ip) {
-		return invalid("IP %s is outside the cluster CIDR %s", ip, a.node.Cluster)
-	}
-	pool := a.node.Cluster
-	if a.node.PodCIDR.IsValid() {
-		pool = a.node.PodCIDR
-		if !pool.Contains(ip) {
-			return invalid("IP %s is outside this node's pod CIDR %s", ip, pool)
-		}
-	}
-	return checkPoolIP(ip, pool, a.node.Gateway, "")
-}
-
-// checkPoolIP requires ip inside pool (of what, for errors; "" = the check was made) and not
-// its network, gateway or broadcast address.
-func checkPoolIP(ip netip.Addr, pool netip.Prefix, gateway netip.Addr, what string) error {
-	if what != "" && !pool.Contains(ip) {
-		return invalid("IP %s is outside the subnet %s of %s", ip, pool, what)
-	}
-	if ip == pool.Addr() || ip == gateway || ip == lastAddr(pool) {
-		return invalid("IP %s is reserved in %s (network, gateway %s or broadcast address)", ip, pool, gateway)
-	}
-	return nil
-}
 
 // program attaches the program to the endpoint's veth and writes its map entry.
 func (a *Agent) program(ep api.Endpoint, mac net.HardwareAddr) error {

@@ -25,16 +25,19 @@ const FirstNetworkVNI = 4096
 // maxVNI is the largest 24-bit VXLAN network identifier (RFC 7348 section 5).
 const maxVNI = 1<<24 - 1
 
+// maxSliceBits bounds a network's node slices to 2^16 (store.Etcd.AllocatePodCIDR's limit).
+const maxSliceBits = 16
+
 // createNetworkAttempts bounds the retries of a network creation that lost a race for its id
 // or VNI with another node (etcd).
 const createNetworkAttempts = 3
 
 // defaultNetwork is the network of the node's start-up flags (--cluster-cidr, --vni,
-// --host-nat), datapath id 0.
+// --host-nat, the pod CIDR's size), datapath id 0.
 func (a *Agent) defaultNetwork() api.Network {
 	return api.Network{
 		Name: api.DefaultNetwork, Subnet: a.node.Cluster, VNI: a.node.VNI, Mode: api.NetworkModeVXLAN,
-		HostNAT: a.cfg.HostNAT, HostPorts: true,
+		HostNAT: a.cfg.HostNAT, HostPorts: true, NodePrefixLen: max(a.node.PodCIDR.Bits(), 0),
 	}
 }
 
@@ -72,9 +75,13 @@ func (a *Agent) Networks(ctx context.Context) ([]api.NetworkInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	allSlices, err := a.networkSlices(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]api.NetworkInfo, len(all))
 	for i, n := range all {
-		out[i] = networkInfo(n, members)
+		out[i] = networkInfo(n, members, allSlices)
 	}
 	return out, nil
 }
@@ -89,16 +96,21 @@ func (a *Agent) Network(ctx context.Context, name string) (api.NetworkInfo, erro
 	if err != nil {
 		return api.NetworkInfo{}, err
 	}
-	return networkInfo(n, members), nil
+	allSlices, err := a.networkSlices(ctx)
+	if err != nil {
+		return api.NetworkInfo{}, err
+	}
+	return networkInfo(n, members, allSlices), nil
 }
 
-// networkInfo is n with its members (an empty list, never null, when it has none).
-func networkInfo(n api.Network, members map[string][]string) api.NetworkInfo {
+// networkInfo is n with its members and the nodes' slices of it out of all (empty lists,
+// never null, when it has none).
+func networkInfo(n api.Network, members map[string][]string, all []api.NetworkSlice) api.NetworkInfo {
 	eps := members[n.Name]
 	if eps == nil {
 		eps = []string{}
 	}
-	return api.NetworkInfo{Network: n, Endpoints: eps}
+	return api.NetworkInfo{Network: n, Endpoints: eps, Slices: slicesOf(n, all)}
 }
 
 // networkMembers maps network names to the sorted names of their endpoints on every node.
@@ -173,6 +185,11 @@ func (a *Agent) parseNetwork(req api.NetworkRequest) (api.Network, error) {
 	if subnet.Contains(a.node.UnderlayIP) {
 		return api.Network{}, invalid("subnet %s contains this node's underlay IP %s", subnet, a.node.UnderlayIP)
 	}
+	sliceBits := cmp.Or(req.NodePrefixLen, api.DefaultNodePrefixLen(subnet))
+	if sliceBits < subnet.Bits() || sliceBits > api.MaxNodePrefixLen || sliceBits-subnet.Bits() > maxSliceBits {
+		return api.Network{}, invalid("invalid node prefix length /%d for subnet %s: want /%d to /%d (at most %d slices, one per node)",
+			sliceBits, subnet, subnet.Bits(), min(subnet.Bits()+maxSliceBits, api.MaxNodePrefixLen), 1<<maxSliceBits)
+	}
 	if req.VNI > maxVNI {
 		return api.Network{}, invalid("invalid VNI %d: want 1..%d (24 bits)", req.VNI, maxVNI)
 	}
@@ -191,7 +208,7 @@ func (a *Agent) parseNetwork(req api.NetworkRequest) (api.Network, error) {
 	}
 	n := api.Network{
 		Name: req.Name, Subnet: subnet, VNI: req.VNI, Mode: mode, DefaultPolicy: action,
-		HostNAT: a.cfg.HostNAT, HostPorts: true, Internal: req.Internal, MTU: req.MTU,
+		HostNAT: a.cfg.HostNAT, HostPorts: true, Internal: req.Internal, MTU: req.MTU, NodePrefixLen: sliceBits,
 	}
 	if req.HostNAT != nil {
 		n.HostNAT = *req.HostNAT
@@ -276,15 +293,6 @@ func abbrevList(names []string, max int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:max], ", ") + ", ..."
-}
-
-// gateway is the containers' gateway on network nw: the node's (first address of its pod
-// CIDR) on the default network, the first address of the subnet on the others.
-func (a *Agent) gateway(nw api.Network) netip.Addr {
-	if nw.Name == api.DefaultNetwork {
-		return a.node.Gateway
-	}
-	return nw.Subnet.Addr().Next()
 }
 
 // networkField is the Endpoint.Network value of nw: empty for the default network, so

@@ -55,18 +55,18 @@ func TestNetworkCreateListDelete(t *testing.T) {
 	front, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "front", Subnet: "10.43.0.0/16"})
 	require.NoError(t, err)
 	require.Equal(t, api.Network{Name: "front", ID: 1, Subnet: netip.MustParsePrefix("10.43.0.0/16"), VNI: FirstNetworkVNI,
-		Mode: api.NetworkModeVXLAN, HostNAT: true, HostPorts: true}, front)
+		Mode: api.NetworkModeVXLAN, HostNAT: true, HostPorts: true, NodePrefixLen: 24}, front)
 	back, err := a.CreateNetwork(ctx, api.NetworkRequest{Name: "back", Subnet: "10.44.0.0/24", VNI: 77, HostNAT: boolp(false), HostPorts: boolp(false), MTU: 1400})
 	require.NoError(t, err)
 	require.Equal(t, api.Network{Name: "back", ID: 2, Subnet: netip.MustParsePrefix("10.44.0.0/24"), VNI: 77,
-		Mode: api.NetworkModeVXLAN, MTU: 1400}, back)
+		Mode: api.NetworkModeVXLAN, MTU: 1400, NodePrefixLen: 28}, back)
 
 	ns, err := a.Networks(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []api.NetworkInfo{
-		{Network: a.defaultNetwork(), Endpoints: []string{"old1"}},
-		{Network: back, Endpoints: []string{}},
-		{Network: front, Endpoints: []string{"web1"}},
+		{Network: a.defaultNetwork(), Endpoints: []string{"old1"}, Slices: []api.NetworkSlice{}},
+		{Network: back, Endpoints: []string{}, Slices: []api.NetworkSlice{}},
+		{Network: front, Endpoints: []string{"web1"}, Slices: []api.NetworkSlice{}},
 	}, ns)
 	require.Equal(t, api.Network{Name: "default", Subnet: netip.MustParsePrefix("10.42.0.0/16"), VNI: 1042, Mode: "vxlan", HostNAT: true, HostPorts: true}, ns[0].Network)
 
@@ -94,7 +94,7 @@ func TestNetworkInternal(t *testing.T) {
 	a := networkAgent(t)
 	n, err := a.CreateNetwork(t.Context(), api.NetworkRequest{Name: "back", Subnet: "10.44.0.0/16", Internal: true, HostNAT: boolp(true)})
 	require.NoError(t, err)
-	require.Equal(t, api.Network{Name: "back", ID: 1, Subnet: netip.MustParsePrefix("10.44.0.0/16"), VNI: FirstNetworkVNI, Mode: "vxlan", Internal: true}, n)
+	require.Equal(t, api.Network{Name: "back", ID: 1, Subnet: netip.MustParsePrefix("10.44.0.0/16"), VNI: FirstNetworkVNI, Mode: "vxlan", Internal: true, NodePrefixLen: 24}, n)
 	require.Equal(t, maps.Network{ID: 1, Subnet: n.Subnet, VNI: FirstNetworkVNI, Internal: true}, a.dmaps.networks.(*fakeNetworks).byID[1])
 	err = a.checkHostPorts(t.Context(), api.Endpoint{Name: "b1", Network: "back"})
 	require.ErrorIs(t, err, api.ErrConflict)
@@ -132,6 +132,9 @@ func TestNetworkCreateBadInput(t *testing.T) {
 		{"bad mode", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", Mode: "gre"}, api.ErrInvalid, `invalid mode "gre": want vxlan or native`},
 		{"bad policy", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", DefaultPolicy: "drop"}, api.ErrInvalid, `invalid default policy "drop": want allow or deny`},
 		{"MTU too big", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", MTU: 1451}, api.ErrInvalid, "invalid MTU 1451: want 68..1450"},
+		{"slice wider than subnet", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", NodePrefixLen: 12}, api.ErrInvalid, "invalid node prefix length /12 for subnet 10.50.0.0/16: want /16 to /30"},
+		{"slice too small", api.NetworkRequest{Name: "x", Subnet: "10.50.0.0/16", NodePrefixLen: 31}, api.ErrInvalid, "invalid node prefix length /31 for subnet 10.50.0.0/16: want /16 to /30"},
+		{"too many slices", api.NetworkRequest{Name: "x", Subnet: "11.0.0.0/8", NodePrefixLen: 30}, api.ErrInvalid, "invalid node prefix length /30 for subnet 11.0.0.0/8: want /8 to /24 (at most 65536 slices, one per node)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ const ReservedLabel = "io.ebpfnet.reserved"
 
 // AddPeer routes a pod CIDR (of the cluster CIDR or of a network's subnet) to a peer host and
 // trusts the host's VXLAN (peers map). Refuses malformed input, CIDRs outside every network,
-// this node's own pod CIDR or underlay IP, host addresses that no host can have (see
+// this node's own pod CIDR, slices of networks or underlay IP, host addresses that no host can have (see
 // checkPeerHost), any overlap with an existing peer, a WireGuard key other than the one the
 // host already has (none given: the host's), and a host that is not on-link while a native
 // network exists (native.go).
@@ -60,6 +60,15 @@ func (a *Agent) AddPeer(ctx context.Context, req api.PeerRequest) (api.Peer, err
 		return api.Peer{}, conflict("peer CIDR %s overlaps this node's pod CIDR %s", cidr, a.node.PodCIDR)
 	case host == a.node.UnderlayIP:
 		return api.Peer{}, invalid("peer host IP %s is this node's own underlay IP", host)
+	}
+	own, err := a.ownSliceRoutes(ctx, nets)
+	if err != nil {
+		return api.Peer{}, err
+	}
+	for _, p := range own {
+		if p.Overlaps(cidr) {
+			return api.Peer{}, conflict("peer CIDR %s overlaps this node's slice %s of a network", cidr, p)
+		}
 	}
 	if err := a.checkNativePeer(host, nets); err != nil {
 		return api.Peer{}, err

@@ -123,6 +123,17 @@ func (a *Agent) reconcileIPCache(ctx context.Context) error {
 		// Our own pod CIDR: an address there without an endpoint is dropped, not tunnelled.
 		want[a.node.PodCIDR] = maps.Route{Prefix: a.node.PodCIDR}
 	}
+	nets, err := a.networks(ctx)
+	if err != nil {
+		return err
+	}
+	own, err := a.ownSliceRoutes(ctx, nets)
+	if err != nil {
+		return err
+	}
+	for _, p := range own { // as our own pod CIDR
+		want[p] = maps.Route{Prefix: p}
+	}
 	for _, p := range peers {
 		want[p.CIDR] = peerRoute(p)
 		r := remoteNodeRoute(p)
@@ -167,19 +178,37 @@ func (a *Agent) reconcileIPCache(ctx context.Context) error {
 
 // remoteEndpointRoutes are /32 ipcache entries for endpoints behind peers, carrying their
 // identities (cf. Cilium's ipcache), so a sender decides policy at its own egress and drops
-// denied packets before they cross the underlay. Endpoints of no known peer are left out.
+// denied packets before they cross the underlay: every default-network endpoint inside a peer
+// CIDR, and the endpoints of other networks that no peer CIDR of their own host covers (its
+// slice of the network routes the others, one entry per node and network; an endpoint created
+// before slices existed, or sitting in another node's later slice, keeps its /32 to its host).
+// Endpoints of no known peer are left out.
 func remoteEndpointRoutes(eps []api.Endpoint, peers []api.Peer) []maps.Route {
 	var out []maps.Route
 	for _, e := range eps {
-		for _, p := range peers {
-			// An endpoint of a network other than the default one has no pod CIDR: it is
-			// routed to the peer host it names (HostIP).
-			if p.CIDR.Contains(e.IP) || (e.Network != "" && e.HostIP == p.HostIP) {
-				out = append(out, maps.Route{Prefix: netip.PrefixFrom(e.IP, 32), TunnelEndpoint: p.HostIP,
-					Identity: e.Identity, PlainVXLAN: p.PlainVXLAN})
-				break
-			}
+		via, covered := endpointPeer(e, peers)
+		if via == nil || (covered && e.Network != "") {
+			continue
 		}
+		out = append(out, maps.Route{Prefix: netip.PrefixFrom(e.IP, 32), TunnelEndpoint: via.HostIP,
+			Identity: e.Identity, PlainVXLAN: via.PlainVXLAN})
 	}
 	return out
+}
+
+// endpointPeer is the peer that routes endpoint e: one whose CIDR holds e's address (for an
+// endpoint of a network other than the default one: a CIDR of its own host, covered true),
+// else for such an endpoint any peer of its host (HostIP); nil when none.
+func endpointPeer(e api.Endpoint, peers []api.Peer) (*api.Peer, bool) {
+	var host *api.Peer
+	for i, p := range peers {
+		own := e.Network == "" || e.HostIP == p.HostIP
+		if own && p.CIDR.Contains(e.IP) {
+			return &peers[i], true
+		}
+		if e.Network != "" && e.HostIP == p.HostIP && host == nil {
+			host = &peers[i]
+		}
+	}
+	return host, false
 }

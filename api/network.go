@@ -30,6 +30,38 @@ type Network struct {
 	HostPorts     bool         `json:"hostPorts"`          // its endpoints may have published ports (Rancher's hostPorts)
 	Internal      bool         `json:"internal,omitempty"` // its endpoints reach nothing outside the network
 	MTU           int          `json:"mtu,omitempty"`      // container MTU in bytes; 0 = the node's container MTU
+	// NodePrefixLen is the prefix length of each node's slice of Subnet (its pod CIDR of the
+	// network; the gateway is the slice's first address). 0 (records from before slices) =
+	// DefaultNodePrefixLen(Subnet).
+	NodePrefixLen int `json:"nodePrefixLen,omitempty"`
+}
+
+// MaxNodePrefixLen is the longest node slice: a /30 holds the network and broadcast
+// addresses, the gateway and one endpoint.
+const MaxNodePrefixLen = 30
+
+// DefaultNodePrefixLen is the node slice size of a network with subnet s created without
+// --node-prefix-len: 8 bits longer (256 slices), at most /28 (13 endpoints per node), and
+// never shorter than the subnet itself (a /29 or /30 subnet is one slice).
+func DefaultNodePrefixLen(s netip.Prefix) int {
+	return max(s.Bits(), min(s.Bits()+8, 28))
+}
+
+// SlicePrefixLen is n's node slice size: NodePrefixLen, or its default for records from
+// before slices.
+func (n Network) SlicePrefixLen() int {
+	if n.NodePrefixLen != 0 {
+		return n.NodePrefixLen
+	}
+	return DefaultNodePrefixLen(n.Subnet)
+}
+
+// NetworkSlice is one node's slice of a network's subnet (`network inspect`): with etcd the
+// allocation cidrs/<cidr> of node Node, with the local store this node's own (Node empty).
+type NetworkSlice struct {
+	Node string       `json:"node,omitempty"`
+	CIDR netip.Prefix `json:"cidr"`
+	Self bool         `json:"self,omitempty"` // this agent's node
 }
 
 // NetworkInfo is a network as `network list|inspect` shows it: with the endpoints attached
@@ -37,10 +69,14 @@ type Network struct {
 type NetworkInfo struct {
 	Network
 	Endpoints []string `json:"endpoints"`
+	// Slices are the nodes' slices of the subnet (allocated on a node's first endpoint of the
+	// network), by CIDR; empty, never null, when no node has one.
+	Slices []NetworkSlice `json:"slices"`
 }
 
 // ConnectRequest asks the agent to give an endpoint's container one more interface, on
-// Network with address IP (raw user input), as `docker network connect` does.
+// Network with address IP (raw user input; empty = the next free address of this node's
+// slice of Network), as `docker network connect` does.
 type ConnectRequest struct {
 	Network string `json:"network"`
 	IP      string `json:"ip"`
@@ -60,4 +96,6 @@ type NetworkRequest struct {
 	HostPorts     *bool  `json:"hostPorts,omitempty"` // nil = true
 	Internal      bool   `json:"internal,omitempty"`
 	MTU           int    `json:"mtu,omitempty"` // 0 = the node's container MTU
+	// NodePrefixLen is the prefix length of each node's slice; 0 = DefaultNodePrefixLen.
+	NodePrefixLen int `json:"nodePrefixLen,omitempty"`
 }

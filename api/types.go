@@ -188,7 +188,7 @@ type Error struct {
 type EndpointRequest struct {
 	Name   string   `json:"name"`
 	Netns  string   `json:"netns"`
-	IP     string   `json:"ip"`
+	IP     string   `json:"ip"` // IPv4; empty = the next free address of this node's pod CIDR or slice of Network
 	MAC    string   `json:"mac,omitempty"`
 	Labels []string `json:"labels,omitempty"` // "key=value" each
 	IfName string   `json:"ifName,omitempty"` // container-side interface name; empty = eth0

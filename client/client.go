@@ -245,6 +245,11 @@ func (c *Client) CreateNetwork(req api.NetworkRequest) (n api.Network, err error
 	return n, c.do(http.MethodPost, "/v1/networks", req, &n)
 }
 
+// NetworkSlice returns this node's slice of the named network, allocated on first use.
+func (c *Client) NetworkSlice(name string) (s api.NetworkSlice, err error) {
+	return s, c.do(http.MethodPost, "/v1/networks/"+url.PathEscape(name)+"/slice", nil, &s)
+}
+
 // DeleteNetwork removes a network no endpoint is attached to.
 func (c *Client) DeleteNetwork(name string) error {
 	return c.do(http.MethodDelete, "/v1/networks/"+url.PathEscape(name), nil, nil)

@@ -10,9 +10,7 @@ import (
 // network is the ebpfnet network an ADD attaches to: the config's `network` key; without one
 // the network named as the conflist (its `name`) when the agent has one, else the default
 // network (so configs from before networks keep attaching there). An unknown `network` is an
-// invalid network config (code 7); so is a network other than the default one with
-// host-local IPAM and no ranges or subnet: only the default network has a per-node pod CIDR
-// to allocate from.
+// invalid network config (code 7).
 func (c *NetConf) network(ag Agent, node api.Node) (api.Network, error) {
 	name := c.Network
 	if name == "" {
@@ -27,19 +25,23 @@ func (c *NetConf) network(ag Agent, node api.Node) (api.Network, error) {
 	case err != nil:
 		return api.Network{}, agentError("ADD", err)
 	}
-	if info.Name != api.DefaultNetwork && c.needsPodCIDR() {
-		return api.Network{}, configError("ipam: network %s (%s) has no per-node pod CIDR: give this node's range of it in ipam.ranges", info.Name, info.Subnet)
-	}
 	return info.Network, nil
 }
 
-// gateway is the containers' gateway on nw: the node's on the default network, else the
-// first address of nw's subnet (as the agent sets it).
-func gateway(nw api.Network, node api.Node) []byte {
+// poolNode is node with PodCIDR and Gateway set to this node's pool on nw, where the default
+// IPAM takes addresses (ipamConfig) and the agent puts the gateway: the node's pod CIDR on the
+// default network, else its slice of nw's subnet (the agent allocates it on first use) and
+// the slice's first address.
+func poolNode(ag Agent, nw api.Network, node api.Node) (api.Node, error) {
 	if nw.Name == api.DefaultNetwork {
-		return node.Gateway.AsSlice()
+		return node, nil
 	}
-	return nw.Subnet.Addr().Next().AsSlice()
+	s, err := ag.NetworkSlice(nw.Name)
+	if err != nil {
+		return api.Node{}, agentError("ADD: this node's slice of network "+nw.Name, err)
+	}
+	node.PodCIDR, node.Gateway = s.CIDR, s.CIDR.Addr().Next()
+	return node, nil
 }
 
 // requestNetwork is EndpointRequest.Network for nw: empty for the default network, so the

@@ -24,7 +24,7 @@ func TestAddNetwork(t *testing.T) {
 		ip, address, gw    string
 		defaultRoute       bool
 	}{
-		{"network key, second interface", `,"network":"front"` + ranges, "eth1", true, "front", "10.43.1.5/24", "10.43.1.5/16", "10.43.0.1", false},
+		{"network key, second interface", `,"network":"front"` + ranges, "eth1", true, "front", "10.43.1.5/24", "10.43.1.5/16", "10.43.1.1", false},
 		{"conflist name is no network: default", "", "eth0", false, "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
 		{"explicit default", `,"network":"default"`, "eth0", false, "", "10.42.1.5/24", "10.42.1.5/16", "10.42.1.1", true},
 	}
@@ -56,9 +56,18 @@ func TestAddNetwork(t *testing.T) {
 		require.NoError(t, f.run("ADD", f.args("cid1", `,"ipam":{"type":"host-local","subnet":"10.45.1.0/24"}`)))
 		require.Equal(t, "net1", f.ag.eps[0].Network)
 	})
+	t.Run("no ranges: this node's slice", func(t *testing.T) {
+		f := newFixture(t)
+		f.ag.networks = []api.Network{front}
+		f.ipam.ip = "10.43.1.2/24"
+		require.NoError(t, f.run("ADD", f.args("cid1", `,"network":"front"`)))
+		require.JSONEq(t, `{"type":"host-local","ranges":[[{"subnet":"10.43.1.0/24","gateway":"10.43.1.1"}]]}`, ipamOf(t, f.ipam.confs[0]))
+		res, err := current.NewResult(f.out.Bytes())
+		require.NoError(t, err)
+		require.Equal(t, "10.43.1.1", res.(*current.Result).IPs[0].Gateway.String())
+	})
 	for _, bad := range []struct{ name, conf, want string }{
 		{"unknown network", `,"network":"nope"`, `network "nope": no such ebpfnet network`},
-		{"no range for a network", `,"network":"front"`, "ipam: network front (10.43.0.0/16) has no per-node pod CIDR"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			f := newFixture(t)

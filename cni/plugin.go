@@ -30,6 +30,7 @@ type Agent interface {
 	DeleteEndpoint(name string) error
 	Publish(api.PublishRequest) (api.PortMapping, error)
 	Network(name string) (api.NetworkInfo, error)
+	NetworkSlice(name string) (api.NetworkSlice, error)
 }
 
 // Plugin implements the CNI commands. The zero value talks to the real agent and runs IPAM
@@ -97,6 +98,10 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	pool, err := poolNode(ag, nw, st.Node)
+	if err != nil {
+		return err
+	}
 	first, err := firstInterface(ag, args.Netns)
 	if err != nil {
 		return agentError("ADD", err)
@@ -108,7 +113,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 		return internalError("container %s is already attached on %s as endpoint %s (IP %s); DEL it first",
 			args.ContainerID, args.IfName, name, ep.IP)
 	}
-	ipamConf, err := conf.ipamConfig(st.Node)
+	ipamConf, err := conf.ipamConfig(pool)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 	if err := publishPorts(ag, ep, conf.ports); err != nil {
 		return err
 	}
-	res, err := result(conf, st.Node, nw, first, ep, args).GetAsVersion(conf.CNIVersion)
+	res, err := result(conf, pool, nw, first, ep, args).GetAsVersion(conf.CNIVersion)
 	if err != nil {
 		return internalError("ADD: result for cniVersion %q: %v", conf.CNIVersion, err)
 	}
@@ -166,9 +171,10 @@ func (p *Plugin) Add(args *skel.CmdArgs) (err error) {
 }
 
 // result describes what ADD made: the host veth, the container interface, its address (with
-// the prefix length the agent configures: the cluster CIDR's), the default route and DNS.
+// the prefix length the agent configures: the network subnet's), the default route via the
+// gateway of node (poolNode's: the first address of the node's pod CIDR or slice) and DNS.
 func result(conf *NetConf, node api.Node, nw api.Network, defaultRoute bool, ep api.Endpoint, args *skel.CmdArgs) *current.Result {
-	gw := net.IP(gateway(nw, node))
+	gw := net.IP(node.Gateway.AsSlice())
 	res := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
 		Interfaces: []*current.Interface{

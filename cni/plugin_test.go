@@ -49,6 +49,16 @@ func (f *fakeAgent) Network(name string) (api.NetworkInfo, error) {
 	return api.NetworkInfo{}, &client.Error{Status: http.StatusNotFound, Kind: api.ErrNotFound, Msg: "network " + name + ": not found"}
 }
 
+// NetworkSlice is this node's slice of a network: the /24 at index 1 of its subnet.
+func (f *fakeAgent) NetworkSlice(name string) (api.NetworkSlice, error) {
+	info, err := f.Network(name)
+	if err != nil {
+		return api.NetworkSlice{}, err
+	}
+	b := info.Subnet.Addr().As4()
+	return api.NetworkSlice{CIDR: netip.PrefixFrom(netip.AddrFrom4([4]byte{b[0], b[1], 1, 0}), 24), Self: true}, nil
+}
+
 func (f *fakeAgent) Publish(req api.PublishRequest) (api.PortMapping, error) {
 	if f.publishErr != nil {
 		return api.PortMapping{}, f.publishErr

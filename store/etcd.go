@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ import (
 //	policy/policy            the network policy, one JSON document (policy.Policy)
 //	services/<name>          api.Service JSON (services_etcd.go)
 //	ports/                   reserved for published ports
+//	                         (cidrs/ also holds the nodes' slices of networks: network_slices_etcd.go)
 //	networks/, network-ids/, network-vnis/   networks (network_etcd.go)
 const (
 	DefaultEtcdPrefix = "/ebpfnet/"
@@ -293,14 +295,15 @@ func (s *Etcd) DeleteEndpoint(ctx context.Context, name string) error {
 }
 
 // Peers returns this node's static peers (peers/<node>/) and, for every OTHER live node
-// (nodes/), a peer {its pod CIDR, its underlay IP}, all read at one revision and ordered by
-// CIDR text. Node records that do not decode or lack a CIDR or IPv4 are skipped (logged).
+// (nodes/), a peer {its pod CIDR, its underlay IP} and one per slice of a network it holds
+// (cidrs/), all read at one revision and ordered by CIDR text. Node records that do not decode or lack a CIDR or IPv4 are skipped (logged).
 func (s *Etcd) Peers(ctx context.Context) ([]api.Peer, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	resp, err := s.cli.Txn(ctx).Then(
 		clientv3.OpGet(s.prefix+etcdPeers+s.node+"/", clientv3.WithPrefix()),
 		clientv3.OpGet(s.prefix+etcdNodes, clientv3.WithPrefix()),
+		clientv3.OpGet(s.prefix+etcdCIDRs, clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, s.wrap("list peers", err)
@@ -309,13 +312,30 @@ func (s *Etcd) Peers(ctx context.Context) ([]api.Peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	live := map[string]api.NodeRecord{}
 	for _, n := range s.decodeNodes(resp.Responses[1].GetResponseRange().Kvs) {
 		if n.rec.Name != s.node {
-			out = append(out, api.Peer{CIDR: n.rec.PodCIDR, HostIP: n.rec.UnderlayIP, WGPublicKey: n.rec.WGPublicKey, WGPort: n.rec.WGPort})
+			live[n.rec.Name] = n.rec
+			out = append(out, nodePeer(n.rec, n.rec.PodCIDR))
+		}
+	}
+	for _, kv := range resp.Responses[2].GetResponseRange().Kvs { // the live nodes' network slices
+		p, err := netip.ParsePrefix(strings.TrimPrefix(string(kv.Key), s.prefix+etcdCIDRs))
+		var cr cidrRecord
+		if err != nil || json.Unmarshal(kv.Value, &cr) != nil {
+			continue // snapshot reports undecodable allocations
+		}
+		if rec, ok := live[cr.Node]; ok && p != rec.PodCIDR {
+			out = append(out, nodePeer(rec, p))
 		}
 	}
 	slices.SortFunc(out, func(a, b api.Peer) int { return strings.Compare(a.CIDR.String(), b.CIDR.String()) })
 	return out, nil
+}
+
+// nodePeer is the peer route of cidr (a pod CIDR or network slice) of the live node rec.
+func nodePeer(rec api.NodeRecord, cidr netip.Prefix) api.Peer {
+	return api.Peer{CIDR: cidr, HostIP: rec.UnderlayIP, WGPublicKey: rec.WGPublicKey, WGPort: rec.WGPort}
 }
 
 // PutPeer stores a static peer of this node under peers/<node>/<cidr>.

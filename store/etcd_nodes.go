@@ -207,16 +207,10 @@ const maxAttempts = 64
 // different size are skipped. Errors: bad arguments, ErrCIDRTaken (wrapped) when no subnet is
 // free, ErrUnavailable.
 func (s *Etcd) AllocatePodCIDR(ctx context.Context, cluster netip.Prefix, bits int, grace time.Duration) (netip.Prefix, error) {
-	if !cluster.Addr().Is4() || cluster != cluster.Masked() {
-		return netip.Prefix{}, fmt.Errorf("cluster CIDR %s: want an IPv4 network address", cluster)
+	n, err := podCIDRCount(cluster, bits)
+	if err != nil {
+		return netip.Prefix{}, err
 	}
-	if bits < cluster.Bits() || bits > 30 {
-		return netip.Prefix{}, fmt.Errorf("pod CIDR size /%d: want /%d (the cluster CIDR) to /30", bits, cluster.Bits())
-	}
-	if bits-cluster.Bits() > 16 {
-		return netip.Prefix{}, fmt.Errorf("pod CIDR size /%d: more than 65536 subnets of %s, want /%d or larger", bits, cluster, cluster.Bits()+16)
-	}
-	n := 1 << (bits - cluster.Bits())
 	for range maxAttempts {
 		snap, err := s.snapshot(ctx)
 		if err != nil {
@@ -265,6 +259,21 @@ func (s *Etcd) AllocatePodCIDR(ctx context.Context, cluster netip.Prefix, bits i
 		}
 	}
 	return netip.Prefix{}, fmt.Errorf("allocate pod CIDR: gave up after %d conflicting attempts", maxAttempts)
+}
+
+// podCIDRCount is the number of /bits subnets of cluster (an IPv4 network address); errors
+// for a size outside /cluster../30 or more than 65536 subnets.
+func podCIDRCount(cluster netip.Prefix, bits int) (int, error) {
+	if !cluster.Addr().Is4() || cluster != cluster.Masked() {
+		return 0, fmt.Errorf("cluster CIDR %s: want an IPv4 network address", cluster)
+	}
+	if bits < cluster.Bits() || bits > 30 {
+		return 0, fmt.Errorf("pod CIDR size /%d: want /%d (the cluster CIDR) to /30", bits, cluster.Bits())
+	}
+	if bits-cluster.Bits() > 16 {
+		return 0, fmt.Errorf("pod CIDR size /%d: more than 65536 subnets of %s, want /%d or larger", bits, cluster, cluster.Bits()+16)
+	}
+	return 1 << (bits - cluster.Bits()), nil
 }
 
 // own returns the CIDR inside cluster recorded for node me (the lowest, should there be more).
@@ -533,7 +542,8 @@ func (s *Etcd) Nodes(ctx context.Context) ([]api.NodeInfo, error) {
 	return out, nil
 }
 
-// Watch reports changes of the node set (nodes/), of this node's static peers
+// Watch reports changes of the node set (nodes/), of the pod CIDR and network slice
+// allocations (cidrs/), of this node's static peers
 // (peers/<node>/), of the endpoints (endpoints/), of the identities (identities/) and of the
 // network policy (policy/) and of the services (services/): the
 // returned channel (capacity 1) receives a value after each change and
@@ -548,7 +558,7 @@ func (s *Etcd) Watch(ctx context.Context) <-chan struct{} {
 		}
 	}
 	var wg sync.WaitGroup
-	for _, prefix := range []string{s.prefix + etcdNodes, s.prefix + etcdPeers + s.node + "/",
+	for _, prefix := range []string{s.prefix + etcdNodes, s.prefix + etcdCIDRs, s.prefix + etcdPeers + s.node + "/",
 		s.prefix + etcdIdentities, s.prefix + EtcdPolicyDir, s.prefix + etcdEndpoints, s.prefix + etcdServices} {
 		wg.Add(1)
 		go func() {

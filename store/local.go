@@ -47,7 +47,7 @@ func OpenLocal(dir string) (*Local, error) {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEndpoints, bucketPeers, bucketIdentities, bucketNetworks, bucketServices} {
+		for _, b := range [][]byte{bucketEndpoints, bucketPeers, bucketIdentities, bucketNetworks, bucketServices, bucketSlices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

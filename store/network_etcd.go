@@ -87,8 +87,9 @@ func networkName(v []byte, i int) string {
 	return n.Name
 }
 
-// DeleteNetwork removes networks/<name> and its index keys in one transaction that commits
-// only if the record is unchanged since it was read; ErrNotFound if absent.
+// DeleteNetwork removes networks/<name>, its index keys and the nodes' slices of its subnet
+// (cidrs/) in one transaction that commits only if the record is unchanged since it was
+// read; ErrNotFound if absent.
 func (s *Etcd) DeleteNetwork(ctx context.Context, name string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -106,9 +107,17 @@ func (s *Etcd) DeleteNetwork(ctx context.Context, name string) error {
 			return fmt.Errorf("decode %s: %w", key, err)
 		}
 		keys := s.networkKeys(n)
-		txn, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).Then(
-			clientv3.OpDelete(keys[0]), clientv3.OpDelete(keys[1]), clientv3.OpDelete(keys[2]),
-		).Commit()
+		ops := []clientv3.Op{clientv3.OpDelete(keys[0]), clientv3.OpDelete(keys[1]), clientv3.OpDelete(keys[2])}
+		snap, err := s.snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		for p := range snap.records { // the nodes' slices go with the network
+			if n.Subnet.Contains(p.Addr()) {
+				ops = append(ops, clientv3.OpDelete(s.cidrKey(p)))
+			}
+		}
+		txn, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).Then(ops...).Commit()
 		if err != nil {
 			return s.wrap("delete network "+name, err)
 		}

@@ -40,9 +40,23 @@ func (l *Local) CreateNetwork(ctx context.Context, n api.Network) error {
 	})
 }
 
-// DeleteNetwork removes the named network; ErrNotFound if absent.
+// DeleteNetwork removes the named network and this node's slice of it; ErrNotFound if absent.
 func (l *Local) DeleteNetwork(ctx context.Context, name string) error {
-	return del(l.db, bucketNetworks, name)
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketNetworks)
+		v := b.Get([]byte(name))
+		if v == nil {
+			return fmt.Errorf("%s %q: %w", bucketNetworks, name, ErrNotFound)
+		}
+		var n api.Network
+		if err := json.Unmarshal(v, &n); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bucketNetworks, name, err)
+		}
+		if err := deleteSlices(tx, n.Subnet); err != nil {
+			return err
+		}
+		return b.Delete([]byte(name))
+	})
 }
 
 // networkClash is ErrExists (wrapped, naming what) when o has n's name, ID or VNI.

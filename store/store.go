@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/policy"
@@ -59,8 +60,17 @@ type Store interface {
 	// CreateNetwork stores n atomically if no stored network has its name, ID or VNI, else
 	// fails with ErrExists (wrapped) and changes nothing.
 	CreateNetwork(ctx context.Context, n api.Network) error
-	// DeleteNetwork removes the named network; ErrNotFound if absent.
+	// DeleteNetwork removes the named network and the nodes' slices of it; ErrNotFound if
+	// absent.
 	DeleteNetwork(ctx context.Context, name string) error
+	// NetworkSlice returns this node's /bits slice of a network's subnet, allocating one on
+	// first use: the one holding hint if valid and free, else (Etcd) the lowest free in the
+	// cluster, reused grace after its node left, or (Local) the first overlapping no static
+	// peer. ErrCIDRTaken (wrapped) when none is free.
+	NetworkSlice(ctx context.Context, subnet netip.Prefix, bits int, hint netip.Addr, grace time.Duration) (netip.Prefix, error)
+	// NetworkSlices lists the allocated slices (Etcd: of every node, the pod CIDRs of the
+	// cluster CIDR included; Local: this node's), ordered by address.
+	NetworkSlices(ctx context.Context) ([]api.NetworkSlice, error)
 	// Services lists the services (with etcd: the cluster's), ordered by name.
 	Services(ctx context.Context) ([]api.Service, error)
 	// CreateService stores svc atomically unless its name is taken (ErrExists, wrapped).

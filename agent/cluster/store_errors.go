@@ -5,6 +5,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"time"
 
 	"github.com/ebpfnet/ebpfnet/api"
 	"github.com/ebpfnet/ebpfnet/policy"
@@ -95,4 +97,14 @@ func UnavailableError(err error) error {
 	}
 	msg := err.Error() + " (the datapath keeps forwarding with its current maps; changes are refused until the store is back)"
 	return &storeUnavailable{msg: msg, cause: err}
+}
+
+func (s storeErrors) NetworkSlice(ctx context.Context, subnet netip.Prefix, bits int, hint netip.Addr, grace time.Duration) (netip.Prefix, error) {
+	p, err := s.Etcd.NetworkSlice(ctx, subnet, bits, hint, grace)
+	return p, UnavailableError(err)
+}
+
+func (s storeErrors) NetworkSlices(ctx context.Context) ([]api.NetworkSlice, error) {
+	out, err := s.Etcd.NetworkSlices(ctx)
+	return out, UnavailableError(err)
 }

@@ -11,6 +11,7 @@ import (
 //
 //	GET /v1/networks            POST /v1/networks (api.NetworkRequest)
 //	GET /v1/networks/{name}     DELETE /v1/networks/{name}
+//	POST /v1/networks/{name}/slice   (this node's slice, allocated on first use)
 //	POST /v1/endpoints/{name}/networks (api.ConnectRequest)   DELETE /v1/endpoints/{name}/networks/{network}
 func networkRoutes(mux *http.ServeMux, a Operations) {
 	answer(mux, "GET /v1/networks", http.StatusOK, a.Networks)
@@ -18,6 +19,10 @@ func networkRoutes(mux *http.ServeMux, a Operations) {
 	mux.HandleFunc("GET /v1/networks/{name}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := a.Network(requestContext(r), r.PathValue("name"))
 		reply(w, http.StatusOK, n, err)
+	})
+	mux.HandleFunc("POST /v1/networks/{name}/slice", func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.NetworkSlice(requestContext(r), r.PathValue("name"))
+		reply(w, http.StatusOK, s, err)
 	})
 	mux.HandleFunc("DELETE /v1/networks/{name}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNoContent, nil, a.DeleteNetwork(requestContext(r), r.PathValue("name")))
@@ -40,6 +45,7 @@ type networkOperations interface {
 	Network(ctx context.Context, name string) (api.NetworkInfo, error)
 	CreateNetwork(context.Context, api.NetworkRequest) (api.Network, error)
 	DeleteNetwork(ctx context.Context, name string) error
+	NetworkSlice(ctx context.Context, name string) (api.NetworkSlice, error)
 	ConnectEndpoint(ctx context.Context, name string, req api.ConnectRequest) (api.Endpoint, error)
 	DisconnectEndpoint(ctx context.Context, name, network string) error
 }

@@ -20,14 +20,17 @@ func newEndpointCmd(g *globals) *cobra.Command {
 		ips, nets []string
 	)
 	add := &cobra.Command{
-		Use:   "add NAME --netns PATH --ip IP [--network NET] [--ip IP --network NET]... [--label k=v]...",
-		Short: "Attach the container whose netns is PATH with address IP (one interface per --network: eth0, eth1, ...)",
+		Use:   "add NAME --netns PATH [--ip IP] [--network NET] [--ip IP --network NET]... [--label k=v]...",
+		Short: "Attach the container whose netns is PATH with address IP, or without --ip the next free one of this node's pool (one interface per --network: eth0, eth1, ...)",
 		Example: "  ebpfnet endpoint add web1 --netns /var/run/netns/c1 --ip 10.42.1.2 --label app=web\n" +
 			"  ebpfnet endpoint add web1 --netns /var/run/netns/c1 --network front --ip 10.43.1.2 --network back --ip 10.44.1.2",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(ips) == 0 { // every address from this node's pools
+				ips = make([]string, max(len(nets), 1))
+			}
 			if len(ips) != max(len(nets), 1) {
-				return fmt.Errorf("%d --ip for %d --network: give one --ip per --network, in the same order", len(ips), len(nets))
+				return fmt.Errorf("%d --ip for %d --network: give one --ip per --network, in the same order, or none", len(ips), len(nets))
 			}
 			req.Name, req.IP = args[0], ips[0]
 			if len(nets) > 0 {
@@ -44,14 +47,13 @@ func newEndpointCmd(g *globals) *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&req.Netns, "netns", "", "container network namespace path")
-	add.Flags().StringArrayVar(&ips, "ip", nil, "container IPv4 address (one per --network)")
+	add.Flags().StringArrayVar(&ips, "ip", nil, "container IPv4 address (one per --network; default: the next free address of this node's pod CIDR or slice of the network)")
 	add.Flags().StringVar(&req.MAC, "mac", "", "container MAC (default: random)")
 	add.Flags().StringArrayVar(&req.Labels, "label", nil, "label key=value (repeatable)")
 	add.Flags().StringArrayVar(&req.Links, "link", nil, "endpoint this one links to, for `within: linked` rules (repeatable)")
 	add.Flags().StringArrayVar(&nets, "network", nil, "network whose subnet holds the --ip of the same rank (default: default; repeatable: eth0, eth1, ...)")
 	add.Flags().BoolVar(&hostNAT, "host-nat", true, "masquerade its traffic leaving the cluster (default: the agent's --host-nat)")
 	_ = add.MarkFlagRequired("netns")
-	_ = add.MarkFlagRequired("ip")
 
 	del := &cobra.Command{
 		Use: "del NAME", Aliases: []string{"delete", "rm"}, Short: "Detach a container and remove its veth",
@@ -102,7 +104,7 @@ func addEndpoint(g *globals, req api.EndpointRequest, nets, ips []string) ([]api
 func newConnectCmd(g *globals) *cobra.Command {
 	var req api.ConnectRequest
 	cmd := &cobra.Command{
-		Use:     "connect NAME NETWORK --ip IP",
+		Use:     "connect NAME NETWORK [--ip IP]",
 		Short:   "Give the endpoint's container one more interface, on NETWORK (docker network connect)",
 		Example: "  ebpfnet endpoint connect web1 back --ip 10.44.1.2",
 		Args:    cobra.ExactArgs(2),
@@ -115,9 +117,8 @@ func newConnectCmd(g *globals) *cobra.Command {
 			return render(cmd.OutOrStdout(), g, ep, func(w io.Writer) { endpointTable(w, []api.Endpoint{ep}) })
 		},
 	}
-	cmd.Flags().StringVar(&req.IP, "ip", "", "its IPv4 address on NETWORK")
+	cmd.Flags().StringVar(&req.IP, "ip", "", "its IPv4 address on NETWORK (default: the next free address of this node's slice)")
 	cmd.Flags().StringVar(&req.MAC, "mac", "", "its MAC (default: random)")
-	_ = cmd.MarkFlagRequired("ip")
 	return cmd
 }
 

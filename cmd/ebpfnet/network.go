@@ -46,6 +46,7 @@ func newNetworkCmd(g *globals) *cobra.Command {
 	f.BoolVar(&hostPorts, "host-ports", true, "allow published ports on its endpoints")
 	f.BoolVar(&req.Internal, "internal", false, "its endpoints reach nothing outside the network")
 	f.IntVar(&req.MTU, "mtu", 0, "container MTU (default: the node's container MTU)")
+	f.IntVar(&req.NodePrefixLen, "node-prefix-len", 0, "prefix length of each node's slice of the subnet (default: the subnet's + 8, at most 28)")
 	_ = create.MarkFlagRequired("subnet")
 
 	list := &cobra.Command{
@@ -59,7 +60,7 @@ func newNetworkCmd(g *globals) *cobra.Command {
 		},
 	}
 	inspect := &cobra.Command{
-		Use: "inspect NAME", Short: "Show a network and its endpoints (JSON)", Args: cobra.ExactArgs(1),
+		Use: "inspect NAME", Short: "Show a network, its endpoints and each node's slice (JSON)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := g.agent().Network(args[0])
 			if err != nil {

@@ -145,8 +145,8 @@ func TestNativeNetwork(t *testing.T) {
 	require.GreaterOrEqual(t, counter(t, c, h2, "drop_policy")-policyBefore, uint64(3), "h2 drops r1's pings by policy")
 }
 
-// TestNativeNetworkEtcd: with the etcd store a native network is cluster-wide and its
-// endpoints' /32s route themselves (no peer add): containers on two nodes ping and stream
+// TestNativeNetworkEtcd: with the etcd store a native network is cluster-wide and each
+// node's slice of it is routed via that node (no peer add): containers on two nodes ping and stream
 // TCP routed, not encapsulated. A node whose route to another node goes through a gateway
 // cannot create a native network, and while one exists its status names that node.
 func TestNativeNetworkEtcd(t *testing.T) {
@@ -174,7 +174,7 @@ func TestNativeNetworkEtcd(t *testing.T) {
 	require.Empty(t, status(t, ec.Cluster, h3).OffLinkPeers)
 
 	n1 := addNetworkContainer(t, ec.Cluster, h1, "n1", nativeNet, netip.MustParseAddr("10.45.0.10"))
-	n2 := addNetworkContainer(t, ec.Cluster, h2, "n2", nativeNet, netip.MustParseAddr("10.45.0.20"))
+	n2 := addNetworkContainer(t, ec.Cluster, h2, "n2", nativeNet, netip.MustParseAddr("10.45.1.20")) // h2's slice: the next /24
 	require.Eventually(t, func() bool {
 		ping, err := ec.Bed.Ping(ctx, n1.Name, n2.IP, 1, 0)
 		return err == nil && ping.Received == 1

@@ -44,9 +44,9 @@ func TestNetworkPolicy(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Regexp(t, `front\s+\d+\s+10.43.0.0/16\s+4096\s+vxlan\s+deny`, out, "h2 sees front's default policy")
 	fw := addNetworkContainer(t, c, h1, "fw", "front", netip.MustParseAddr("10.43.0.10"), "app=web")
-	fd := addNetworkContainer(t, c, h2, "fd", "front", netip.MustParseAddr("10.43.0.20"), "app=db")
+	fd := addNetworkContainer(t, c, h2, "fd", "front", netip.MustParseAddr("10.43.1.20"), "app=db")
 	bw := addNetworkContainer(t, c, h1, "bw", "back", netip.MustParseAddr("10.44.0.10"), "app=web")
-	bd := addNetworkContainer(t, c, h2, "bd", "back", netip.MustParseAddr("10.44.0.20"), "app=db")
+	bd := addNetworkContainer(t, c, h2, "bd", "back", netip.MustParseAddr("10.44.1.20"), "app=db")
 	dw, err := c.AddContainer(h1, "dw", h1.PodCIDR.Addr().Next().Next(), "app=web")
 	require.NoError(t, err)
 	dd, err := c.AddContainer(h2, "dd", h2.PodCIDR.Addr().Next().Next(), "app=db")
@@ -127,9 +127,10 @@ func TestNetworkPolicy(t *testing.T) {
 		return netOf[from] != "front" || webToDBTCP(from, to, proto)
 	})
 
-	// front's default action decides fd -> fw: monitor on fd's host (the sender knows fw's
-	// identity) shows drop_policy by the default action.
-	mon, err := c.Bed.Start(h2.Name, c.Binary, "--socket", h2.Socket, "monitor", "-o", "json", "--count", "1")
+	// front's default action decides fd -> fw: monitor on fw's host shows drop_policy by the
+	// default action (fd's host routes fw by h1's slice of front, identity unknown there, so
+	// the receiver decides, with fd's identity from the VXLAN GBP).
+	mon, err := c.Bed.Start(h1.Name, c.Binary, "--socket", h1.Socket, "monitor", "-o", "json", "--count", "1")
 	require.NoError(t, err)
 	for deadline := time.Now().Add(10 * time.Second); !mon.Exited(); {
 		require.True(t, time.Now().Before(deadline), "no monitor saw the drop: %s", mon.Log())

@@ -285,7 +285,8 @@ func TestNetworkCLIBadInput(t *testing.T) {
 		{"inspect unknown", []string{"network", "inspect", "nope"}, "network nope: not found"},
 		{"endpoint on unknown network", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.50.1.2", "--network", "nope"}, "network nope: not found"},
 		{"endpoint IP outside its network", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.42.1.9", "--network", "front"}, "IP 10.42.1.9 is outside the subnet 10.43.0.0/16 of network front"},
-		{"endpoint on its network's gateway", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.43.0.1", "--network", "front"}, "IP 10.43.0.1 is reserved in 10.43.0.0/16"},
+		{"endpoint on its network's gateway", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.43.1.1", "--network", "front"}, "IP 10.43.1.1 is reserved in 10.43.1.0/24 (network, gateway 10.43.1.1"},
+		{"endpoint outside the node's slice", []string{"endpoint", "add", "x", "--netns", spare, "--ip", "10.43.2.9", "--network", "front"}, "IP 10.43.2.9 is outside this node's slice 10.43.1.0/24 of network front"},
 		{"unpaired --ip and --network", []string{"endpoint", "add", "x", "--netns", spare, "--network", "front", "--ip", "10.43.1.9", "--network", "default"}, "1 --ip for 2 --network"},
 		{"second network refused: nothing kept", []string{"endpoint", "add", "x", "--netns", spare, "--network", "front", "--ip", "10.43.1.9", "--network", "default", "--ip", "10.43.1.10"}, "IP 10.43.1.10 is outside the cluster CIDR 10.42.0.0/16"},
 		{"connect to its own network", []string{"endpoint", "connect", "f1", "front", "--ip", "10.43.1.9"}, "endpoint f1 is already on network front (eth0, 10.43.1.2)"},
@@ -403,8 +404,8 @@ func TestNetworkKernelVXLANInterop(t *testing.T) {
 }
 
 // TestNetworksEtcd: with the etcd store a network is cluster-wide (created on one node, listed
-// and refused again on the others) and its endpoints on different nodes, which have no pod
-// CIDR of it, reach each other, while the default network's do not reach them.
+// and refused again on the others) and its endpoints on different nodes, each in its node's
+// slice of the subnet, reach each other, while the default network's do not reach them.
 func TestNetworksEtcd(t *testing.T) {
 	t.Parallel()
 	ec := newEtcdCluster(t, false, true)
@@ -420,12 +421,12 @@ func TestNetworksEtcd(t *testing.T) {
 	require.Contains(t, out, "VNI 4096 is in use by network front")
 
 	f1 := addNetworkContainer(t, ec.Cluster, h1, "f1", "front", netip.MustParseAddr("10.43.0.10"))
-	f2 := addNetworkContainer(t, ec.Cluster, h2, "f2", "front", netip.MustParseAddr("10.43.0.20"))
+	f2 := addNetworkContainer(t, ec.Cluster, h2, "f2", "front", netip.MustParseAddr("10.43.1.20")) // h2's slice: the next /24
 	spare, err := ec.Bed.Netns("spare")
 	require.NoError(t, err)
 	out, err = ec.CLI(h3, "endpoint", "add", "f3", "--netns", spare, "--ip", "10.43.0.10", "--network", "front")
 	require.Error(t, err)
-	require.Contains(t, out, "IP 10.43.0.10 is already used by endpoint f1 (network front)", "an address of the network is taken cluster-wide")
+	require.Contains(t, out, "IP 10.43.0.10 is outside this node's slice 10.43.2.0/24 of network front", "another node's slice is refused")
 	d2, err := ec.AddContainer(h2, "d2", h2.PodCIDR.Addr().Next().Next())
 	require.NoError(t, err)
 
