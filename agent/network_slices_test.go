@@ -110,10 +110,10 @@ func TestNetworkNoFreeSlice(t *testing.T) {
 	require.Empty(t, all)
 }
 
-// TestRemoteEndpointRoutesPerSlice: a network endpoint inside its host's slice gets no /32
-// (the slice's route carries it), while default-network endpoints keep theirs (identity), and
-// so do network endpoints no slice of their own host covers: one created before slices, and
-// one sitting in another host's later slice.
+// TestRemoteEndpointRoutesPerSlice: every remote endpoint gets a /32 with its identity (the
+// sender's policy and a native receiver need it), routed via its own host: one inside its
+// host's slice, one created before slices, and one sitting in another host's later slice;
+// endpoints of no known peer get none.
 func TestRemoteEndpointRoutesPerSlice(t *testing.T) {
 	b, c := netip.MustParseAddr("172.31.0.2"), netip.MustParseAddr("172.31.0.3")
 	peers := []api.Peer{
@@ -126,13 +126,14 @@ func TestRemoteEndpointRoutesPerSlice(t *testing.T) {
 	}
 	got := remoteEndpointRoutes([]api.Endpoint{
 		ep("10.42.2.5", "", b, 300),                                     // default network: /32 with its identity
-		ep("10.43.1.5", "front", b, 301),                                // in b's slice: no /32
+		ep("10.43.1.5", "front", b, 301),                                // in b's slice: /32 via b
 		ep("10.43.0.20", "front", c, 302),                               // from before slices: /32 via c
 		ep("10.43.1.9", "front", c, 303),                                // c's, inside b's slice: /32 via c
 		ep("10.44.0.9", "back", netip.MustParseAddr("172.31.0.9"), 304), // no known peer
 	}, peers)
 	require.Equal(t, []maps.Route{
 		{Prefix: netip.MustParsePrefix("10.42.2.5/32"), TunnelEndpoint: b, Identity: 300},
+		{Prefix: netip.MustParsePrefix("10.43.1.5/32"), TunnelEndpoint: b, Identity: 301},
 		{Prefix: netip.MustParsePrefix("10.43.0.20/32"), TunnelEndpoint: c, Identity: 302},
 		{Prefix: netip.MustParsePrefix("10.43.1.9/32"), TunnelEndpoint: c, Identity: 303},
 	}, got)

@@ -178,16 +178,16 @@ func (a *Agent) reconcileIPCache(ctx context.Context) error {
 
 // remoteEndpointRoutes are /32 ipcache entries for endpoints behind peers, carrying their
 // identities (cf. Cilium's ipcache), so a sender decides policy at its own egress and drops
-// denied packets before they cross the underlay: every default-network endpoint inside a peer
-// CIDR, and the endpoints of other networks that no peer CIDR of their own host covers (its
-// slice of the network routes the others, one entry per node and network; an endpoint created
-// before slices existed, or sitting in another node's later slice, keeps its /32 to its host).
-// Endpoints of no known peer are left out.
+// denied packets before they cross the underlay, and a native network's receiver (no VXLAN
+// GBP identity on the wire) knows its source's identity. Every endpoint of every network gets
+// one; the peer's slice of a network (one entry per node and network) routes what no /32
+// names yet. An endpoint created before slices existed, or sitting in another node's later
+// slice, goes to its own host. Endpoints of no known peer are left out.
 func remoteEndpointRoutes(eps []api.Endpoint, peers []api.Peer) []maps.Route {
 	var out []maps.Route
 	for _, e := range eps {
-		via, covered := endpointPeer(e, peers)
-		if via == nil || (covered && e.Network != "") {
+		via := endpointPeer(e, peers)
+		if via == nil {
 			continue
 		}
 		out = append(out, maps.Route{Prefix: netip.PrefixFrom(e.IP, 32), TunnelEndpoint: via.HostIP,
@@ -197,18 +197,18 @@ func remoteEndpointRoutes(eps []api.Endpoint, peers []api.Peer) []maps.Route {
 }
 
 // endpointPeer is the peer that routes endpoint e: one whose CIDR holds e's address (for an
-// endpoint of a network other than the default one: a CIDR of its own host, covered true),
-// else for such an endpoint any peer of its host (HostIP); nil when none.
-func endpointPeer(e api.Endpoint, peers []api.Peer) (*api.Peer, bool) {
+// endpoint of a network other than the default one: a CIDR of its own host), else for such an
+// endpoint any peer of its host (HostIP); nil when none.
+func endpointPeer(e api.Endpoint, peers []api.Peer) *api.Peer {
 	var host *api.Peer
 	for i, p := range peers {
 		own := e.Network == "" || e.HostIP == p.HostIP
 		if own && p.CIDR.Contains(e.IP) {
-			return &peers[i], true
+			return &peers[i]
 		}
 		if e.Network != "" && e.HostIP == p.HostIP && host == nil {
 			host = &peers[i]
 		}
 	}
-	return host, false
+	return host
 }

@@ -127,10 +127,9 @@ func TestNetworkPolicy(t *testing.T) {
 		return netOf[from] != "front" || webToDBTCP(from, to, proto)
 	})
 
-	// front's default action decides fd -> fw: monitor on fw's host shows drop_policy by the
-	// default action (fd's host routes fw by h1's slice of front, identity unknown there, so
-	// the receiver decides, with fd's identity from the VXLAN GBP).
-	mon, err := c.Bed.Start(h1.Name, c.Binary, "--socket", h1.Socket, "monitor", "-o", "json", "--count", "1")
+	// front's default action decides fd -> fw: monitor on fd's host (the sender knows fw's
+	// identity) shows drop_policy by the default action.
+	mon, err := c.Bed.Start(h2.Name, c.Binary, "--socket", h2.Socket, "monitor", "-o", "json", "--count", "1")
 	require.NoError(t, err)
 	for deadline := time.Now().Add(10 * time.Second); !mon.Exited(); {
 		require.True(t, time.Now().Before(deadline), "no monitor saw the drop: %s", mon.Log())

@@ -46,7 +46,7 @@ func networkSlices(t *testing.T, c *testbed.Cluster, h *testbed.Host, name strin
 // endpoints added without --ip take the next free address of their node's slice; the
 // networks reach across hosts (ping, TCP) and never each other; `network inspect` lists the
 // slices; and a host's ipcache routes the other host's slice of each network with one entry,
-// not one /32 per endpoint.
+// beside one /32 per remote endpoint carrying its identity.
 func TestNetworkSlicesEtcd(t *testing.T) {
 	t.Parallel()
 	ec := newEtcdCluster(t, false, true)
@@ -91,11 +91,16 @@ func TestNetworkSlicesEtcd(t *testing.T) {
 	refusedUnchanged(t, ec.Cluster, h1, "IP "+f2.IP.String()+" is outside this node's slice "+front[h1.Name].String()+" of network front",
 		"endpoint", "add", "x", "--netns", spare, "--network", "front", "--ip", f2.IP.String())
 
-	// One route per peer slice: h1 routes h2's slice of each network via h2, no endpoint /32.
+	// One route per peer slice: h1 routes h2's slice of each network via h2, and h2's
+	// endpoints by /32s with their identities.
 	for _, s := range []netip.Prefix{front[h2.Name], back[h2.Name]} {
 		waitIPCacheRoute(t, h1, s, h2.UnderlayIP, 10*time.Second)
 	}
 	waitIPCacheRoute(t, h2, front[h1.Name], h1.UnderlayIP, 10*time.Second)
+	host32 := func(c *testbed.Container) string { return netip.PrefixFrom(c.IP, 32).String() }
+	for _, c := range []*testbed.Container{f2, f3, b2} {
+		waitIPCacheRoute(t, h1, netip.PrefixFrom(c.IP, 32), h2.UnderlayIP, 10*time.Second)
+	}
 	inNetworks := map[string]string{}
 	for p, via := range ipcacheRoutes(t, h1) {
 		if netip.MustParsePrefix("10.43.0.0/16").Overlaps(p) || netip.MustParsePrefix("10.44.0.0/16").Overlaps(p) {
@@ -106,7 +111,8 @@ func TestNetworkSlicesEtcd(t *testing.T) {
 	require.Equal(t, map[string]string{
 		front[h1.Name].String(): "invalid IP", back[h1.Name].String(): "invalid IP", // own slices: dropped, not tunnelled
 		front[h2.Name].String(): h2.UnderlayIP.String(), back[h2.Name].String(): h2.UnderlayIP.String(),
-	}, inNetworks, "h1's ipcache within the networks' subnets: one route per slice, no /32")
+		host32(f2): h2.UnderlayIP.String(), host32(f3): h2.UnderlayIP.String(), host32(b2): h2.UnderlayIP.String(),
+	}, inNetworks, "h1's ipcache within the networks' subnets: one route per slice, a /32 per remote endpoint")
 
 	for _, p := range [][2]*testbed.Container{{f1, f2}, {f3, f1}, {b1, b2}, {b2, b1}} {
 		require.Eventually(t, func() bool {
