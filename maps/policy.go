@@ -2,6 +2,7 @@ package maps
 
 import (
 	"errors"
+	"reflect"
 
 	"github.com/cilium/ebpf"
 
@@ -85,6 +86,40 @@ func (p *Policy) sweep(gen uint8) error {
 		}
 	}
 	return nil
+}
+
+// inForce reports whether the policy in force under node parameters n is exactly want, as
+// entries of its generation (n.PolicyRev & 1) with nothing left in the other one, and edit
+// leaves n as it is.
+func (p *Policy) inForce(n Node, want []PolicyEntry, edit func(*Node)) (bool, error) {
+	edited := n
+	if edit != nil {
+		edit(&edited)
+	}
+	if !reflect.DeepEqual(edited, n) {
+		return false, nil
+	}
+	gen := uint8(n.PolicyRev & 1)
+	wanted := make(map[bpf.DatapathPolicyKey]bpf.DatapathPolicyValue, len(want))
+	for _, e := range want {
+		wanted[policyKey(e, gen)] = bpf.DatapathPolicyValue{Verdict: verdictOf(e.Allow), Rule: e.Rule}
+	}
+	var (
+		k    bpf.DatapathPolicyKey
+		v    bpf.DatapathPolicyValue
+		seen int
+		same = true
+	)
+	it := p.m.Iterate()
+	for same && it.Next(&k, &v) {
+		w, ok := wanted[k]
+		same = ok && w == v
+		seen++
+	}
+	if err := it.Err(); err != nil {
+		return false, mapErr(p.m, "iterate", err)
+	}
+	return same && seen == len(wanted), nil
 }
 
 // Len counts the entries of both generations.

@@ -33,10 +33,20 @@ func (e *PolicyCapacityError) Is(target error) bool { return target == ErrFull }
 //
 // Bumping the revision also makes the datapath re-decide established flows on their next
 // packet (CT_POLICY entries carry the revision they were decided under).
+//
+// With no commit, a want equal to the generation in force and an edit that changes nothing
+// is a no-op (no revision bump): a resync that recompiles the same policy leaves the maps
+// byte for byte as they were and established flows alone.
 func SwapPolicy(pol *Policy, node *NodeConfig, want []PolicyEntry, commit func() error, edit func(*Node)) error {
 	n, err := node.Get()
 	if err != nil {
 		return err
+	}
+	if commit == nil {
+		same, err := pol.inForce(n, want, edit)
+		if same || err != nil {
+			return err
+		}
 	}
 	next := n.PolicyRev + 1
 	gen := uint8(next & 1)
