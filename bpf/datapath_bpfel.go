@@ -32,7 +32,7 @@ type DatapathCtEntry struct {
 	Port      uint16
 	Flags     DatapathCtFlag
 	PolicyRev uint16
-	Pad       uint16
+	MeshSport uint16
 }
 
 type DatapathCtFlag uint16
@@ -285,6 +285,8 @@ type DatapathNodeParams struct {
 	WgPort          uint16
 	Pad2            uint16
 	WgIfindex       uint32
+	MeshPortMin     uint16
+	MeshPortMax     uint16
 }
 
 type DatapathPeerFlag uint32

@@ -43,7 +43,10 @@ struct ct_entry {
 	__be16 port;      /* translated port or echo id */
 	enum ct_flag flags; /* CT_F_* */
 	__u16 policy_rev; /* CT_POLICY: node_params.policy_rev the flow was last decided under */
-	__u16 pad;
+	/* Routing-mesh flows (lib/lb_mesh_port.h), network order, 0 otherwise: in CT_SERVICE the
+	 * source port the entry host gave the client, in CT_DNAT_REPLY the client's own source
+	 * port its replies get back. (Took the former pad: same size, no map migration.) */
+	__be16 mesh_sport;
 };
 
 struct {
