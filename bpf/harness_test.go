@@ -40,6 +40,8 @@ var (
 const (
 	testVNI        = 1042
 	natMin, natMax = 40000, 40063 // small masquerade range: exhaustion is testable
+	// This host's slice of the routing mesh's source ports (node_params.mesh_port_min/max).
+	meshMin, meshMax = 50000, 50127
 )
 
 var gatewayIP = netip.MustParseAddr("10.42.1.1")
@@ -95,7 +97,7 @@ func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	}
 
 	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC,
-		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax}))
+		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax, MeshPortMin: meshMin, MeshPortMax: meshMax}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: localCIDR}))
