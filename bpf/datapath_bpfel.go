@@ -38,8 +38,10 @@ type DatapathCtEntry struct {
 type DatapathCtFlag uint16
 
 const (
-	DatapathCtFlagCT_F_HAIRPIN   DatapathCtFlag = 1
-	DatapathCtFlagCT_F_UNDECIDED DatapathCtFlag = 2
+	DatapathCtFlagCT_F_HAIRPIN    DatapathCtFlag = 1
+	DatapathCtFlagCT_F_UNDECIDED  DatapathCtFlag = 2
+	DatapathCtFlagCT_F_FIN_CLIENT DatapathCtFlag = 4
+	DatapathCtFlagCT_F_FIN_TARGET DatapathCtFlag = 8
 )
 
 type DatapathCtKey struct {

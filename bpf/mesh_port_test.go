@@ -4,7 +4,10 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
@@ -128,3 +131,53 @@ func TestMeshSourcePortLocalBackend(t *testing.T) {
 	require.Equal(t, outsideIP, r.dst)
 	require.Equal(t, uint16(45000), r.dport, "the client's own port restored")
 }
+
+// tcpFin is a FIN+ACK segment src:sport -> dst:dport.
+func tcpFin(t *testing.T, smac, dmac net.HardwareAddr, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) []byte {
+	return serialize(t, eth(smac, dmac, layers.EthernetTypeIPv4), ipv4(src, dst, 64, layers.IPProtocolTCP),
+		&layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), FIN: true, ACK: true, Seq: 2000, Ack: 3000, Window: 64240},
+		gopacket.Payload("fin"))
+}
+
+// TestMeshSourcePortReuse: a closed connection's mesh port (FIN from both sides) goes to a new
+// flow once it has been closed for a second (lb_mesh_port.h MESH_PORT_REUSE_NS), never an open
+// one's; the closed flow's late packet does not take the port back from its new owner.
+func TestMeshSourcePortReuse(t *testing.T) {
+	f := newFixture(t)
+	putService(t, f, maps.Service{VIP: svcVIP, Port: 80, Proto: policy.ProtoTCP, ID: 5, Mesh: 30080},
+		[]maps.Backend{{IP: remoteB1, Port: 8080}})
+	setMeshSlice(t, f, 51000, 51001)
+	progO := f.dp.Programs().FromOverlay
+	a, b := meshEntry(t, f, 46000, underlayIP).sport, meshEntry(t, f, 46001, underlayIP).sport
+	require.ElementsMatch(t, []uint16{51000, 51001}, []uint16{a, b})
+	// replyTo sends the backend's segment to mesh port p through the tunnel and returns the
+	// client port it reached.
+	replyTo := func(pkt []byte) uint16 {
+		t.Helper()
+		verdict, back := f.run(t, progO, f.ul, vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50001, testVNI, 0, pkt))
+		require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+		return decodeChecked(t, back).dport
+	}
+
+	// The flow on 46000 closes: the client's FIN, then the backend's.
+	verdict, _ := f.run(t, progO, f.ul, tcpFin(t, outsideMAC, f.underlayMAC, outsideIP, 46000, underlayIP, 30080))
+	require.Equal(t, uint32(tcActRedirect), verdict)
+	require.Equal(t, uint16(46000), replyTo(tcpFin(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, a)))
+	time.Sleep(meshPortReuseWait)
+
+	c := meshEntry(t, f, 46002, underlayIP).sport
+	require.Equal(t, a, c, "the closed connection's port goes to the new flow")
+	require.Equal(t, uint16(46002), replyTo(tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, c)))
+	require.Equal(t, uint16(46001), replyTo(tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, b)), "the open flow keeps its port")
+
+	// A late segment of the closed flow finds its port taken and no other free: dropped,
+	// and the port stays the new flow's.
+	before := f.counters(t)
+	verdict, _ = f.run(t, progO, f.ul, tcpFin(t, outsideMAC, f.underlayMAC, outsideIP, 46000, underlayIP, 30080))
+	require.Equal(t, uint32(tcActShot), verdict)
+	require.Equal(t, uint64(1), counted(t, f, bpf.DatapathMetricMETRIC_DROP_NAT_EXHAUSTED, before))
+	require.Equal(t, uint16(46002), replyTo(tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, c)))
+}
+
+// meshPortReuseWait outlasts MESH_PORT_REUSE_NS (1 s) after a close.
+const meshPortReuseWait = 1100 * time.Millisecond

@@ -34,6 +34,10 @@ enum ct_flag : __u16 {
 	/* CT_POLICY created where the destination's identity was unknown: recorded for its
 	 * replies, never decided here, so a policy change does not re-decide it here either. */
 	CT_F_UNDECIDED = 0x2,
+	/* CT_DNAT_REPLY of TCP: the client sent a FIN (or either side a RST) / the target did.
+	 * With both, the flow is closed and last_seen is its close time (ct_track_close). */
+	CT_F_FIN_CLIENT = 0x4,
+	CT_F_FIN_TARGET = 0x8,
 };
 
 struct ct_entry {

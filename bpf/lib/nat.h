@@ -9,6 +9,28 @@
 /* Masquerade port candidates tried before giving up on a destination. */
 #define NAT_PORT_TRIES 32
 
+/* Record in e a TCP close seen in a packet with flags tcp (lib/flow.h FLOW_TCP_*) sent by
+ * the side whose FIN bit is fin (CT_F_FIN_CLIENT or CT_F_FIN_TARGET): a RST closes both
+ * sides, a client's bare SYN (a new connection on the same tuple) reopens it. The close time
+ * goes into last_seen, so a closed flow's tuple may be reused a while later (lb_mesh_port.h). */
+static __always_inline void ct_track_close(struct ct_entry *e, __u8 tcp, enum ct_flag fin)
+{
+	const __u16 closed = CT_F_FIN_CLIENT | CT_F_FIN_TARGET;
+	__u16 flags = e->flags;
+
+	if (tcp & FLOW_TCP_RST)
+		flags |= closed;
+	else if (tcp & FLOW_TCP_FIN)
+		flags |= fin;
+	else if (fin == CT_F_FIN_CLIENT && (tcp & (FLOW_TCP_SYN | FLOW_TCP_ACK)) == FLOW_TCP_SYN)
+		flags &= ~closed;
+	if (flags == e->flags)
+		return;
+	e->flags = flags;
+	if ((flags & closed) == closed)
+		e->last_seen = bpf_ktime_get_ns();
+}
+
 /* The masquerade port of flow f, allocating one on its first packet: a random start in
  * [nat_port_min, nat_port_max], then linear probing for a port whose reply tuple is free (and
  * not a published port). Returns the port (network order) or a negative drop reason. */
@@ -158,6 +180,7 @@ static __noinline int dnat(struct __sk_buff *skb, const struct node_params *cfg,
 	e = bpf_map_lookup_elem(&ct, &rk);
 	if (e && e->addr == v.addr && e->port == v.port && e->mesh_sport == v.mesh_sport) {
 		ct_touch(e);
+		ct_track_close(e, flow_tcp_flags(skb, f), CT_F_FIN_CLIENT);
 	} else {
 		if (!e && ct_quota_charge(tip, 0, 1))
 			return -METRIC_DROP_CT_QUOTA;
@@ -192,6 +215,7 @@ static __noinline int dnat_reply(struct __sk_buff *skb, const struct flow *f, __
 	if (!e)
 		return 0;
 	ct_touch(e);
+	ct_track_close(e, flow_tcp_flags(skb, f), CT_F_FIN_TARGET);
 	addr = e->addr;
 	orig = e->orig_addr;
 	port = e->port;
