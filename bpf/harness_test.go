@@ -106,6 +106,17 @@ func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	return f
 }
 
+// addAddr adds ip/prefixLen to device ifindex in f's netns (a second host address, say).
+func (f *fixture) addAddr(t *testing.T, ifindex int, ip netip.Addr, prefixLen int) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(f.ns)
+	require.NoError(t, err)
+	defer h.Close()
+	l, err := h.LinkByIndex(ifindex)
+	require.NoError(t, err)
+	require.NoError(t, h.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(prefixLen, 32)}}))
+}
+
 // newNetns creates an anonymous netns without leaving the calling thread in it.
 func newNetns(t *testing.T) netns.NsHandle {
 	runtime.LockOSThread()

@@ -9,7 +9,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 
 	"github.com/ebpfnet/ebpfnet/bpf"
 	"github.com/ebpfnet/ebpfnet/maps"
@@ -45,12 +44,7 @@ func TestMeshSourcePort(t *testing.T) {
 		[]maps.Backend{{IP: remoteB1, Port: 8080}})
 	// A second address of this host: the same client port reaches the one backend twice.
 	second := netip.MustParseAddr("172.31.0.9")
-	h, err := netlink.NewHandleAt(f.ns)
-	require.NoError(t, err)
-	defer h.Close()
-	ul, err := h.LinkByIndex(f.ul)
-	require.NoError(t, err)
-	require.NoError(t, h.AddrAdd(ul, &netlink.Addr{IPNet: &net.IPNet{IP: second.AsSlice(), Mask: net.CIDRMask(24, 32)}}))
+	f.addAddr(t, f.ul, second, 24)
 
 	a := meshEntry(t, f, 45000, underlayIP)
 	require.Equal(t, remoteB1, a.dst)

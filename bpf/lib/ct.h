@@ -73,3 +73,14 @@ static __always_inline void ct_touch(struct ct_entry *e)
 	if (now - e->last_seen > 1000000000ULL)
 		e->last_seen = now;
 }
+
+/* Insert v at k unless k is taken (BPF_NOEXIST): the probing step of port allocation.
+ * Returns 0 when inserted, 1 when taken, -METRIC_DROP_CT_FULL when ct is full. */
+static __always_inline int ct_claim(const struct ct_key *k, const struct ct_entry *v)
+{
+	int err = bpf_map_update_elem(&ct, k, v, BPF_NOEXIST);
+
+	if (err == -EBPFNET_E2BIG)
+		return -METRIC_DROP_CT_FULL;
+	return err ? 1 : 0;
+}

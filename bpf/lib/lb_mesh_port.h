@@ -77,11 +77,11 @@ static __noinline int lb_mesh_sport(const struct node_params *cfg, const struct 
 	for (i = 0; i < MESH_PORT_TRIES; i++) {
 		p = bpf_htons((__u16)(min + (start + i) % range));
 		dnat_entry(cfg, f, t, p, &rk, &v);
-		err = bpf_map_update_elem(&ct, &rk, &v, BPF_NOEXIST);
-		if (err == -EBPFNET_EEXIST && lb_mesh_port_free(bpf_map_lookup_elem(&ct, &rk)))
-			err = bpf_map_update_elem(&ct, &rk, &v, BPF_EXIST);
-		if (err == -EBPFNET_E2BIG)
-			return -METRIC_DROP_CT_FULL;
+		err = ct_claim(&rk, &v);
+		if (err == 1 && lb_mesh_port_free(bpf_map_lookup_elem(&ct, &rk)))
+			err = bpf_map_update_elem(&ct, &rk, &v, BPF_EXIST) ? 1 : 0;
+		if (err < 0)
+			return err;
 		if (err == 0)
 			break;
 	}

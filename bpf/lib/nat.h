@@ -68,9 +68,9 @@ static __always_inline int snat_port(const struct node_params *cfg, const struct
 			in.sport = p; /* echo replies carry the id in both "port" slots */
 		if (f->proto != IPPROTO_ICMP && published_entry(cfg->underlay_ip, p, f->proto))
 			continue;
-		err = bpf_map_update_elem(&ct, &in, &rev, BPF_NOEXIST);
-		if (err == -EBPFNET_E2BIG)
-			return -METRIC_DROP_CT_FULL;
+		err = ct_claim(&in, &rev);
+		if (err < 0)
+			return err;
 		if (err == 0)
 			break;
 	}
