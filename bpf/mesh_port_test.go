@@ -175,3 +175,22 @@ func TestMeshSourcePortReuse(t *testing.T) {
 
 // meshPortReuseWait outlasts MESH_PORT_REUSE_NS (1 s) after a close.
 const meshPortReuseWait = 1100 * time.Millisecond
+
+// TestMeshSourcePortUpgrade: a mesh connection translated before the slices (an older build:
+// node_config without a slice keeps the client's port) keeps its port once the slice is set,
+// and its replies still reach it; a new connection gets a port of the slice.
+func TestMeshSourcePortUpgrade(t *testing.T) {
+	f := newFixture(t)
+	putService(t, f, maps.Service{VIP: svcVIP, Port: 80, Proto: policy.ProtoTCP, ID: 5, Mesh: 30080},
+		[]maps.Backend{{IP: remoteB1, Port: 8080}})
+	setMeshSlice(t, f, 0, 0)
+	require.Equal(t, uint16(45000), meshEntry(t, f, 45000, underlayIP).sport, "no slice: the client's port")
+	setMeshSlice(t, f, meshMin, meshMax)
+	require.Equal(t, uint16(45000), meshEntry(t, f, 45000, underlayIP).sport, "the established flow keeps its port")
+	reply := tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, 45000)
+	verdict, back := f.run(t, f.dp.Programs().FromOverlay, f.ul, vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50001, testVNI, 0, reply))
+	require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
+	require.Equal(t, uint16(45000), decodeChecked(t, back).dport)
+	p := meshEntry(t, f, 45001, underlayIP).sport
+	require.True(t, p >= meshMin && p <= meshMax, "a new flow: port %d of the slice", p)
+}
