@@ -2,13 +2,13 @@
  * every host. The entry host picks the backend (Maglev, as for the VIP) and DNATs to it
  * (CT_SERVICE, CT_DNAT_REPLY), then delivers or encapsulates to the backend's host; the client
  * address is kept, its source port becomes one of the entry host's own slice of the mesh port
- * range (lib/lb_mesh_port.h: flows through two hosts are never one tuple at a backend, so no
- * "newest flow wins"). The backend's host accepts that one kind of inner packet from outside the
- * cluster (a peer's VXLAN to a local mesh backend), records which host it came through
- * (CT_MESH) and sends the replies back to that host inside the tunnel, where the DNAT is
- * undone and the reply routed out with hostIP:PORT as source, to the client's own port. Stateful at both ends rather than
- * direct server return: the client's view (which host address and port it dialed) lives only
- * on the entry host, and only the entry host may answer from that address. */
+ * range (lib/lb_mesh_port.h: flows through two hosts are never one tuple at a backend). The
+ * backend's host accepts that one kind of inner packet from outside the cluster (a peer's
+ * VXLAN to a local mesh backend), records which host it came through (CT_MESH) and sends the
+ * replies back to that host inside the tunnel, where the DNAT is undone and the reply routed
+ * out from hostIP:PORT to the client's own port. Stateful at both ends rather than direct
+ * server return: the client's view (which host address and port it dialed) lives only on the
+ * entry host, and only the entry host may answer from that address. */
 #pragma once
 
 #include "lb.h"

@@ -39,11 +39,12 @@ static __always_inline int lb_mesh_port_ours(const struct ct_entry *e, const str
 
 /* The source port mesh flow f (its CT_SERVICE entry just made or kept by lb_backend_of) shows
  * to its backend t: the one its CT_SERVICE entry remembers while that port's reply entry is
- * still the flow's (its own for a flow an older build translated), else a port of this host's slice whose CT_DNAT_REPLY tuple is free or
- * closed long enough (lb_mesh_port_free), that entry written here (dnat then finds and keeps
- * it). Without a slice (mesh_port_min 0, a node_config of an older build) the client's own
- * port. Returns the port (network order) or a negative drop reason (drop_nat_exhausted when
- * MESH_PORT_TRIES candidates are taken). A subprogram: its callers are near the stack limit. */
+ * still the flow's (its own port for a flow an older build translated), else a port of this
+ * host's slice whose CT_DNAT_REPLY tuple is free or closed long enough (lb_mesh_port_free),
+ * that entry written here (dnat then finds and keeps it). Without a slice (mesh_port_min 0, a
+ * node_config of an older build) the client's own port. Returns the port (network order) or
+ * a negative drop reason (drop_nat_exhausted when MESH_PORT_TRIES candidates are taken). A
+ * subprogram: its callers are near the stack limit. */
 static __noinline int lb_mesh_sport(const struct node_params *cfg, const struct flow *f,
 				    const struct port_target *t)
 {
