@@ -117,12 +117,16 @@ func (a *Agent) start(ctx context.Context, underlayIdx int) error {
 	if err != nil {
 		return err
 	}
+	mesh, err := meshPortSlice(a.cfg.MeshPorts, a.node.Cluster, a.node.PodCIDR) // etcd: its pod CIDR now
+	if err != nil {
+		return err
+	}
 	if err := a.maps.Node.Set(maps.Node{
 		UnderlayIP: a.node.UnderlayIP, UnderlayIfIndex: underlayIdx, VNI: a.node.VNI,
 		Cluster: a.node.Cluster, RouterMAC: RouterMAC(a.node.UnderlayIP), Gateway: a.node.Gateway,
 		NATPortMin: a.cfg.NATPorts[0], NATPortMax: a.cfg.NATPorts[1], WireGuardPort: uint16(a.cfg.WireGuardPort),
-		WireGuardIfIndex: wgIfindex,
-		PolicyEnforce:    prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
+		WireGuardIfIndex: wgIfindex, MeshPortMin: mesh[0], MeshPortMax: mesh[1],
+		PolicyEnforce: prev.PolicyEnforce, PolicyDefault: prev.PolicyDefault, PolicyRev: prev.PolicyRev,
 	}); err != nil {
 		return err
 	}

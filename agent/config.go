@@ -53,6 +53,7 @@ type Config struct {
 	LegacyTC    bool         // attach with tc clsact instead of tcx
 	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
 	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
+	MeshPorts   [2]uint16    // routing mesh's source-port range, split among nodes; zero = DefaultMeshPorts
 	MetricsAddr string       // host:port serving Prometheus /metrics over HTTP; "" = off
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	// IdentityGrace is how long no endpoint of the cluster may use an identity before it is
@@ -111,6 +112,9 @@ func (c Config) withDefaults() Config {
 	c.Store = c.Store.WithDefaults()
 	if c.NATPorts == [2]uint16{} {
 		c.NATPorts = [2]uint16{32768, 60999}
+	}
+	if c.MeshPorts == [2]uint16{} {
+		c.MeshPorts = DefaultMeshPorts
 	}
 	if c.CTMax == 0 {
 		c.CTMax = 262144
@@ -176,6 +180,9 @@ func resolveNode(c Config) (api.Node, int, error) {
 	if c.PodCIDR.IsValid() && (!c.PodCIDR.Addr().Is4() || c.PodCIDR != c.PodCIDR.Masked() ||
 		c.PodCIDR.Bits() < c.Cluster.Bits() || !c.Cluster.Contains(c.PodCIDR.Addr()) || c.PodCIDR.Bits() > 30) {
 		return api.Node{}, 0, fmt.Errorf("pod CIDR %s: want an IPv4 network of /30 or larger inside the cluster CIDR %s", c.PodCIDR, c.Cluster)
+	}
+	if _, err := meshPortSlice(c.MeshPorts, c.Cluster, c.PodCIDR); err != nil {
+		return api.Node{}, 0, err
 	}
 	link, err := netlink.LinkByName(c.UnderlayDev)
 	if err != nil {

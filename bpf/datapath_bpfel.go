@@ -32,14 +32,16 @@ type DatapathCtEntry struct {
 	Port      uint16
 	Flags     DatapathCtFlag
 	PolicyRev uint16
-	Pad       uint16
+	MeshSport uint16
 }
 
 type DatapathCtFlag uint16
 
 const (
-	DatapathCtFlagCT_F_HAIRPIN   DatapathCtFlag = 1
-	DatapathCtFlagCT_F_UNDECIDED DatapathCtFlag = 2
+	DatapathCtFlagCT_F_HAIRPIN    DatapathCtFlag = 1
+	DatapathCtFlagCT_F_UNDECIDED  DatapathCtFlag = 2
+	DatapathCtFlagCT_F_FIN_CLIENT DatapathCtFlag = 4
+	DatapathCtFlagCT_F_FIN_TARGET DatapathCtFlag = 8
 )
 
 type DatapathCtKey struct {
@@ -285,6 +287,8 @@ type DatapathNodeParams struct {
 	WgPort          uint16
 	Pad2            uint16
 	WgIfindex       uint32
+	MeshPortMin     uint16
+	MeshPortMax     uint16
 }
 
 type DatapathPeerFlag uint32

@@ -126,7 +126,7 @@ static __always_inline int to_published(struct __sk_buff *skb, const struct node
 	if (!t)
 		return NOT_MINE;
 	k.ip = t->ip;
-	rc = dnat(skb, cfg, f, t);
+	rc = dnat(skb, cfg, f, t, f->sport);
 	if (rc < 0)
 		return rc;
 	ep = bpf_map_lookup_elem(&endpoints, &k);

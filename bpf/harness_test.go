@@ -40,6 +40,8 @@ var (
 const (
 	testVNI        = 1042
 	natMin, natMax = 40000, 40063 // small masquerade range: exhaustion is testable
+	// This host's slice of the routing mesh's source ports (node_params.mesh_port_min/max).
+	meshMin, meshMax = 50000, 50127
 )
 
 var gatewayIP = netip.MustParseAddr("10.42.1.1")
@@ -95,13 +97,24 @@ func newFixtureWith(t *testing.T, opts loader.Options) *fixture {
 	}
 
 	require.NoError(t, f.m.Node.Set(maps.Node{UnderlayIP: underlayIP, UnderlayIfIndex: f.ul, VNI: testVNI, Cluster: cluster, RouterMAC: routerMAC,
-		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax}))
+		Gateway: gatewayIP, NATPortMin: natMin, NATPortMax: natMax, MeshPortMin: meshMin, MeshPortMax: meshMax}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256}))
 	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c2IP, IfIndex: f.lxc2, MAC: c2MAC, Identity: 257}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: localCIDR}))
 	require.NoError(t, f.m.IPCache.Put(maps.Route{Prefix: remoteCIDR, TunnelEndpoint: peerIP, Identity: 3}))
 	require.NoError(t, f.m.Peers.Put(maps.Peer{IP: peerIP}))
 	return f
+}
+
+// addAddr adds ip/prefixLen to device ifindex in f's netns (a second host address, say).
+func (f *fixture) addAddr(t *testing.T, ifindex int, ip netip.Addr, prefixLen int) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(f.ns)
+	require.NoError(t, err)
+	defer h.Close()
+	l, err := h.LinkByIndex(ifindex)
+	require.NoError(t, err)
+	require.NoError(t, h.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(prefixLen, 32)}}))
 }
 
 // newNetns creates an anonymous netns without leaving the calling thread in it.

@@ -210,19 +210,21 @@ func TestServiceMesh(t *testing.T) {
 		d := decodeChecked(t, inner)
 		require.Equal(t, want.IP, d.dst, "sport %d", sport)
 		require.Equal(t, outsideIP, d.src, "the client's address kept")
+		require.True(t, d.sport >= meshMin && d.sport <= meshMax, "source port %d: this host's mesh slice", d.sport)
 		seen[d.dst] = true
 		if want.IP != remoteB1 {
 			continue
 		}
 		// The remote backend's reply comes back through the tunnel and leaves as from
-		// underlayIP:30080 to the client.
-		reply := tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, sport)
+		// underlayIP:30080 to the client's own port.
+		reply := tcpSyn(t, peerMAC, routerMAC, remoteB1, 8080, outsideIP, d.sport)
 		verdict, back := f.run(t, progO, f.ul, vxlanFrame(t, peerMAC, f.underlayMAC, peerIP, underlayIP, 50001, testVNI, 0, reply))
 		require.Equal(t, uint32(tcActRedirect), verdict, "counters %v", f.counters(t))
 		r := decodeChecked(t, back)
 		require.Equal(t, underlayIP, r.src)
 		require.Equal(t, uint16(30080), r.sport)
 		require.Equal(t, outsideIP, r.dst)
+		require.Equal(t, sport, r.dport)
 		require.Equal(t, outsideMAC, r.dmac)
 	}
 	require.Len(t, seen, 2, "both backends chosen")

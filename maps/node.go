@@ -32,6 +32,10 @@ type Node struct {
 	WireGuardPort uint16
 	// WireGuardIfIndex is the WireGuard device; 0 = encryption off.
 	WireGuardIfIndex int
+	// MeshPortMin and MeshPortMax bound (inclusive, host byte order) this host's slice of the
+	// routing mesh's source ports: a client's source port is translated into it at this
+	// entry host (bpf/lib/lb_mesh_port.h). MeshPortMin 0: the client's port is kept.
+	MeshPortMin, MeshPortMax uint16
 }
 
 // NodeConfig is the typed view of the pinned "node_config" array map (1 entry).
@@ -57,6 +61,9 @@ func (c *NodeConfig) Set(n Node) error {
 	if n.NATPortMin == 0 || n.NATPortMin > n.NATPortMax {
 		return fmt.Errorf("masquerade port range %d-%d: want 1 <= min <= max", n.NATPortMin, n.NATPortMax)
 	}
+	if n.MeshPortMin != 0 && n.MeshPortMin > n.MeshPortMax {
+		return fmt.Errorf("mesh port slice %d-%d: want min <= max", n.MeshPortMin, n.MeshPortMax)
+	}
 	if len(n.RouterMAC) != 6 {
 		return fmt.Errorf("router MAC %q is not 6 bytes", n.RouterMAC)
 	}
@@ -75,6 +82,8 @@ func (c *NodeConfig) Set(n Node) error {
 		PolicyRev:       n.PolicyRev,
 		WgPort:          be16(n.WireGuardPort),
 		WgIfindex:       uint32(n.WireGuardIfIndex),
+		MeshPortMin:     n.MeshPortMin,
+		MeshPortMax:     n.MeshPortMax,
 	}
 	copy(v.RouterMac[:], n.RouterMAC)
 	return mapErr(c.m, "set", c.m.Put(uint32(0), v))
@@ -102,6 +111,8 @@ func (c *NodeConfig) Get() (Node, error) {
 		WireGuardPort:    fromBE16(v.WgPort),
 		WireGuardIfIndex: int(v.WgIfindex),
 		PolicyRev:        v.PolicyRev,
+		MeshPortMin:      v.MeshPortMin,
+		MeshPortMax:      v.MeshPortMax,
 	}, nil
 }
 

@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // inNetns runs fn on a locked OS thread switched into the bed's netns name, then switches
@@ -85,6 +87,35 @@ func (b *Bed) DialTCP(name string, raddr netip.AddrPort, timeout time.Duration) 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dial tcp %s from %q: %w", raddr, name, err)
+	}
+	return c, nil
+}
+
+// DialTCPFrom connects from laddr in netns name to raddr within timeout, with SO_REUSEADDR
+// set before bind: several connections may share one local address and port while their
+// remote addresses differ (Linux allows that for non-listening sockets, socket(7)). The
+// caller closes the connection.
+func (b *Bed) DialTCPFrom(name string, laddr, raddr netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{
+		LocalAddr: net.TCPAddrFromAddrPort(laddr),
+		Timeout:   timeout,
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			}); err != nil {
+				return err
+			}
+			return serr
+		},
+	}
+	var c net.Conn
+	err := b.inNetns(name, func() (err error) {
+		c, err = d.Dial("tcp4", raddr.String())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial tcp %s->%s from %q: %w", laddr, raddr, name, err)
 	}
 	return c, nil
 }

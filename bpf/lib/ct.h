@@ -34,6 +34,10 @@ enum ct_flag : __u16 {
 	/* CT_POLICY created where the destination's identity was unknown: recorded for its
 	 * replies, never decided here, so a policy change does not re-decide it here either. */
 	CT_F_UNDECIDED = 0x2,
+	/* CT_DNAT_REPLY of TCP: the client sent a FIN (or either side a RST) / the target did.
+	 * With both, the flow is closed and last_seen is its close time (ct_track_close). */
+	CT_F_FIN_CLIENT = 0x4,
+	CT_F_FIN_TARGET = 0x8,
 };
 
 struct ct_entry {
@@ -43,7 +47,10 @@ struct ct_entry {
 	__be16 port;      /* translated port or echo id */
 	enum ct_flag flags; /* CT_F_* */
 	__u16 policy_rev; /* CT_POLICY: node_params.policy_rev the flow was last decided under */
-	__u16 pad;
+	/* Routing-mesh flows (lib/lb_mesh_port.h), network order, 0 otherwise: in CT_SERVICE the
+	 * source port the entry host gave the client, in CT_DNAT_REPLY the client's own source
+	 * port its replies get back. (Took the former pad: same size, no map migration.) */
+	__be16 mesh_sport;
 };
 
 struct {
@@ -65,4 +72,15 @@ static __always_inline void ct_touch(struct ct_entry *e)
 
 	if (now - e->last_seen > 1000000000ULL)
 		e->last_seen = now;
+}
+
+/* Insert v at k unless k is taken (BPF_NOEXIST): the probing step of port allocation.
+ * Returns 0 when inserted, 1 when taken, -METRIC_DROP_CT_FULL when ct is full. */
+static __always_inline int ct_claim(const struct ct_key *k, const struct ct_entry *v)
+{
+	int err = bpf_map_update_elem(&ct, k, v, BPF_NOEXIST);
+
+	if (err == -EBPFNET_E2BIG)
+		return -METRIC_DROP_CT_FULL;
+	return err ? 1 : 0;
 }

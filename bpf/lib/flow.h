@@ -117,3 +117,19 @@ static __always_inline int flow_set_port(struct __sk_buff *skb, const struct flo
 		return -1;
 	return bpf_skb_store_bytes(skb, off, &new, 2, 0);
 }
+
+/* TCP header flag bits (RFC 9293 section 3.1), byte 13 of the header. */
+#define FLOW_TCP_FIN 0x01
+#define FLOW_TCP_SYN 0x02
+#define FLOW_TCP_RST 0x04
+#define FLOW_TCP_ACK 0x10
+
+/* The TCP flags byte of f's packet; 0 for UDP, ICMP or when unreadable. */
+static __always_inline __u8 flow_tcp_flags(struct __sk_buff *skb, const struct flow *f)
+{
+	__u8 flags = 0;
+
+	if (f->proto != IPPROTO_TCP || bpf_skb_load_bytes(skb, f->sport_off + 13, &flags, 1))
+		return 0;
+	return flags;
+}

@@ -5,7 +5,7 @@
  * published ports (dnat/dnat_reply, CT_DNAT_REPLY), so the backend sees the client's address. */
 #pragma once
 
-#include "nat.h"
+#include "lb_mesh_port.h"
 
 /* Slots of each service's Maglev table: a prime, Cilium's default (lb.DefaultTableSize). */
 #define LB_MAGLEV_SIZE 16381
@@ -208,11 +208,12 @@ static __always_inline int lb_answer_unreachable(struct __sk_buff *skb)
 }
 
 /* Translate connection f to service svc to its backend (stored in *t), counted
- * forward_service; without a backend answer ICMP port unreachable. Returns 0 when translated,
- * a verdict (the answer) or a negative drop reason. */
+ * forward_service; without a backend answer ICMP port unreachable. A routing-mesh connection
+ * (mesh nonzero) also gets this host's mesh source port (lb_mesh_sport). Returns 0 when
+ * translated, a verdict (the answer) or a negative drop reason. */
 static __always_inline int lb_translate(struct __sk_buff *skb, const struct node_params *cfg,
 					const struct flow *f, const struct lb_service *svc,
-					struct port_target *t)
+					struct port_target *t, int mesh)
 {
 	int rc = svc->count ? lb_backend_of(svc, f, t) : -METRIC_DROP_NO_BACKEND;
 
@@ -220,7 +221,10 @@ static __always_inline int lb_translate(struct __sk_buff *skb, const struct node
 		return lb_answer_unreachable(skb);
 	if (rc < 0)
 		return rc;
-	rc = dnat(skb, cfg, f, t);
+	rc = mesh ? lb_mesh_sport(cfg, f, t) : f->sport;
+	if (rc < 0)
+		return rc;
+	rc = dnat(skb, cfg, f, t, (__be16)rc);
 	if (rc < 0)
 		return rc;
 	metric_add(METRIC_FWD_SERVICE, skb->len);
@@ -238,7 +242,7 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 {
 	struct lb_service_key sk = {};
 	struct lb_service *svc;
-	struct port_target t;
+	struct port_target t = {};
 	struct flow f = {};
 	int rc;
 
@@ -254,7 +258,7 @@ static __noinline int lb_service_xlate(struct __sk_buff *skb, const struct node_
 		if (!svc || ipv4_loopback(f.daddr) || !host_local(skb, cfg, f.daddr))
 			return NOT_MINE;
 	}
-	rc = lb_translate(skb, cfg, &f, svc, &t);
+	rc = lb_translate(skb, cfg, &f, svc, &t, !sk.vip);
 	if (rc == 0)
 		*daddr = t.ip;
 	return rc;

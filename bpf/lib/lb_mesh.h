@@ -1,12 +1,14 @@
 /* The routing mesh (`service add --publish PORT`): the port answers on every local address of
  * every host. The entry host picks the backend (Maglev, as for the VIP) and DNATs to it
  * (CT_SERVICE, CT_DNAT_REPLY), then delivers or encapsulates to the backend's host; the client
- * address is kept. The backend's host accepts that one kind of inner packet from outside the
- * cluster (a peer's VXLAN to a local mesh backend), records which host it came through
- * (CT_MESH) and sends the replies back to that host inside the tunnel, where the DNAT is
- * undone and the reply routed out with hostIP:PORT as source. Stateful at both ends rather than
- * direct server return: the client's view (which host address and port it dialed) lives only
- * on the entry host, and only the entry host may answer from that address. */
+ * address is kept, its source port becomes one of the entry host's own slice of the mesh port
+ * range (lib/lb_mesh_port.h: flows through two hosts are never one tuple at a backend). The
+ * backend's host accepts that one kind of inner packet from outside the cluster (a peer's
+ * VXLAN to a local mesh backend), records which host it came through (CT_MESH) and sends the
+ * replies back to that host inside the tunnel, where the DNAT is undone and the reply routed
+ * out from hostIP:PORT to the client's own port. Stateful at both ends rather than direct
+ * server return: the client's view (which host address and port it dialed) lives only on the
+ * entry host, and only the entry host may answer from that address. */
 #pragma once
 
 #include "lb.h"
@@ -32,20 +34,17 @@ static __always_inline void lb_backend_key(const struct flow *f, int to_backend,
 }
 
 /* A packet from outside the cluster to a mesh port of a local address: translated to its
- * backend, whose address is stored in *backend. A client may reach one backend from the same
- * source port through several hosts, one after the other: the backend sees one 4-tuple, so
- * the newest flow decides where its replies go, and a CT_MESH entry of that tuple left by an
- * earlier flow through another host is forgotten here (lb_mesh_rx does the converse). Returns
- * 0 when translated, NOT_MINE when no mesh port, a verdict (the no-backend answer) or a
- * negative drop reason. A 127.0.0.0/8 destination counts only on loopback ingress, the host's
- * own connections (from_host); from the wire it is never translated (CVE-2020-8558). */
+ * backend, whose address is stored in *backend, from this host's mesh source port
+ * (lib/lb_mesh_port.h). Returns 0 when translated, NOT_MINE when no mesh port, a verdict (the
+ * no-backend answer) or a negative drop reason. A 127.0.0.0/8 destination counts only on
+ * loopback ingress, the host's own connections (from_host); from the wire it is never
+ * translated (CVE-2020-8558). */
 static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params *cfg,
 				 __be32 *backend)
 {
 	struct lb_service_key sk = {};
 	struct lb_service *svc;
 	struct port_target t = {};
-	struct ct_key k = {};
 	struct flow f = {};
 	int rc;
 
@@ -57,13 +56,9 @@ static __noinline int lb_mesh_in(struct __sk_buff *skb, const struct node_params
 	svc = bpf_map_lookup_elem(&lb_services, &sk);
 	if (!svc || !host_local(skb, cfg, f.daddr))
 		return NOT_MINE;
-	rc = lb_translate(skb, cfg, &f, svc, &t);
+	rc = lb_translate(skb, cfg, &f, svc, &t, 1);
 	if (rc)
 		return rc;
-	f.daddr = t.ip;
-	f.dport = t.port;
-	lb_backend_key(&f, 1, CT_MESH, &k);
-	bpf_map_delete_elem(&ct, &k);
 	*backend = t.ip;
 	return 0;
 }
@@ -77,8 +72,10 @@ static __always_inline int lb_mesh_backend(const struct flow *f)
 }
 
 /* Track mesh flow f (as the backend receives it) as come through the entry host outer
- * (CT_MESH), the newest flow of its 4-tuple (see lb_mesh_in). Returns 0 or a negative drop
- * reason. */
+ * (CT_MESH). Entry hosts' source-port slices are disjoint (lib/lb_mesh_port.h), so another
+ * host's entry, or this host's own translation (CT_DNAT_REPLY), of the same 4-tuple is stale
+ * or comes from overlapping slices (no --pod-cidr, differing --mesh-port-range): the newest
+ * flow wins. Returns 0 or a negative drop reason. */
 static __always_inline int lb_mesh_track(const struct flow *f, __be32 outer)
 {
 	struct ct_key k = {};
@@ -92,7 +89,7 @@ static __always_inline int lb_mesh_track(const struct flow *f, __be32 outer)
 	} else {
 		struct ct_key old = {};
 
-		/* The newest flow of this 4-tuple comes through outer (see lb_mesh_in). */
+		/* The newest flow of this 4-tuple comes through outer. */
 		lb_backend_key(f, 1, CT_DNAT_REPLY, &old);
 		bpf_map_delete_elem(&ct, &old);
 		if (!e && ct_quota_charge(f->daddr, 0, 1))

@@ -106,6 +106,8 @@ struct node_params {
 	__be16 wg_port;      /* WireGuard UDP port, network order */
 	__u16 pad2;
 	__u32 wg_ifindex;    /* WireGuard device; 0 = encryption off */
+	__u16 mesh_port_min; /* this host's slice of the routing mesh's source ports, host byte */
+	__u16 mesh_port_max; /* order, inclusive; min 0: the client's port is kept (lb_mesh_port.h) */
 };
 
 /* Per-CPU counters, keyed by enum metric (see metrics.h). */

@@ -25,7 +25,7 @@ enum metric {
 	METRIC_FWD_DNAT = 15,           /* to a published hostPort, delivered to its container */
 	METRIC_FWD_DNAT_REPLY = 16,     /* reply from a published port, source restored */
 	METRIC_DROP_CT_FULL = 17,       /* connection-tracking map full: new flow refused */
-	METRIC_DROP_NAT_EXHAUSTED = 18, /* no free masquerade port for this destination */
+	METRIC_DROP_NAT_EXHAUSTED = 18, /* no free masquerade (or mesh source) port for it */
 	METRIC_DROP_POLICY = 19,        /* denied by network policy (rule in the drop event) */
 	METRIC_DROP_UNKNOWN_PEER = 20,  /* VXLAN whose outer source is no cluster host */
 	METRIC_DROP_TUNNEL_FROM_CONTAINER = 21, /* container packet to a host's VXLAN/WireGuard port */

@@ -24,8 +24,8 @@ import (
 
 func newAgentCmd() *cobra.Command {
 	var (
-		cfg                                           agent.Config
-		underlayIP, cluster, services, pods, natPorts string
+		cfg                                                      agent.Config
+		underlayIP, cluster, services, pods, natPorts, meshPorts string
 	)
 	cmd := &cobra.Command{
 		Use:           "ebpfnet-agent",
@@ -50,13 +50,12 @@ func newAgentCmd() *cobra.Command {
 					return fmt.Errorf("invalid --pod-cidr %q: %v", pods, err)
 				}
 			}
-			lo, hi, ok := strings.Cut(natPorts, "-")
-			l, err1 := strconv.ParseUint(lo, 10, 16)
-			h, err2 := strconv.ParseUint(hi, 10, 16)
-			if !ok || err1 != nil || err2 != nil {
-				return fmt.Errorf("invalid --nat-port-range %q: want FIRST-LAST, e.g. 32768-60999", natPorts)
+			if cfg.NATPorts, err = portRange("--nat-port-range", natPorts, "32768-60999"); err != nil {
+				return err
 			}
-			cfg.NATPorts = [2]uint16{uint16(l), uint16(h)}
+			if cfg.MeshPorts, err = portRange("--mesh-port-range", meshPorts, "1024-65535"); err != nil {
+				return err
+			}
 			if err := checkStoreFlags(cmd, &cfg); err != nil {
 				return err
 			}
@@ -90,6 +89,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.XDPMode, "xdp-mode", "auto", "XDP program on the underlay (prefilter, early drops): auto (native, but off on a veth underlay, where it costs throughput), native (generic where the driver lacks it), generic or off (the tc program enforces the prefilter)")
 	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
 	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
+	f.StringVar(&meshPorts, "mesh-port-range", "1024-65535", "routing-mesh source-port range, split in equal slices among the pod CIDRs of the cluster CIDR: an entry host translates a mesh client's source port into its own slice")
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
 	f.IntVar(&cfg.CTMaxPerEndpoint, "ct-max-per-endpoint", 0, "conntrack entries one endpoint may hold (0: a fair share, ct-max / (endpoints + 1))")
 	f.DurationVar(&cfg.IdentityGrace, "identity-gc-grace", agent.DefaultIdentityGrace, "free an identity no endpoint of the cluster has used for this long")
@@ -103,6 +103,17 @@ func newAgentCmd() *cobra.Command {
 	addStoreFlags(f, &cfg)
 	_ = cmd.MarkFlagRequired("underlay-dev")
 	return cmd
+}
+
+// portRange parses flag's value s, FIRST-LAST (example: an example of the syntax).
+func portRange(flag, s, example string) ([2]uint16, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	l, err1 := strconv.ParseUint(lo, 10, 16)
+	h, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil {
+		return [2]uint16{}, fmt.Errorf("invalid %s %q: want FIRST-LAST, e.g. %s", flag, s, example)
+	}
+	return [2]uint16{uint16(l), uint16(h)}, nil
 }
 
 func optAddr(flag, s string) (netip.Addr, error) {

@@ -40,3 +40,14 @@ func TestAgentEtcdOnlyFlagsDocumented(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--node-name needs --store etcd")
 }
+
+// A bad --mesh-port-range is refused with the flag named, before the agent changes anything:
+// unparsable, or fewer ports than the cluster CIDR has pod CIDRs.
+func TestAgentMeshPortRange(t *testing.T) {
+	_, err := runAgentCmd(t, "--underlay-dev", "lo", "--mesh-port-range", "1024")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `invalid --mesh-port-range "1024": want FIRST-LAST`)
+	_, err = runAgentCmd(t, "--underlay-dev", "lo", "--pod-cidr", "10.42.1.0/24", "--mesh-port-range", "1000-1100")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mesh port range 1000-1100: fewer ports than the 256 pod CIDRs /24")
+}

@@ -282,7 +282,6 @@ func TestServiceMesh(t *testing.T) {
 		require.Equal(t, netip.AddrPortFrom(h.UnderlayIP, 8080).String(), conns[0].conn.RemoteAddr().String())
 		open = append(open, conns...)
 	}
-	open = newestPerTuple(t, open)
 	for i, s := range open {
 		name, _, err := s.ask()
 		require.NoError(t, err, "connection %d", i)
@@ -319,27 +318,6 @@ func (ec *etcdCluster) restartAgents(t *testing.T) {
 	for _, h := range ec.Hosts {
 		require.NoError(t, ec.startAgent(h))
 	}
-}
-
-// newestPerTuple leaves out the older of mesh connections that the backend sees as one
-// 4-tuple (the client's kernel reused a source port through another host to the same backend):
-// the newest flow takes the tuple's replies, as the README says.
-func newestPerTuple(t *testing.T, conns []*svcConn) []*svcConn {
-	t.Helper()
-	newest := map[string]int{}
-	for i, s := range conns {
-		newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] = i
-	}
-	var out []*svcConn
-	for i, s := range conns {
-		if newest[fmt.Sprintf("%s %s", s.conn.LocalAddr(), s.backend)] == i {
-			out = append(out, s)
-		}
-	}
-	if len(out) < len(conns) {
-		t.Logf("%d connections left out: their tuple was reused through another host", len(conns)-len(out))
-	}
-	return out
 }
 
 // backendOf is the backend container named name.
@@ -392,8 +370,7 @@ func TestServiceMeshFromCluster(t *testing.T) {
 		check(fmt.Sprintf("from container %s to %s", client.Name, own), dialAny(t, c, client.Name, own, n), own)
 	}
 	// A host's connections to its own address and to another host's share its source
-	// address: a reused source port to one backend is one tuple there (README's limit).
-	open = newestPerTuple(t, open)
+	// address and often a source port: the entry hosts' port slices keep them apart.
 	for i, s := range open {
 		name, _, err := s.ask()
 		require.NoError(t, err, "connection %d asks again", i)
