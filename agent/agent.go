@@ -66,6 +66,13 @@ type Agent struct {
 // with the stored state and binds the API socket (mode 0600).
 func New(ctx context.Context, cfg Config) (*Agent, error) {
 	cfg = cfg.withDefaults()
+	if cfg.NATPorts == [2]uint16{} {
+		ports, err := defaultNATPorts()
+		if err != nil {
+			return nil, err
+		}
+		cfg.NATPorts = ports
+	}
 	node, underlayIdx, err := resolveNode(cfg)
 	if err != nil {
 		return nil, err

@@ -52,8 +52,8 @@ type Config struct {
 	Socket      string       // API socket path; "" = api.DefaultSocket
 	LegacyTC    bool         // attach with tc clsact instead of tcx
 	HostNAT     bool         // default hostNat of new endpoints (masquerade to the underlay IP)
-	NATPorts    [2]uint16    // masquerade source-port range; zero = 32768-60999 (ip_local_port_range)
-	MeshPorts   [2]uint16    // routing mesh's source-port range, split among nodes; zero = DefaultMeshPorts
+	NATPorts    [2]uint16    // masquerade source-port range; zero = below ip_local_port_range (defaultNATPorts)
+	MeshPorts   [2]uint16    // routing mesh's source-port range, split among nodes; zero = off (the client's port is kept)
 	MetricsAddr string       // host:port serving Prometheus /metrics over HTTP; "" = off
 	CTMax       int          // conntrack/NAT map capacity; 0 = 262144
 	// IdentityGrace is how long no endpoint of the cluster may use an identity before it is
@@ -110,12 +110,6 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	c.Store = c.Store.WithDefaults()
-	if c.NATPorts == [2]uint16{} {
-		c.NATPorts = [2]uint16{32768, 60999}
-	}
-	if c.MeshPorts == [2]uint16{} {
-		c.MeshPorts = DefaultMeshPorts
-	}
 	if c.CTMax == 0 {
 		c.CTMax = 262144
 	}

@@ -12,7 +12,7 @@ import (
 func TestMeshPortSlice(t *testing.T) {
 	cluster := netip.MustParsePrefix("10.42.0.0/16")
 	slice := func(pod string) [2]uint16 {
-		s, err := meshPortSlice(DefaultMeshPorts, cluster, netip.MustParsePrefix(pod))
+		s, err := meshPortSlice(AllMeshPorts, cluster, netip.MustParsePrefix(pod))
 		require.NoError(t, err)
 		return s
 	}
@@ -33,7 +33,7 @@ func TestMeshPortSlice(t *testing.T) {
 		{[2]uint16{0, 100}, "10.42.1.0/24", "want 1 <= first <= last"},
 		{[2]uint16{2000, 1000}, "10.42.1.0/24", "want 1 <= first <= last"},
 		{[2]uint16{1000, 1100}, "10.42.1.0/24", "fewer ports than the 256 pod CIDRs /24"},
-		{DefaultMeshPorts, "10.43.1.0/24", "not inside the cluster CIDR"},
+		{AllMeshPorts, "10.43.1.0/24", "not inside the cluster CIDR"},
 	} {
 		_, err := meshPortSlice(bad.ports, cluster, netip.MustParsePrefix(bad.pod))
 		require.ErrorContains(t, err, bad.msg, "%v %s", bad.ports, bad.pod)

@@ -264,3 +264,22 @@ func TestHairpin(t *testing.T) {
 	require.Equal(t, c1IP, r.dst)
 	require.Equal(t, uint16(44444), r.dport)
 }
+
+// TestMasqueradeSkipsTunnelPorts: a masquerade range holding the VXLAN port (4789) and the
+// WireGuard port never hands them out (a reply to them would be taken for tunnel traffic):
+// with the range 4789-4790 and WireGuard on 4790, the first UDP flow finds no port.
+func TestMasqueradeSkipsTunnelPorts(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.m.Endpoints.Put(maps.Endpoint{IP: c1IP, IfIndex: f.lxc1, MAC: c1MAC, Identity: 256, HostNAT: true}))
+	n, err := f.m.Node.Get()
+	require.NoError(t, err)
+	n.NATPortMin, n.NATPortMax, n.WireGuardPort = 4788, 4790, 4790
+	require.NoError(t, f.m.Node.Set(n))
+	prog := f.dp.Programs().FromContainer
+	verdict, out := f.run(t, prog, f.lxc1, udpPacket(t, c1MAC, routerMAC, c1IP, 1000, outsideIP, 7777))
+	require.Equal(t, uint32(tcActRedirect), verdict)
+	require.Equal(t, uint16(4788), decodeChecked(t, out).sport, "the one port that is no tunnel's")
+	verdict, _ = f.run(t, prog, f.lxc1, udpPacket(t, c1MAC, routerMAC, c1IP, 1001, outsideIP, 7777))
+	require.Equal(t, uint32(tcActShot), verdict)
+	require.Equal(t, uint64(1), f.counters(t)[bpf.DatapathMetricMETRIC_DROP_NAT_EXHAUSTED].Packets)
+}

@@ -33,7 +33,7 @@ static __always_inline void ct_track_close(struct ct_entry *e, __u8 tcp, enum ct
 
 /* The masquerade port of flow f, allocating one on its first packet: a random start in
  * [nat_port_min, nat_port_max], then linear probing for a port whose reply tuple is free (and
- * not a published port). Returns the port (network order) or a negative drop reason. */
+ * not a published, VXLAN or WireGuard port). Returns the port (network order) or a negative drop reason. */
 static __always_inline int snat_port(const struct node_params *cfg, const struct flow *f)
 {
 	struct ct_key out = {
@@ -66,7 +66,10 @@ static __always_inline int snat_port(const struct node_params *cfg, const struct
 		in.dport = p;
 		if (f->proto == IPPROTO_ICMP)
 			in.sport = p; /* echo replies carry the id in both "port" slots */
-		if (f->proto != IPPROTO_ICMP && published_entry(cfg->underlay_ip, p, f->proto))
+		/* A reply to the VXLAN or WireGuard port would be taken for tunnel traffic. */
+		if (f->proto != IPPROTO_ICMP &&
+		    (p == bpf_htons(VXLAN_PORT) || p == cfg->wg_port ||
+		     published_entry(cfg->underlay_ip, p, f->proto)))
 			continue;
 		err = ct_claim(&in, &rev);
 		if (err < 0)

@@ -50,7 +50,7 @@ func newAgentCmd() *cobra.Command {
 					return fmt.Errorf("invalid --pod-cidr %q: %v", pods, err)
 				}
 			}
-			if cfg.NATPorts, err = portRange("--nat-port-range", natPorts, "32768-60999"); err != nil {
+			if cfg.NATPorts, err = portRange("--nat-port-range", natPorts, "1024-32767"); err != nil {
 				return err
 			}
 			if cfg.MeshPorts, err = portRange("--mesh-port-range", meshPorts, "1024-65535"); err != nil {
@@ -88,8 +88,8 @@ func newAgentCmd() *cobra.Command {
 	f.BoolVar(&cfg.LegacyTC, "legacy-tc", false, "attach with tc clsact filters instead of tcx")
 	f.StringVar(&cfg.XDPMode, "xdp-mode", "auto", "XDP program on the underlay (prefilter, early drops): auto (native, but off on a veth underlay, where it costs throughput), native (generic where the driver lacks it), generic or off (the tc program enforces the prefilter)")
 	f.BoolVar(&cfg.HostNAT, "host-nat", true, "masquerade endpoint traffic leaving the cluster (default for new endpoints)")
-	f.StringVar(&natPorts, "nat-port-range", "32768-60999", "masquerade source-port range")
-	f.StringVar(&meshPorts, "mesh-port-range", "1024-65535", "routing-mesh source-port range, split in equal slices among the pod CIDRs of the cluster CIDR: an entry host translates a mesh client's source port into its own slice")
+	f.StringVar(&natPorts, "nat-port-range", "", "masquerade source-port range FIRST-LAST (default: 1024 up to net.ipv4.ip_local_port_range's first port, so the host's own connections never take a masquerade tuple)")
+	f.StringVar(&meshPorts, "mesh-port-range", "", "routing-mesh source-port range FIRST-LAST, e.g. 1024-65535, split in equal slices among the pod CIDRs of the cluster CIDR: an entry host translates a mesh client's source port into its own slice (default: off, the client's port is kept)")
 	f.IntVar(&cfg.CTMax, "ct-max", 262144, "conntrack/NAT map entries (new flows are refused when full)")
 	f.IntVar(&cfg.CTMaxPerEndpoint, "ct-max-per-endpoint", 0, "conntrack entries one endpoint may hold (0: a fair share, ct-max / (endpoints + 1))")
 	f.DurationVar(&cfg.IdentityGrace, "identity-gc-grace", agent.DefaultIdentityGrace, "free an identity no endpoint of the cluster has used for this long")
@@ -107,6 +107,9 @@ func newAgentCmd() *cobra.Command {
 
 // portRange parses flag's value s, FIRST-LAST (example: an example of the syntax).
 func portRange(flag, s, example string) ([2]uint16, error) {
+	if s == "" {
+		return [2]uint16{}, nil // the agent's default
+	}
 	lo, hi, ok := strings.Cut(s, "-")
 	l, err1 := strconv.ParseUint(lo, 10, 16)
 	h, err2 := strconv.ParseUint(hi, 10, 16)

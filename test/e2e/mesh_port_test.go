@@ -21,8 +21,7 @@ import (
 // backend seeing the client's own address.
 func TestServiceMeshSamePort(t *testing.T) {
 	t.Parallel()
-	ec := newEtcdCluster(t, false, true)
-	ec.meshed(t)
+	ec := newMeshPortCluster(t)
 	c := ec.Cluster
 	h1, h2, h3 := c.Hosts[0], c.Hosts[1], c.Hosts[2]
 	solo, err := ec.AddContainer(h2, "solo", podIP(h2, 2), "app=solo")

@@ -139,12 +139,11 @@ type backendCtr struct {
 	Listener net.Listener
 }
 
-// newServiceCluster is a 3-host etcd cluster with backends web1 (h1), web2 and web3 (h2)
-// labelled app=web, each serving serviceBackend on :80.
+// newServiceCluster is a 3-host etcd cluster of newMeshPortCluster with backends web1 (h1),
+// web2 and web3 (h2) labelled app=web, each serving serviceBackend on :80.
 func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
 	t.Helper()
-	ec := newEtcdCluster(t, false, true)
-	ec.meshed(t)
+	ec := newMeshPortCluster(t)
 	var backends []*backendCtr
 	for i, at := range []struct {
 		h *testbed.Host
@@ -155,6 +154,20 @@ func newServiceCluster(t *testing.T) (*etcdCluster, []*backendCtr) {
 		backends = append(backends, &backendCtr{Container: ct, Listener: serviceBackend(t, ec.Cluster, ct)})
 	}
 	return ec, backends
+}
+
+// newMeshPortCluster is a meshed 3-host etcd cluster whose agents translate routing-mesh
+// clients' source ports (--mesh-port-range 1024-65535): the tests' clients reach one backend
+// through several entry hosts from one address, whose ports would otherwise collide there.
+func newMeshPortCluster(t *testing.T) *etcdCluster {
+	t.Helper()
+	ec := newEtcdCluster(t, false, false)
+	ec.AgentArgs = append(ec.AgentArgs, "--mesh-port-range", "1024-65535")
+	for _, h := range ec.Hosts {
+		require.NoError(t, ec.startAgent(h))
+	}
+	ec.meshed(t)
+	return ec
 }
 
 // serviceClient is a container name labelled app=client at the n-th address of h's pod CIDR.
