@@ -169,7 +169,7 @@ func TestMetrics(t *testing.T) {
 	}, 15*time.Second, 200*time.Millisecond)
 	require.Equal(t, float64(1), s.value("ebpfnet_conntrack_entries", "kind", "snat-out"))
 	require.Equal(t, float64(1), s.value("ebpfnet_conntrack_entries", "kind", "snat-in"))
-	require.Equal(t, float64(28232), s.value("ebpfnet_nat_port_range_size"))
+	require.Equal(t, float64(32767-1024+1), s.value("ebpfnet_nat_port_range_size"), "the default masquerade range: 1024 up to ip_local_port_range's 32768")
 	require.Equal(t, float64(2), s.value("ebpfnet_map_entries", "map", "endpoints"))
 	require.Equal(t, float64(65536), s.value("ebpfnet_map_capacity", "map", "endpoints"))
 	require.Equal(t, float64(262144), s.value("ebpfnet_map_capacity", "map", "ct"))
