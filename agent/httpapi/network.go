@@ -16,17 +16,9 @@ import (
 func networkRoutes(mux *http.ServeMux, a Operations) {
 	answer(mux, "GET /v1/networks", http.StatusOK, a.Networks)
 	answerJSON(mux, "POST /v1/networks", http.StatusCreated, a.CreateNetwork)
-	mux.HandleFunc("GET /v1/networks/{name}", func(w http.ResponseWriter, r *http.Request) {
-		n, err := a.Network(requestContext(r), r.PathValue("name"))
-		reply(w, http.StatusOK, n, err)
-	})
-	mux.HandleFunc("POST /v1/networks/{name}/slice", func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.NetworkSlice(requestContext(r), r.PathValue("name"))
-		reply(w, http.StatusOK, s, err)
-	})
-	mux.HandleFunc("DELETE /v1/networks/{name}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusNoContent, nil, a.DeleteNetwork(requestContext(r), r.PathValue("name")))
-	})
+	answerNamed(mux, "GET /v1/networks/{name}", http.StatusOK, a.Network)
+	answerNamed(mux, "POST /v1/networks/{name}/slice", http.StatusOK, a.NetworkSlice)
+	deleteNamed(mux, "DELETE /v1/networks/{name}", a.DeleteNetwork)
 	mux.HandleFunc("POST /v1/endpoints/{name}/networks", func(w http.ResponseWriter, r *http.Request) {
 		var req api.ConnectRequest
 		if decode(w, r, &req) {

@@ -60,9 +60,7 @@ func Handler(a Operations) http.Handler {
 	answer(mux, "GET /v1/status", http.StatusOK, a.Status)
 	answer(mux, "GET /v1/endpoints", http.StatusOK, a.Endpoints)
 	answerJSON(mux, "POST /v1/endpoints", http.StatusCreated, a.AddEndpoint)
-	mux.HandleFunc("DELETE /v1/endpoints/{name}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusNoContent, nil, a.DeleteEndpoint(requestContext(r), r.PathValue("name")))
-	})
+	deleteNamed(mux, "DELETE /v1/endpoints/{name}", a.DeleteEndpoint)
 	answer(mux, "GET /v1/nodes", http.StatusOK, a.Nodes)
 	answer(mux, "GET /v1/peers", http.StatusOK, a.Peers)
 	answerJSON(mux, "POST /v1/peers", http.StatusCreated, a.AddPeer)
@@ -101,6 +99,22 @@ func answer[T any](mux *http.ServeMux, pattern string, ok int, op func(context.C
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		v, err := op(requestContext(r))
 		reply(w, ok, v, err)
+	})
+}
+
+// answerNamed serves pattern with op on the request's {name} path value: its result with
+// status ok, or its error. op runs under requestContext.
+func answerNamed[T any](mux *http.ServeMux, pattern string, ok int, op func(context.Context, string) (T, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		v, err := op(requestContext(r), r.PathValue("name"))
+		reply(w, ok, v, err)
+	})
+}
+
+// deleteNamed serves pattern with del on the request's {name} path value: 204, or its error.
+func deleteNamed(mux *http.ServeMux, pattern string, del func(context.Context, string) error) {
+	answerNamed(mux, pattern, http.StatusNoContent, func(ctx context.Context, name string) (any, error) {
+		return nil, del(ctx, name)
 	})
 }
 

@@ -22,11 +22,6 @@ type ServiceOperations interface {
 func serviceRoutes(mux *http.ServeMux, a ServiceOperations) {
 	answer(mux, "GET /v1/services", http.StatusOK, a.Services)
 	answerJSON(mux, "POST /v1/services", http.StatusCreated, a.AddService)
-	mux.HandleFunc("GET /v1/services/{name}", func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.Service(requestContext(r), r.PathValue("name"))
-		reply(w, http.StatusOK, s, err)
-	})
-	mux.HandleFunc("DELETE /v1/services/{name}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusNoContent, nil, a.DeleteService(requestContext(r), r.PathValue("name")))
-	})
+	answerNamed(mux, "GET /v1/services/{name}", http.StatusOK, a.Service)
+	deleteNamed(mux, "DELETE /v1/services/{name}", a.DeleteService)
 }
