@@ -9,8 +9,7 @@ import (
 // The service records of the etcd store as API refusals (see storeErrors).
 
 func (s storeErrors) Services(ctx context.Context) ([]api.Service, error) {
-	svcs, err := s.Etcd.Services(ctx)
-	return svcs, UnavailableError(err)
+	return refused(s.Etcd.Services(ctx))
 }
 
 func (s storeErrors) CreateService(ctx context.Context, svc api.Service) error {

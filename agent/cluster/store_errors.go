@@ -17,9 +17,11 @@ import (
 // api.ErrUnavailable refusal (the API answers 503) with a message saying so.
 type storeErrors struct{ *store.Etcd }
 
+// refused is a store read's result with its error as UnavailableError makes it.
+func refused[T any](v T, err error) (T, error) { return v, UnavailableError(err) }
+
 func (s storeErrors) Endpoints(ctx context.Context) ([]api.Endpoint, error) {
-	eps, err := s.Etcd.Endpoints(ctx)
-	return eps, UnavailableError(err)
+	return refused(s.Etcd.Endpoints(ctx))
 }
 
 func (s storeErrors) PutEndpoint(ctx context.Context, ep api.Endpoint) error {
@@ -31,8 +33,7 @@ func (s storeErrors) DeleteEndpoint(ctx context.Context, name string) error {
 }
 
 func (s storeErrors) Peers(ctx context.Context) ([]api.Peer, error) {
-	ps, err := s.Etcd.Peers(ctx)
-	return ps, UnavailableError(err)
+	return refused(s.Etcd.Peers(ctx))
 }
 
 func (s storeErrors) PutPeer(ctx context.Context, p api.Peer) error {
@@ -40,18 +41,15 @@ func (s storeErrors) PutPeer(ctx context.Context, p api.Peer) error {
 }
 
 func (s storeErrors) Identity(ctx context.Context, labelsKey string) (uint32, error) {
-	id, err := s.Etcd.Identity(ctx, labelsKey)
-	return id, UnavailableError(err)
+	return refused(s.Etcd.Identity(ctx, labelsKey))
 }
 
 func (s storeErrors) ClusterEndpoints(ctx context.Context) ([]api.Endpoint, error) {
-	eps, err := s.Etcd.ClusterEndpoints(ctx)
-	return eps, UnavailableError(err)
+	return refused(s.Etcd.ClusterEndpoints(ctx))
 }
 
 func (s storeErrors) Identities(ctx context.Context) (map[string]uint32, error) {
-	ids, err := s.Etcd.Identities(ctx)
-	return ids, UnavailableError(err)
+	return refused(s.Etcd.Identities(ctx))
 }
 
 func (s storeErrors) DeleteIdentity(ctx context.Context, labelsKey string, id uint32) error {
@@ -59,8 +57,7 @@ func (s storeErrors) DeleteIdentity(ctx context.Context, labelsKey string, id ui
 }
 
 func (s storeErrors) Policy(ctx context.Context) (policy.Policy, error) {
-	p, err := s.Etcd.Policy(ctx)
-	return p, UnavailableError(err)
+	return refused(s.Etcd.Policy(ctx))
 }
 
 func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
@@ -68,8 +65,7 @@ func (s storeErrors) PutPolicy(ctx context.Context, p policy.Policy) error {
 }
 
 func (s storeErrors) Networks(ctx context.Context) ([]api.Network, error) {
-	ns, err := s.Etcd.Networks(ctx)
-	return ns, UnavailableError(err)
+	return refused(s.Etcd.Networks(ctx))
 }
 
 func (s storeErrors) CreateNetwork(ctx context.Context, n api.Network) error {
@@ -78,6 +74,14 @@ func (s storeErrors) CreateNetwork(ctx context.Context, n api.Network) error {
 
 func (s storeErrors) DeleteNetwork(ctx context.Context, name string) error {
 	return UnavailableError(s.Etcd.DeleteNetwork(ctx, name))
+}
+
+func (s storeErrors) NetworkSlice(ctx context.Context, subnet netip.Prefix, bits int, hint netip.Addr, grace time.Duration) (netip.Prefix, error) {
+	return refused(s.Etcd.NetworkSlice(ctx, subnet, bits, hint, grace))
+}
+
+func (s storeErrors) NetworkSlices(ctx context.Context) ([]api.NetworkSlice, error) {
+	return refused(s.Etcd.NetworkSlices(ctx))
 }
 
 // storeUnavailable is an api.ErrUnavailable refusal that still matches store.ErrUnavailable.
@@ -97,14 +101,4 @@ func UnavailableError(err error) error {
 	}
 	msg := err.Error() + " (the datapath keeps forwarding with its current maps; changes are refused until the store is back)"
 	return &storeUnavailable{msg: msg, cause: err}
-}
-
-func (s storeErrors) NetworkSlice(ctx context.Context, subnet netip.Prefix, bits int, hint netip.Addr, grace time.Duration) (netip.Prefix, error) {
-	p, err := s.Etcd.NetworkSlice(ctx, subnet, bits, hint, grace)
-	return p, UnavailableError(err)
-}
-
-func (s storeErrors) NetworkSlices(ctx context.Context) ([]api.NetworkSlice, error) {
-	out, err := s.Etcd.NetworkSlices(ctx)
-	return out, UnavailableError(err)
 }
