@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"sync/atomic"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,10 @@ type Agent struct {
 	// 0 = the kernel's 64 KiB (--big-tcp=false or a kernel without it).
 	gsoMaxSize uint32
 	underlay   int // the underlay device's ifindex
+	// healthEpoch counts reconcileServices passes that saw a health-checked service;
+	// healthIdleAt is 1 + the epoch at which serviceHealth last found none and no endpoint
+	// marked unhealthy (0: never). While it is epoch + 1, serviceHealth skips its store reads.
+	healthEpoch, healthIdleAt atomic.Uint64
 }
 
 // New validates cfg, takes the state and pin-directory locks (a second agent on the same

@@ -47,9 +47,12 @@ func parseHealthCheck(s string, port uint16) (uint16, error) {
 // probes wait on the network) and records each endpoint's failing service ports in the store
 // when they change, then reconciles the services. Its reads take no agent lock (the store is
 // safe for concurrent use) and are skipped while the cluster store is known to be down, so an
-// outage never holds up the API behind a store timeout.
+// outage never holds up the API behind a store timeout. With no health-checked service in the
+// cluster and no endpoint marked, it stops reading the store every interval until
+// reconcileServices sees one (healthEpoch).
 func (a *Agent) serviceHealth(ctx context.Context, _ time.Time) {
-	if a.cl != nil && !a.cl.Healthy() {
+	epoch := a.healthEpoch.Load()
+	if a.healthIdleAt.Load() == epoch+1 || (a.cl != nil && !a.cl.Healthy()) {
 		return
 	}
 	svcs, err := a.store.Services(ctx)
@@ -63,6 +66,7 @@ func (a *Agent) serviceHealth(ctx context.Context, _ time.Time) {
 	checked := slices.ContainsFunc(svcs, func(s api.Service) bool { return s.HealthCheck != 0 })
 	marked := slices.ContainsFunc(eps, func(e api.Endpoint) bool { return len(e.Unhealthy) > 0 })
 	if !checked && !marked {
+		a.healthIdleAt.Store(epoch + 1)
 		return
 	}
 	changed := map[string][]uint16{}

@@ -92,6 +92,9 @@ func (a *Agent) reconcileServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if slices.ContainsFunc(svcs, func(s api.Service) bool { return s.HealthCheck != 0 }) {
+		a.healthEpoch.Add(1)
+	}
 	view, err := a.backendView(ctx)
 	if err != nil {
 		return err
